@@ -1,0 +1,115 @@
+"""WebhookSystem: the one object a host program or the command line drives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Self
+
+import msgspec
+
+from eventstore import (
+    AppendResult,
+    EventCounts,
+    Filter,
+    Record,
+    Store,
+    format_time,
+    parse_events,
+    parse_time,
+    utc_now,
+)
+
+DEFAULT_DB = "signin-webhooks.db"
+ENV_DB = "SIGNIN_WEBHOOKS_DB"
+_encode = msgspec.json.encode
+
+
+def database_path(path: str | os.PathLike[str] | None = None) -> str | os.PathLike[str]:
+    """The database to use: the one given, else $SIGNIN_WEBHOOKS_DB, else ./signin-webhooks.db."""
+    return path or os.environ.get(ENV_DB) or DEFAULT_DB
+
+
+class WebhookSystem:
+    """Publish Sign In events, manage subscriptions, read the log; a context manager.
+
+    `with WebhookSystem("hooks.db") as system: system.publish({...})`
+    """
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.path = database_path(db)
+        self.clock = clock
+        self._store: Store | None = None
+
+    def start(self) -> Self:
+        if self._store is None:
+            self._store = Store(self.path, self.clock)
+        return self
+
+    def stop(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self.start()
+        assert self._store is not None
+        return self._store
+
+    def publish(
+        self, events: bytes | str | dict[str, Any] | Iterable[dict[str, Any]]
+    ) -> AppendResult:
+        """Append one event or many, all or none: JSON text (an object, an array or NDJSON),
+        a dict, or a list of dicts."""
+        if isinstance(events, str):
+            events = events.encode()
+        elif isinstance(events, dict):
+            events = _encode(events)
+        elif not isinstance(events, bytes):
+            events = _encode(list(events))
+        parsed = parse_events(events)
+        with self.store.errors():
+            return self.store.log.append(parsed)
+
+    def replay(
+        self,
+        *,
+        after_sequence: int = 0,
+        types: Iterable[str] = (),
+        organization: str | None = None,
+        context: str | None = None,
+        since: str | dt.datetime | None = None,
+        until: str | dt.datetime | None = None,
+        limit: int | None = None,
+        internal: bool = False,
+    ) -> Iterator[Record]:
+        """The log's records, oldest first, streamed; Sign In events only unless `internal`."""
+        window = Filter(
+            types=tuple(types),
+            organization=organization,
+            context=context,
+            since=None if since is None else format_time(parse_time(since, what="--since")),
+            until=None if until is None else format_time(parse_time(until, what="--until")),
+        )
+        with self.store.errors():
+            yield from self.store.log.read(
+                after_sequence, filter=window, internal=internal, limit=limit
+            )
+
+    def event_counts(self) -> list[dict[str, object]]:
+        """Events per type, organization and context, from the event-counts projection."""
+        return EventCounts.rows(self.store.project(EventCounts()))

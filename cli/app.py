@@ -1,0 +1,54 @@
+"""The `signin-webhooks` command group: the database option and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from actors import WebhookSystem
+from actors.system import DEFAULT_DB, ENV_DB
+from eventstore import InvalidInput, NotFound, SigninWebhooksError
+
+
+class App(click.Group):
+    """Turns every product error into one line on stderr: exit 2 for bad input, 1 otherwise."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (InvalidInput, NotFound) as e:
+            fail(str(e), 2)
+        except SigninWebhooksError as e:
+            fail(str(e), 1)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (`| head`): not an error
+            sys.exit(0)
+
+
+def fail(message: str, code: int) -> None:
+    for line in message.splitlines():
+        click.echo(f"signin-webhooks: {line}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar=ENV_DB,
+    default=DEFAULT_DB,
+    show_default=True,
+    metavar="PATH",
+    help=f"The SQLite database file (env {ENV_DB}).",
+)
+@click.version_option(package_name="signin-webhooks")
+@click.pass_context
+def main(ctx: click.Context, db: str) -> None:
+    """signin-webhooks: Sign In events, batched and delivered to your endpoints."""
+    system = WebhookSystem(db)
+    ctx.obj = system
+    ctx.call_on_close(system.stop)
+
+
+pass_system = click.make_pass_decorator(WebhookSystem)

@@ -1,0 +1,104 @@
+"""`publish`, `replay` and `catalogue`: writing and reading the log."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from actors import WebhookSystem
+from cli.app import main, pass_system
+from cli.output import echo_fields, echo_json, echo_table
+from eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
+
+
+@main.command()
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@pass_system
+def publish(system: WebhookSystem, source: str, as_json: bool) -> None:
+    """Append events: one JSON object, a JSON array, or NDJSON, from FILE or stdin.
+
+    All events of one call are appended or none.
+    """
+    system.start()  # a bad --db is reported before reading the input
+    result = system.publish(_read(source))
+    report = {
+        "appended": result.appended,
+        "duplicates": result.duplicates,
+        "first_sequence": result.first_sequence,
+        "last_sequence": result.last_sequence,
+    }
+    echo_json(report) if as_json else echo_fields(report)
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(source, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise InvalidInput(f"cannot read '{source}': {e.strerror}") from None
+
+
+def _check_types(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        prefix = value.removesuffix("*")
+        if value not in CATALOGUE and not (
+            value.endswith("*") and any(t.startswith(prefix) for t in EVENT_TYPES)
+        ):
+            raise InvalidInput(
+                f"--type '{value}' matches no event type; valid types: {', '.join(EVENT_TYPES)}"
+            )
+    return values
+
+
+@main.command()
+@click.option(
+    "--type", "types", multiple=True, help="Only this type or pattern (signin.dhcp.*); repeatable."
+)
+@click.option("--organization", help="Only events of this organization.")
+@click.option("--context", help="Only events of this context.")
+@click.option("--since", help="Recorded at or after this RFC 3339 time.")
+@click.option("--until", help="Recorded before this RFC 3339 time.")
+@click.option(
+    "--after-sequence", type=click.IntRange(min=0), default=0, help="Only after this sequence."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
+@click.option("--all", "internal", is_flag=True, help="Add the internal events (secrets redacted).")
+@click.option("--stats", is_flag=True, help="Print event counts per type and context instead.")
+@click.option("--json", "as_json", is_flag=True, help="With --stats: print a JSON array.")
+@pass_system
+def replay(
+    system: WebhookSystem, types: tuple[str, ...], stats: bool, as_json: bool, **window
+) -> None:  # type: ignore[no-untyped-def]
+    """Print the log's Sign In events as NDJSON, oldest first, for audits."""
+    if stats:
+        rows = system.event_counts()
+        if as_json:
+            echo_json(rows)
+        else:
+            echo_table([r.values() for r in rows], ["type", "organization", "context", "count"])
+        return
+    out = sys.stdout.buffer
+    for record in system.replay(types=_check_types(types), **window):
+        out.write(record.replayed() + b"\n")
+    out.flush()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def catalogue(as_json: bool) -> None:
+    """List the Sign In event types, their required fields and when each is emitted."""
+    rows = [
+        {"type": name, "required": list(required), "description": text}
+        for name, (text, required) in CATALOGUE.items()
+    ]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(
+            [(r["type"], ", ".join(r["required"]), r["description"]) for r in rows],
+            ["type", "required", "when"],
+        )

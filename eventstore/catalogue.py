@@ -1,0 +1,176 @@
+"""The Sign In event catalogue and the validation of published events.
+
+A published event is kept as the bytes it was published with (compacted, never re-encoded), so
+that consumers receive every field exactly as sent. Validation decodes a typed view beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+
+from eventstore.errors import InvalidInput
+
+MAX_EVENT_BYTES = 256 * 1024
+
+#: type -> (when it is emitted, required fields besides the envelope)
+CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "signin.session.created": (
+        "A guest started a new sign-in on the Captive Portal.",
+        ("session_id",),
+    ),
+    "signin.session.resumed": (
+        "A returning guest resumed a previous session on the same device.",
+        ("session_id",),
+    ),
+    "signin.session.requested": (
+        "The sign-in requires approval and is waiting.",
+        ("session_id",),
+    ),
+    "signin.session.approved": ("An approval was granted.", ("session_id",)),
+    "signin.session.verified": ("The guest completed their verification step.", ("session_id",)),
+    "signin.session.denied": ("The sign-in was denied.", ("session_id",)),
+    "signin.session.revoked": ("An active session was revoked.", ("session_id",)),
+    "signin.arenasession.login": (
+        "A device joined the venue's network and an arena session was created.",
+        ("arena_session_id", "mac"),
+    ),
+    "signin.arenasession.resumed": (
+        "A device with an active arena session re-associated.",
+        ("arena_session_id", "mac"),
+    ),
+    "signin.dhcp.granted": ("A DHCP lease was granted to a device.", ("mac", "ip")),
+    "signin.dhcp.expired": ("The DHCP session ended.", ("mac", "ip")),
+    "signin.configuration.audit": (
+        "A configuration change was made inside this Sign-In Context.",
+        ("entity_type", "entity_id", "action"),
+    ),
+}
+EVENT_TYPES: tuple[str, ...] = tuple(CATALOGUE)
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+EventId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+class Envelope(msgspec.Struct, frozen=True):
+    """The typed view of the fields every event carries; other fields stay in the raw bytes."""
+
+    type: str
+    organization_id: NonEmpty
+    context_id: NonEmpty
+    id: EventId | None = None
+    occurred_at: dt.datetime | None = None
+
+
+def _typed_view(required: tuple[str, ...]) -> type[msgspec.Struct]:
+    fields = [(name, NonEmpty) for name in required]
+    return msgspec.defstruct("Required", fields, frozen=True)
+
+
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+_REQUIRED = {name: msgspec.json.Decoder(_typed_view(req)) for name, (_, req) in CATALOGUE.items()}
+_ANY = msgspec.json.Decoder()
+_ENCODE = msgspec.json.Encoder().encode
+_RESERVED = ("sequence", "recorded_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """One validated event: its compact published bytes and the envelope fields read from them."""
+
+    where: str
+    body: bytes
+    type: str
+    organization_id: str
+    context_id: str
+    id: str | None
+    occurred_at: str | None
+
+
+def validate(raw: bytes, where: str) -> Published:
+    """Validate one published JSON object; `where` names it in errors ("line 3", "index 0")."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidInput(f"{where}: event is {len(raw)} bytes, over the 256 KiB limit")
+    try:
+        body = msgspec.json.format(raw, indent=-1)
+        obj = _ANY.decode(body)
+    except msgspec.DecodeError as e:
+        raise InvalidInput(f"{where}: not valid JSON ({_reason(e)})") from None
+    if not isinstance(obj, dict):
+        raise InvalidInput(f"{where}: an event must be a JSON object, got {_json_kind(obj)}")
+    if _ENCODE(obj) != body:
+        _refuse_repeated_keys(body, where)
+    for key in _RESERVED:
+        if key in obj:
+            raise InvalidInput(f"{where}: field '{key}' is assigned when appended; remove it")
+    kind = obj.get("type")
+    if kind not in CATALOGUE:
+        shown = (
+            f"'{kind}'" if isinstance(kind, str) else "missing" if kind is None else "not a string"
+        )
+        raise InvalidInput(
+            f"{where}: field 'type' is {shown}; valid types: {', '.join(EVENT_TYPES)}"
+        )
+    try:
+        env = _ENVELOPE.decode(body)
+        _REQUIRED[kind].decode(body)
+    except msgspec.ValidationError as e:
+        raise InvalidInput(f"{where} ({kind}): {_field_error(e)}") from None
+    occurred_at = None
+    if env.occurred_at is not None:
+        if env.occurred_at.tzinfo is None:
+            raise InvalidInput(
+                f"{where} ({kind}): field 'occurred_at' needs a time zone, "
+                "e.g. 2026-01-31T09:00:00Z"
+            )
+        occurred_at = obj["occurred_at"]
+    return Published(where, body, kind, env.organization_id, env.context_id, env.id, occurred_at)
+
+
+def same_content(stored_body: bytes, body: bytes) -> bool:
+    """Whether two published objects say the same thing, whatever their key order."""
+    return stored_body == body or _ANY.decode(stored_body) == _ANY.decode(body)
+
+
+def _refuse_repeated_keys(body: bytes, where: str) -> None:
+    import json
+
+    def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidInput(f"{where}: key '{key}' is repeated in one object; send it once")
+            seen.add(key)
+        return dict(pairs)
+
+    json.loads(body, object_pairs_hook=check)
+
+
+def _reason(e: Exception) -> str:
+    return str(e).removeprefix("JSON is malformed: ")
+
+
+def _json_kind(obj: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(obj), "a number"
+    )
+
+
+def _field_error(e: msgspec.ValidationError) -> str:
+    # msgspec: "Expected `str`, got `int` - at `$.x`" or "Object missing required field `x`"
+    text = str(e)
+    if text.startswith("Object missing required field"):
+        field = text.split("`")[1]
+        return f"field '{field}' is required"
+    message, _, path = text.partition(" - at `$.")
+    field = path.rstrip("`") or "?"
+    if "length" in message and ">= 1" in message:
+        return f"field '{field}' must be a non-empty string"
+    if field == "id":
+        return "field 'id' must be 1 to 128 letters, digits or ._:-"
+    if field == "occurred_at":
+        return "field 'occurred_at' must be an RFC 3339 time with a zone, e.g. 2026-01-31T09:00:00Z"
+    return f"field '{field}': {message.replace('`', '')}"

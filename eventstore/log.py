@@ -1,0 +1,237 @@
+"""The append-only event log: the single source of truth, in one SQLite table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from eventstore.catalogue import Published, same_content
+from eventstore.database import write_transaction
+from eventstore.errors import InvalidInput
+from eventstore.events import InternalEvent, decode_internal, encode_internal
+from eventstore.ids import new_ids
+from eventstore.times import format_time, utc_now
+
+# AUTOINCREMENT: a sequence is never reused, even after retention deletes rows.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    organization_id TEXT,
+    context_id TEXT,
+    occurred_at TEXT,
+    recorded_at TEXT NOT NULL,
+    assigned INTEGER NOT NULL DEFAULT 0,
+    internal INTEGER NOT NULL DEFAULT 0,
+    body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
+"""
+_INSERT = (
+    "INSERT INTO events (id, type, organization_id, context_id, occurred_at, recorded_at,"
+    " assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_COLUMNS = (
+    "sequence, id, type, organization_id, context_id, occurred_at, recorded_at, assigned, internal,"
+    " body"
+)
+_ID_ASSIGNED, _OCCURRED_AT_ASSIGNED = 1, 2
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One row of the log."""
+
+    sequence: int
+    id: str
+    type: str
+    organization_id: str | None
+    context_id: str | None
+    occurred_at: str | None
+    recorded_at: str
+    assigned: int
+    internal: bool
+    body: bytes
+
+    def delivered(self) -> bytes:
+        """The object as published, with the fields the log assigned added at the end."""
+        return self._with_assigned(self.body)
+
+    def replayed(self) -> bytes:
+        """The line `replay` prints: internal events have their secrets redacted."""
+        if not self.internal:
+            return self.delivered()
+        return self._with_assigned(encode_internal(decode_internal(self.body).redacted()))
+
+    def _with_assigned(self, body: bytes) -> bytes:
+        extra = []
+        if self.assigned & _ID_ASSIGNED:
+            extra.append(f',"id":"{self.id}"')
+        if self.assigned & _OCCURRED_AT_ASSIGNED:
+            extra.append(f',"occurred_at":"{self.occurred_at}"')
+        extra.append(f',"sequence":{self.sequence},"recorded_at":"{self.recorded_at}"}}')
+        return body[:-1] + "".join(extra).encode()
+
+    def event(self) -> InternalEvent:
+        """The typed internal event this record holds."""
+        return decode_internal(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    appended: int
+    duplicates: int
+    first_sequence: int | None
+    last_sequence: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which Sign In events a read returns; windows are on `recorded_at`, until excluded."""
+
+    types: tuple[str, ...] = ()
+    organization: str | None = None
+    context: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def sql(self) -> tuple[str, list[object]]:
+        where, args = [], []
+        if self.types:
+            where.append("(" + " OR ".join("type GLOB ?" for _ in self.types) + ")")
+            args += self.types
+        for clause, value in (
+            ("organization_id = ?", self.organization),
+            ("context_id = ?", self.context),
+            ("recorded_at >= ?", self.since),
+            ("recorded_at < ?", self.until),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        return "".join(f" AND {w}" for w in where), args
+
+
+class EventLog:
+    """Appends events all-or-none and reads them back in order, streamed in pages."""
+
+    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime] = utc_now):
+        self.db = db
+        self.clock = clock
+        db.conn.executescript(SCHEMA)
+
+    def append(self, events: Sequence[Published]) -> AppendResult:
+        """Append Sign In events in one transaction; a repeated id with the same content is a
+        duplicate, with other content an error that appends nothing."""
+        recorded_at = format_time(self.clock())
+        fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
+        with write_transaction(self.db) as conn:
+            known = self._bodies([e.id for e in events if e.id is not None], conn)
+            rows, duplicates = [], 0
+            for event in events:
+                assigned = 0
+                event_id = event.id
+                if event_id is None:
+                    event_id, assigned = next(fresh), _ID_ASSIGNED
+                elif event_id in known:
+                    if not same_content(known[event_id], event.body):
+                        raise InvalidInput(
+                            f"{event.where}: id '{event_id}' is already in the log with other"
+                            " content; give this event a new id"
+                        )
+                    duplicates += 1
+                    continue
+                else:
+                    known[event_id] = event.body
+                occurred_at = event.occurred_at
+                if occurred_at is None:
+                    occurred_at, assigned = recorded_at, assigned | _OCCURRED_AT_ASSIGNED
+                rows.append((
+                    event_id, event.type, event.organization_id, event.context_id,
+                    occurred_at, recorded_at, assigned, 0, event.body,
+                ))  # fmt: skip
+            if not rows:
+                return AppendResult(0, duplicates, None, None)
+            conn.executemany(_INSERT, rows)
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return AppendResult(len(rows), duplicates, last - len(rows) + 1, last)
+
+    def append_internal(self, events: Sequence[InternalEvent]) -> int:
+        """Append the system's own facts in one transaction; returns the last sequence."""
+        recorded_at = format_time(self.clock())
+        rows = [
+            (event_id, event.type_name(), None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1,
+             encode_internal(event))
+            for event_id, event in zip(new_ids(len(events)), events, strict=True)
+        ]  # fmt: skip
+        with write_transaction(self.db) as conn:
+            conn.executemany(_INSERT, rows)
+            return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+    def read(
+        self,
+        after: int = 0,
+        *,
+        filter: Filter = Filter(),
+        signin: bool = True,
+        internal: bool = False,
+        limit: int | None = None,
+        page: int = 1000,
+    ) -> Iterator[Record]:
+        """Records after sequence `after`, oldest first, read a page at a time so that memory
+        stays flat however long the log is."""
+        if not (signin or internal):
+            return
+        kind = "" if signin and internal else f" AND internal = {int(internal)}"
+        clauses, args = filter.sql()
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE sequence > ?{kind}{clauses}"
+            " ORDER BY sequence LIMIT ?"
+        )
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = page if remaining is None else min(page, remaining)
+            rows = self.db.conn.execute(sql, [after, *args, size]).fetchall()
+            for row in rows:
+                yield Record(*row)
+            if len(rows) < size:
+                return
+            after = rows[-1][0]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def read_sequences(self, sequences: Sequence[int]) -> list[Record]:
+        """The records at these sequences, in the order given."""
+        found: dict[int, Record] = {}
+        for i in range(0, len(sequences), _LOOKUP_CHUNK):
+            chunk = sequences[i : i + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {_COLUMNS} FROM events WHERE sequence IN ({marks})"
+            for row in self.db.conn.execute(sql, chunk):
+                found[row[0]] = Record(*row)
+        return [found[s] for s in sequences if s in found]
+
+    def last_sequence(self) -> int:
+        row = self.db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        found = row.fetchone()
+        return found[0] if found else 0
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap way to notice new events."""
+        return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _bodies(self, ids: list[str], conn: sqlite3.Connection) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for i in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[i : i + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, body FROM events WHERE id IN ({marks})"
+            found.update(conn.execute(sql, chunk))
+        return found

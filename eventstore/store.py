@@ -1,0 +1,44 @@
+"""The store: one database file holding the log and the projections kept from it."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+
+from eventstore.database import open_database, store_error
+from eventstore.log import EventLog
+from eventstore.projection import Projection, Projector
+from eventstore.times import utc_now
+
+
+class Store:
+    """The log and its projector on one connection; SQLite errors become one-line StoreErrors."""
+
+    def __init__(
+        self, path: str | os.PathLike[str], clock: Callable[[], dt.datetime] = utc_now
+    ) -> None:
+        self.path = path
+        self.db = open_database(path)
+        with self.errors():
+            self.log = EventLog(self.db, clock)
+            self.projector = Projector(self.log)
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Report SQLite failures as errors a person can act on."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise store_error(e, self.path) from None
+
+    def project(self, projection: Projection) -> sqlite3.Connection:
+        """Bring `projection` up to date and return the connection to read it with."""
+        with self.errors():
+            self.projector.catch_up(projection)
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.conn.close()
