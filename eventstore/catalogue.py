@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
 import msgspec
 
 from eventstore.errors import InvalidInput
 
 MAX_EVENT_BYTES = 256 * 1024
+_EXAMPLE = "e.g. 2026-01-31T09:00:00Z"
 
 #: type -> (when it is emitted, required fields besides the envelope)
 CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -55,26 +56,28 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 EventId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
 
 
-class Envelope(msgspec.Struct, frozen=True):
-    """The typed view of the fields every event carries; other fields stay in the raw bytes."""
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The typed view of the fields every event carries; other fields stay in the raw bytes.
+    `sequence` and `recorded_at` are here only to notice a publisher sending them."""
 
-    type: str
     organization_id: NonEmpty
     context_id: NonEmpty
     id: EventId | None = None
     occurred_at: dt.datetime | None = None
+    sequence: Any = msgspec.UNSET
+    recorded_at: Any = msgspec.UNSET
 
 
-def _typed_view(required: tuple[str, ...]) -> type[msgspec.Struct]:
+def _typed_view(kind: str, required: tuple[str, ...]) -> type[Envelope]:
     fields = [(name, NonEmpty) for name in required]
-    return msgspec.defstruct("Required", fields, frozen=True)
+    return msgspec.defstruct(kind, fields, bases=(Envelope,), tag=kind, frozen=True, kw_only=True)
 
 
-_ENVELOPE = msgspec.json.Decoder(Envelope)
-_REQUIRED = {name: msgspec.json.Decoder(_typed_view(req)) for name, (_, req) in CATALOGUE.items()}
+_TYPED = msgspec.json.Decoder(
+    Union[tuple(_typed_view(kind, req) for kind, (_, req) in CATALOGUE.items())]  # noqa: UP007
+)
 _ANY = msgspec.json.Decoder()
 _ENCODE = msgspec.json.Encoder().encode
-_RESERVED = ("sequence", "recorded_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,39 +98,33 @@ def validate(raw: bytes, where: str) -> Published:
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidInput(f"{where}: event is {len(raw)} bytes, over the 256 KiB limit")
     try:
-        body = msgspec.json.format(raw, indent=-1)
-        obj = _ANY.decode(body)
+        obj = _ANY.decode(raw)
     except msgspec.DecodeError as e:
         raise InvalidInput(f"{where}: not valid JSON ({_reason(e)})") from None
     if not isinstance(obj, dict):
         raise InvalidInput(f"{where}: an event must be a JSON object, got {_json_kind(obj)}")
-    if _ENCODE(obj) != body:
-        _refuse_repeated_keys(body, where)
-    for key in _RESERVED:
-        if key in obj:
-            raise InvalidInput(f"{where}: field '{key}' is assigned when appended; remove it")
-    kind = obj.get("type")
-    if kind not in CATALOGUE:
-        shown = (
-            f"'{kind}'" if isinstance(kind, str) else "missing" if kind is None else "not a string"
-        )
-        raise InvalidInput(
-            f"{where}: field 'type' is {shown}; valid types: {', '.join(EVENT_TYPES)}"
-        )
+    body = raw
+    if _ENCODE(obj) != raw:  # not compact, or a key repeated, or numbers spelled otherwise
+        body = msgspec.json.format(raw, indent=-1)
+        if _ENCODE(obj) != body:
+            _refuse_repeated_keys(body, where)
     try:
-        env = _ENVELOPE.decode(body)
-        _REQUIRED[kind].decode(body)
+        event = _TYPED.decode(body)
     except msgspec.ValidationError as e:
-        raise InvalidInput(f"{where} ({kind}): {_field_error(e)}") from None
+        raise InvalidInput(_field_error(e, obj.get("type"), where)) from None
+    for key in ("sequence", "recorded_at"):
+        if getattr(event, key) is not msgspec.UNSET:
+            raise InvalidInput(f"{where}: field '{key}' is assigned when appended; remove it")
     occurred_at = None
-    if env.occurred_at is not None:
-        if env.occurred_at.tzinfo is None:
+    if event.occurred_at is not None:
+        if event.occurred_at.tzinfo is None:
             raise InvalidInput(
-                f"{where} ({kind}): field 'occurred_at' needs a time zone, "
-                "e.g. 2026-01-31T09:00:00Z"
+                f"{where} ({obj['type']}): field 'occurred_at' needs a time zone, {_EXAMPLE}"
             )
         occurred_at = obj["occurred_at"]
-    return Published(where, body, kind, env.organization_id, env.context_id, env.id, occurred_at)
+    return Published(
+        where, body, obj["type"], event.organization_id, event.context_id, event.id, occurred_at
+    )
 
 
 def same_content(stored_body: bytes, body: bytes) -> bool:
@@ -159,18 +156,21 @@ def _json_kind(obj: object) -> str:
     )
 
 
-def _field_error(e: msgspec.ValidationError) -> str:
+def _field_error(e: msgspec.ValidationError, kind: object, where: str) -> str:
     # msgspec: "Expected `str`, got `int` - at `$.x`" or "Object missing required field `x`"
     text = str(e)
+    if text.endswith("at `$.type`") or text == "Object missing required field `type`":
+        shown = f"'{kind}'" if isinstance(kind, str) else "missing" if kind is None else "not text"
+        return f"{where}: field 'type' is {shown}; valid types: {', '.join(EVENT_TYPES)}"
+    where = f"{where} ({kind})"
     if text.startswith("Object missing required field"):
-        field = text.split("`")[1]
-        return f"field '{field}' is required"
+        return f"{where}: field '{text.split('`')[1]}' is required"
     message, _, path = text.partition(" - at `$.")
     field = path.rstrip("`") or "?"
     if "length" in message and ">= 1" in message:
-        return f"field '{field}' must be a non-empty string"
+        return f"{where}: field '{field}' must be a non-empty string"
     if field == "id":
-        return "field 'id' must be 1 to 128 letters, digits or ._:-"
+        return f"{where}: field 'id' must be 1 to 128 letters, digits or ._:-"
     if field == "occurred_at":
-        return "field 'occurred_at' must be an RFC 3339 time with a zone, e.g. 2026-01-31T09:00:00Z"
-    return f"field '{field}': {message.replace('`', '')}"
+        return f"{where}: field 'occurred_at' must be an RFC 3339 time with a zone, {_EXAMPLE}"
+    return f"{where}: field '{field}': {message.replace('`', '')}"

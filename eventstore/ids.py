@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 import time
 
-_RAND_BITS = 74
-_COUNTER_ROOM = 1 << 40  # keeps base + i inside 74 bits for any batch
+_RAND_B = (1 << 62) - 1
+_HEADROOM = 1 << 40  # room to count up within one call without carrying into rand_a
 
 
 def new_ids(n: int, now_ns: int | None = None) -> list[str]:
-    """`n` UUIDv7 strings, strictly increasing within the call."""
+    """`n` UUIDv7 strings sharing one millisecond and rand_a, strictly increasing in rand_b."""
     ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
-    base = int.from_bytes(os.urandom(10)) & ((1 << _RAND_BITS) - 1 - _COUNTER_ROOM)
+    rand = int.from_bytes(os.urandom(10))
+    rand_a = rand >> 68
+    base = (rand & _RAND_B) % (_RAND_B - _HEADROOM)
+    head = f"{ms:012x}7{rand_a:03x}"
+    prefix = f"{head[:8]}-{head[8:12]}-{head[12:16]}-"
     out = []
     for i in range(n):
-        rand = base + i
-        value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
-        value |= rand & ((1 << 62) - 1)
-        h = f"{value:032x}"
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+        tail = f"{(0b10 << 62) | (base + i):016x}"
+        out.append(f"{prefix}{tail[:4]}-{tail[4:]}")
     return out
