@@ -9,6 +9,8 @@ from typing import Any, Self
 
 import msgspec
 
+from actors.addresses import Resolver, system_resolver
+from actors.subscription_commands import SubscriptionCommands, allow_private_from_env
 from eventstore import (
     AppendResult,
     EventCounts,
@@ -31,7 +33,7 @@ def database_path(path: str | os.PathLike[str] | None = None) -> str | os.PathLi
     return path or os.environ.get(ENV_DB) or DEFAULT_DB
 
 
-class WebhookSystem:
+class WebhookSystem(SubscriptionCommands):
     """Publish Sign In events, manage subscriptions, read the log; a context manager.
 
     `with WebhookSystem("hooks.db") as system: system.publish({...})`
@@ -42,9 +44,17 @@ class WebhookSystem:
         db: str | os.PathLike[str] | None = None,
         *,
         clock: Callable[[], dt.datetime] = utc_now,
+        resolver: Resolver = system_resolver,
+        allow_private_networks: bool | None = None,
     ) -> None:
+        """`allow_private_networks`: True allows non-public endpoints for this process; None
+        reads SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS, and otherwise the installation settings."""
         self.path = database_path(db)
         self.clock = clock
+        self.resolver = resolver
+        self.allow_private_override = (
+            allow_private_from_env() if allow_private_networks is None else allow_private_networks
+        )
         self._store: Store | None = None
 
     def start(self) -> Self:

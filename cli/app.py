@@ -42,11 +42,17 @@ def fail(message: str, code: int) -> None:
     metavar="PATH",
     help=f"The SQLite database file (env {ENV_DB}).",
 )
+@click.option(
+    "--allow-private-networks",
+    is_flag=True,
+    help="Allow endpoints on non-public addresses for this process "
+    "(env SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS).",
+)
 @click.version_option(package_name="signin-webhooks")
 @click.pass_context
-def main(ctx: click.Context, db: str) -> None:
+def main(ctx: click.Context, db: str, allow_private_networks: bool) -> None:
     """signin-webhooks: Sign In events, batched and delivered to your endpoints."""
-    system = WebhookSystem(db)
+    system = WebhookSystem(db, allow_private_networks=allow_private_networks or None)
     ctx.obj = system
     ctx.call_on_close(system.stop)
 

@@ -17,7 +17,8 @@ def echo_json(value: Any) -> None:
 
 def echo_fields(fields: Mapping[str, Any]) -> None:
     for key, value in fields.items():
-        click.echo(f"{key}: {'' if value is None else value}")
+        shown = "" if value is None else str(value).lower() if isinstance(value, bool) else value
+        click.echo(f"{key}: {shown}")
 
 
 def echo_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:

@@ -22,3 +22,14 @@ def new_ids(n: int, now_ns: int | None = None) -> list[str]:
         tail = f"{(0b10 << 62) | (base + i):016x}"
         out.append(f"{prefix}{tail[:4]}-{tail[4:]}")
     return out
+
+
+_ORDERED32 = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def short_id(prefix: str, now_ns: int | None = None) -> str:
+    """`prefix` + 16 characters: 48 bits of milliseconds then 32 random bits, sortable by time."""
+    ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
+    value = (ms << 32) | int.from_bytes(os.urandom(4))
+    chars = [_ORDERED32[(value >> shift) & 31] for shift in range(75, -1, -5)]
+    return prefix + "".join(chars)

@@ -1,0 +1,40 @@
+"""`settings`: installation settings, kept in the log."""
+
+from __future__ import annotations
+
+import click
+
+from actors import WebhookSystem
+from cli.app import main, pass_system
+from cli.output import echo_json, echo_table
+from eventstore.settings import SETTINGS
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def settings(ctx: click.Context) -> None:
+    """Show or change installation settings (`settings` alone shows them)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(show)
+
+
+@settings.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_system
+def show(system: WebhookSystem, as_json: bool = False) -> None:
+    """Show every setting, its value and what it sets."""
+    values = system.settings().shown()
+    if as_json:
+        echo_json(values)
+    else:
+        echo_table([(k, v, SETTINGS[k][3]) for k, v in values.items()], ["key", "value", "sets"])
+
+
+@settings.command(name="set")
+@click.argument("key")
+@click.argument("value")
+@pass_system
+def set_(system: WebhookSystem, key: str, value: str) -> None:
+    """Change one setting, e.g. `settings set delivery_retention 72h`."""
+    shown = system.set_setting(key, value).shown()
+    click.echo(f"{key}: {shown[key]}")

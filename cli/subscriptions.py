@@ -1,0 +1,221 @@
+"""`subscriptions ...`: create, inspect, change and remove subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from actors import WebhookSystem
+from actors.subscription_commands import Saved
+from cli.app import main, pass_system
+from cli.output import echo_fields, echo_json, echo_table
+from eventstore.durations import format_duration, format_duration_list
+from eventstore.subscriptions import REDACTED, Subscription
+
+
+def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
+    """A subscription as the CLI shows it: durations as written, secrets redacted."""
+    f = sub.fields
+    return {
+        "id": sub.id,
+        "name": f.name,
+        "description": f.description,
+        "scope": f.scope,
+        f"{f.scope}_id": f.scope_id,
+        "url": f.url,
+        "content_type": f.content_type,
+        "headers": f.headers if reveal else dict.fromkeys(f.headers, REDACTED),
+        "events": list(f.events),
+        "max_events": f.max_events,
+        "max_bytes": f.max_bytes,
+        "flush_interval": format_duration(f.flush_interval),
+        "retry_schedule": format_duration_list(f.retry_schedule),
+        "timeout": format_duration(f.timeout),
+        "enabled": sub.enabled,
+        "disabled_reason": sub.disabled_reason or None,
+        "secrets": [
+            {"secret": s.value if reveal else REDACTED, "expires_at": s.expires_at}
+            for s in sub.secrets
+        ],
+        "created_at": sub.created_at,
+        "updated_at": sub.updated_at,
+        "deleted": sub.deleted,
+        "deleted_at": sub.deleted_at,
+    }
+
+
+def _echo(sub: Subscription, as_json: bool, reveal: bool = False, secret: str | None = None):
+    shown = view(sub, reveal=reveal)
+    if secret is not None:
+        shown = {"id": sub.id, "secret": secret, **shown}
+    if as_json:
+        echo_json(shown)
+        return
+    for key in ("headers",):
+        shown[key] = ", ".join(f"{k}: {v}" for k, v in shown[key].items())
+    shown["events"] = ", ".join(shown["events"])
+    shown["secrets"] = ", ".join(
+        s["secret"] + (f" (until {s['expires_at']})" if s["expires_at"] else "")
+        for s in shown["secrets"]
+    )
+    echo_fields(shown)
+
+
+def _warn(saved: Saved) -> None:
+    for warning in saved.warnings:
+        click.echo(f"signin-webhooks: warning: {warning}", err=True)
+
+
+@main.group()
+def subscriptions() -> None:
+    """Create, inspect, change and remove subscriptions."""
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+reveal_option = click.option("--reveal", is_flag=True, help="Show secrets and header values.")
+
+
+def _settings_options(f: Any) -> Any:
+    options = [
+        click.option("--name", help="Label for the list view."),
+        click.option("--description", help="Longer label."),
+        click.option("--url", help="Endpoint that receives the POSTs (http or https)."),
+        click.option("--context", help="Scope: events of this Sign-In Context."),
+        click.option("--organization", help="Scope: events of every context of this organization."),
+        click.option(
+            "--event",
+            "events",
+            multiple=True,
+            help="Type or pattern (signin.session.*); repeatable; default all.",
+        ),
+        click.option(
+            "--header", "headers", multiple=True, help="Custom header 'Name: value'; repeatable."
+        ),
+        click.option(
+            "--content-type",
+            help="application/json (default), */json, *+json or application/x-ndjson.",
+        ),
+        click.option("--max-events", help="Events per batch, 1..1000000 (default 20000)."),
+        click.option("--max-bytes", help="Body bytes per batch, 65536..67108864 (default 16 MiB)."),
+        click.option(
+            "--flush-interval", help="Longest wait of a batch's oldest event, 0..24h (default 20m)."
+        ),
+        click.option(
+            "--retry-schedule", help="Delays between attempts (default 2m,4m,8m,16m,32m)."
+        ),
+        click.option("--timeout", help="Deadline of one attempt (default 30s)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the options given; empty repeatables mean 'not given'."""
+    return {k: v for k, v in values.items() if v is not None and v != ()}
+
+
+@subscriptions.command()
+@_settings_options
+@click.option("--disabled", is_flag=True, help="Create it disabled.")
+@json_option
+@pass_system
+def create(system: WebhookSystem, disabled: bool, as_json: bool, **values: Any) -> None:
+    """Create a subscription; prints its id and its secret (shown this once)."""
+    given = _given(values)
+    saved = system.create_subscription(
+        name=given.pop("name", None), url=given.pop("url", None), enabled=not disabled, **given
+    )
+    _warn(saved)
+    _echo(saved.subscription, as_json, secret=saved.secret)
+
+
+@subscriptions.command(name="list")
+@click.option("--all", "include_deleted", is_flag=True, help="Include deleted subscriptions.")
+@json_option
+@reveal_option
+@pass_system
+def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: bool) -> None:
+    """List subscriptions, a readable table or --json."""
+    subs = system.subscriptions(include_deleted=include_deleted)
+    if as_json:
+        echo_json([view(s, reveal=reveal) for s in subs])
+        return
+    echo_table(
+        [
+            (
+                s.id,
+                s.fields.name,
+                f"{s.fields.scope} {s.fields.scope_id}",
+                s.fields.url,
+                ",".join(s.fields.events),
+                "deleted" if s.deleted else "enabled" if s.enabled else "disabled",
+            )
+            for s in subs
+        ],
+        ["id", "name", "scope", "url", "events", "state"],
+    )
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@json_option
+@reveal_option
+@pass_system
+def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: bool) -> None:
+    """Show one subscription."""
+    _echo(system.subscription(subscription_id), as_json, reveal)
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@_settings_options
+@json_option
+@pass_system
+def update(system: WebhookSystem, subscription_id: str, as_json: bool, **values: Any) -> None:
+    """Change the given settings of a subscription; the rest keep their values."""
+    saved = system.update_subscription(subscription_id, **_given(values))
+    _warn(saved)
+    _echo(saved.subscription, as_json)
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@click.option("--from-now", is_flag=True, help="Skip what was published while it was disabled.")
+@json_option
+@pass_system
+def enable(system: WebhookSystem, subscription_id: str, from_now: bool, as_json: bool) -> None:
+    """Resume delivery where it stopped (or, with --from-now, from now on)."""
+    _echo(system.enable_subscription(subscription_id, from_now=from_now), as_json)
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@json_option
+@pass_system
+def disable(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
+    """Stop delivery without deleting; what is published meanwhile waits."""
+    _echo(system.disable_subscription(subscription_id), as_json)
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@json_option
+@pass_system
+def delete(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
+    """Delete a subscription and cancel what it has pending."""
+    _echo(system.delete_subscription(subscription_id), as_json)
+
+
+@subscriptions.command(name="rotate-secret")
+@click.argument("subscription_id", metavar="ID")
+@click.option(
+    "--grace", default="24h", show_default=True, help="How long the old secret stays valid."
+)
+@json_option
+@pass_system
+def rotate_secret(system: WebhookSystem, subscription_id: str, grace: str, as_json: bool) -> None:
+    """Make a new signing secret; prints it once. Both are signed with during the grace."""
+    saved = system.rotate_secret(subscription_id, grace=grace)
+    _echo(saved.subscription, as_json, secret=saved.secret)

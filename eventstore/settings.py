@@ -1,0 +1,128 @@
+"""Installation settings, kept in the log as events like every other change of state."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from eventstore.durations import format_duration, parse_duration
+from eventstore.errors import InvalidInput
+from eventstore.events import InternalEvent
+from eventstore.log import Record
+from eventstore.projection import Projection
+
+DAY = 24 * 3600
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def parse_bool(text: str, *, what: str) -> bool:
+    value = str(text).strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise InvalidInput(f"{what} {text!r} must be true or false (also 1/0, yes/no)")
+
+
+def _whole(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(text: str, what: str) -> int:
+        if not str(text).strip().isdigit() or not low <= int(text) <= high:
+            raise InvalidInput(f"{what} {text!r} must be a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+def _horizon(text: str, what: str) -> float | None:
+    if str(text).strip().lower() == "off":
+        return None
+    return parse_duration(str(text), what=what, minimum=1, maximum=3650 * DAY)
+
+
+def _show_horizon(value: float | None) -> str:
+    return "off" if value is None else format_duration(value)
+
+
+#: key -> (default as written, parse(text, what), print(value), what it sets)
+SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], str]] = {
+    "delivery_retention": (
+        "72h",
+        lambda t, w: parse_duration(str(t), what=w, minimum=1, maximum=3650 * DAY),
+        format_duration,
+        "how long delivery records are kept after they settle",
+    ),
+    "log_retention": (
+        "off",
+        _horizon,
+        _show_horizon,
+        "compact Sign In events older than this (never one still to be delivered); off keeps all",
+    ),
+    "allow_private_networks": (
+        "false",
+        lambda t, w: parse_bool(t, what=w),
+        lambda v: "true" if v else "false",
+        "allow endpoints on loopback, private and other non-public addresses",
+    ),
+    "delivery_pool_size": (
+        "16",
+        _whole(1, 256),
+        str,
+        "delivery actors: attempts in flight at once across all subscriptions",
+    ),
+    "connections_per_host": (
+        "4",
+        _whole(1, 64),
+        str,
+        "concurrent connections to one endpoint host",
+    ),
+}
+
+
+class SettingChanged(InternalEvent, frozen=True, tag="settings.changed"):
+    key: str
+    value: str
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The installation settings in force, parsed."""
+
+    delivery_retention: float
+    log_retention: float | None
+    allow_private_networks: bool
+    delivery_pool_size: int
+    connections_per_host: int
+
+    def shown(self) -> dict[str, str]:
+        return {key: SETTINGS[key][2](getattr(self, key)) for key in SETTINGS}
+
+
+def check_setting(key: str, value: str) -> str:
+    """The value as it will be stored, or an error naming the valid keys or the rule."""
+    if key not in SETTINGS:
+        raise InvalidInput(f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}")
+    parsed = SETTINGS[key][1](value, key)
+    return SETTINGS[key][2](parsed)
+
+
+class InstallationSettings(Projection):
+    name = "settings"
+    tables = ("settings",)
+    reads_internal = True
+    schema = "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+        tag = SettingChanged.type_name()
+        changes = [record.event() for record in records if record.type == tag]
+        conn.executemany(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+            [(c.key, c.value) for c in changes],  # type: ignore[attr-defined]
+        )
+
+    @staticmethod
+    def current(conn: sqlite3.Connection) -> Settings:
+        written = {key: default for key, (default, *_rest) in SETTINGS.items()}
+        written.update(conn.execute("SELECT key, value FROM settings"))
+        return Settings(**{k: SETTINGS[k][1](v, k) for k, v in written.items() if k in SETTINGS})

@@ -1,0 +1,187 @@
+"""Subscriptions as event-sourced state: the facts of their lifecycle and the current set."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import msgspec
+
+from eventstore.events import InternalEvent
+from eventstore.log import Record
+from eventstore.projection import Projection
+from eventstore.subscription_fields import SubscriptionFields
+from eventstore.times import format_time, parse_time
+
+REDACTED = "[redacted]"
+
+
+class SubscriptionCreated(InternalEvent, frozen=True, tag="subscription.created"):
+    subscription_id: str
+    fields: SubscriptionFields
+    enabled: bool
+    secret: str
+
+    def redacted(self) -> SubscriptionCreated:
+        return msgspec.structs.replace(self, secret=REDACTED, fields=redact_fields(self.fields))
+
+
+class SubscriptionUpdated(InternalEvent, frozen=True, tag="subscription.updated"):
+    subscription_id: str
+    fields: SubscriptionFields
+
+    def redacted(self) -> SubscriptionUpdated:
+        return msgspec.structs.replace(self, fields=redact_fields(self.fields))
+
+
+class SubscriptionEnabled(InternalEvent, frozen=True, tag="subscription.enabled"):
+    """`from_now`: events published before this one are skipped."""
+
+    subscription_id: str
+    from_now: bool = False
+
+
+class SubscriptionDisabled(InternalEvent, frozen=True, tag="subscription.disabled"):
+    subscription_id: str
+    reason: str = ""
+
+
+class SecretRotated(InternalEvent, frozen=True, tag="subscription.secret_rotated"):
+    """The old secret stays valid, and is signed with, until `previous_expires_at`."""
+
+    subscription_id: str
+    secret: str
+    previous_expires_at: str
+
+    def redacted(self) -> SecretRotated:
+        return msgspec.structs.replace(self, secret=REDACTED)
+
+
+class SubscriptionDeleted(InternalEvent, frozen=True, tag="subscription.deleted"):
+    subscription_id: str
+
+
+def redact_fields(fields: SubscriptionFields) -> SubscriptionFields:
+    return msgspec.structs.replace(fields, headers=dict.fromkeys(fields.headers, REDACTED))
+
+
+class Secret(msgspec.Struct, frozen=True):
+    value: str
+    expires_at: str | None = None
+
+
+class Subscription(msgspec.Struct, frozen=True, kw_only=True):
+    """The current state of one subscription, as the projection keeps it."""
+
+    id: str
+    fields: SubscriptionFields
+    enabled: bool
+    disabled_reason: str = ""
+    secrets: tuple[Secret, ...]
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = None
+    #: events at or before this sequence are not delivered (creation, enable --from-now)
+    start_after: int
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def valid_secrets(self, now: dt.datetime) -> list[str]:
+        """Secrets to sign with now: the current one, and the previous during its grace."""
+        return [
+            s.value for s in self.secrets if s.expires_at is None or parse_time(s.expires_at) > now
+        ]
+
+
+_TYPES = (
+    SubscriptionCreated,
+    SubscriptionUpdated,
+    SubscriptionEnabled,
+    SubscriptionDisabled,
+    SecretRotated,
+    SubscriptionDeleted,
+)
+_TAGS = {cls.type_name() for cls in _TYPES}
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Subscription).decode
+
+
+def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> Subscription:
+    """The state after one event: the whole of a subscription's behaviour over time."""
+    at = record.recorded_at
+    if isinstance(event, SubscriptionCreated):
+        return Subscription(
+            id=event.subscription_id,
+            fields=event.fields,
+            enabled=event.enabled,
+            secrets=(Secret(event.secret),),
+            created_at=at,
+            updated_at=at,
+            start_after=record.sequence,
+        )
+    assert state is not None, f"{event.type_name()} before subscription.created"
+    change = {"updated_at": at}
+    match event:
+        case SubscriptionUpdated():
+            change["fields"] = event.fields
+        case SubscriptionEnabled():
+            change.update(enabled=True, disabled_reason="")
+            if event.from_now:
+                change["start_after"] = record.sequence
+        case SubscriptionDisabled():
+            change.update(enabled=False, disabled_reason=event.reason)
+        case SecretRotated():
+            previous = Secret(state.secrets[0].value, event.previous_expires_at)
+            change["secrets"] = (Secret(event.secret), previous)
+        case SubscriptionDeleted():
+            change.update(enabled=False, deleted_at=at)
+    return msgspec.structs.replace(state, **change)
+
+
+class Subscriptions(Projection):
+    """The current set, deleted ones kept and marked."""
+
+    name = "subscriptions"
+    tables = ("subscriptions",)
+    reads_internal = True
+    schema = """
+    CREATE TABLE IF NOT EXISTS subscriptions (
+        id TEXT PRIMARY KEY,
+        deleted INTEGER NOT NULL,
+        state BLOB NOT NULL
+    )
+    """
+
+    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+        changed: dict[str, Subscription] = {}
+        for record in records:
+            if record.type not in _TAGS:
+                continue
+            event = record.event()
+            key = event.subscription_id  # type: ignore[attr-defined]
+            state = changed.get(key) or self.get(conn, key)
+            changed[key] = evolve(state, record, event)
+        conn.executemany(
+            "INSERT OR REPLACE INTO subscriptions (id, deleted, state) VALUES (?, ?, ?)",
+            [(s.id, s.deleted, _encode(s)) for s in changed.values()],
+        )
+
+    @staticmethod
+    def get(conn: sqlite3.Connection, subscription_id: str) -> Subscription | None:
+        row = conn.execute(
+            "SELECT state FROM subscriptions WHERE id = ?", [subscription_id]
+        ).fetchone()
+        return _decode(row[0]) if row else None
+
+    @staticmethod
+    def all(conn: sqlite3.Connection, *, deleted: bool = False) -> list[Subscription]:
+        sql = "SELECT state FROM subscriptions"
+        if not deleted:
+            sql += " WHERE deleted = 0"
+        return [_decode(row[0]) for row in conn.execute(sql + " ORDER BY id")]
+
+
+def rotation_expiry(now: dt.datetime, grace: float) -> str:
+    return format_time(now + dt.timedelta(seconds=grace))
