@@ -166,6 +166,10 @@ class SubscriptionCommands:
     def _record(self, event: InternalEvent) -> None:
         with self.store.errors():
             self.store.log.append_internal([event])
+        self.wake()
+
+    def wake(self) -> None:
+        """Provided by WebhookSystem."""
 
     def _check_address(self, fields: SubscriptionFields) -> list[str]:
         try:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Self
 
 import msgspec
 
 from actors.addresses import Resolver, system_resolver
+from actors.clock import SystemClock
+from actors.pipeline import Pipeline
 from actors.subscription_commands import SubscriptionCommands, allow_private_from_env
 from eventstore import (
     AppendResult,
@@ -20,7 +22,6 @@ from eventstore import (
     format_time,
     parse_events,
     parse_time,
-    utc_now,
 )
 
 DEFAULT_DB = "signin-webhooks.db"
@@ -43,15 +44,20 @@ class WebhookSystem(SubscriptionCommands):
         self,
         db: str | os.PathLike[str] | None = None,
         *,
-        clock: Callable[[], dt.datetime] = utc_now,
+        deliver: bool = True,
+        clock: SystemClock | None = None,
         resolver: Resolver = system_resolver,
         allow_private_networks: bool | None = None,
     ) -> None:
-        """`allow_private_networks`: True allows non-public endpoints for this process; None
-        reads SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS, and otherwise the installation settings."""
+        """`deliver`: run the actors that batch and deliver (one process per database at a
+        time); without it the system only reads and writes the log. `allow_private_networks`:
+        True allows non-public endpoints for this process; None reads
+        SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS, and otherwise the installation settings."""
         self.path = database_path(db)
-        self.clock = clock
+        self.deliver = deliver
+        self.clock = clock or SystemClock()
         self.resolver = resolver
+        self._pipeline: Pipeline | None = None
         self.allow_private_override = (
             allow_private_from_env() if allow_private_networks is None else allow_private_networks
         )
@@ -60,9 +66,16 @@ class WebhookSystem(SubscriptionCommands):
     def start(self) -> Self:
         if self._store is None:
             self._store = Store(self.path, self.clock)
+        if self.deliver and self._pipeline is None:
+            self._pipeline = Pipeline(
+                self.path, self.clock, self.resolver, self.allow_private_networks, self.settings()
+            )
         return self
 
     def stop(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.stop()
+            self._pipeline = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -93,7 +106,14 @@ class WebhookSystem(SubscriptionCommands):
             events = _encode(list(events))
         parsed = parse_events(events)
         with self.store.errors():
-            return self.store.log.append(parsed)
+            result = self.store.log.append(parsed)
+        self.wake()
+        return result
+
+    def wake(self) -> None:
+        """Tell the router new facts are in the log (other processes' are noticed by polling)."""
+        if self._pipeline is not None:
+            self._pipeline.wake()
 
     def replay(
         self,

@@ -52,7 +52,7 @@ def fail(message: str, code: int) -> None:
 @click.pass_context
 def main(ctx: click.Context, db: str, allow_private_networks: bool) -> None:
     """signin-webhooks: Sign In events, batched and delivered to your endpoints."""
-    system = WebhookSystem(db, allow_private_networks=allow_private_networks or None)
+    system = WebhookSystem(db, deliver=False, allow_private_networks=allow_private_networks or None)
     ctx.obj = system
     ctx.call_on_close(system.stop)
 

@@ -1,0 +1,157 @@
+"""One delivery attempt: build the body from the log, sign it, POST it, record what happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from actors.runtime import Listener, Recorder
+from actors.signing import sign
+from actors.transport import Attempt, Transport
+from eventstore import Store, format_time
+from eventstore.deliveries import AttemptRecorded, Delivery
+from eventstore.errors import StoreError
+from eventstore.subscriptions import REDACTED, Subscription, SubscriptionDisabled
+
+VERSION = importlib.metadata.version("signin-webhooks")
+USER_AGENT = f"signin-webhooks/{VERSION}"
+RETRY_AFTER_CAP = 3600.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """Deliver `delivery` once, as `subscription` is configured now; tell `reply_to` after."""
+
+    delivery: Delivery
+    subscription: Subscription
+    attempt: int
+    trigger: str
+    reply_to: Any = None  # the batcher's ActorRef
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: str
+    status: str  # succeeded | retrying | failed | pending (waits for enable)
+    next_attempt_at: dt.datetime | None
+
+
+def batch_body(store: Store, delivery: Delivery) -> bytes:
+    """The exact body of a delivery, rebuilt from the log: the same bytes on every attempt."""
+    sequences = list(delivery.sequences())
+    with store.errors():
+        records = store.log.read_sequences(sequences)
+    if len(records) != len(sequences):
+        raise StoreError(f"delivery {delivery.id}: events missing from the log")
+    if delivery.ndjson:
+        return b"".join(r.delivered() + b"\n" for r in records)
+    return b"[" + b",".join(r.delivered() for r in records) + b"]"
+
+
+def request_headers(
+    subscription: Subscription, webhook_id: str, now: dt.datetime, body: bytes
+) -> dict[str, str]:
+    timestamp = int(now.timestamp())
+    fields = subscription.fields
+    return {
+        "Content-Type": fields.content_type,
+        "User-Agent": USER_AGENT,
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(subscription.valid_secrets(now), webhook_id, timestamp, body),
+        **fields.headers,
+    }
+
+
+def redact(headers: dict[str, str], subscription: Subscription) -> dict[str, str]:
+    secret_names = {*subscription.fields.headers, "webhook-signature"}
+    return {k: REDACTED if k in secret_names else v for k, v in headers.items()}
+
+
+def next_attempt(
+    subscription: Subscription, attempt: int, result: Attempt, now: dt.datetime
+) -> dt.datetime | None:
+    """When to try again after failed attempt number `attempt`, or None: failed for good."""
+    schedule = subscription.fields.retry_schedule
+    if attempt > len(schedule):
+        return None
+    delay = schedule[attempt - 1]
+    if result.retry_after is not None and result.status in (429, 503):
+        delay = max(delay, min(result.retry_after, RETRY_AFTER_CAP))
+    return now + dt.timedelta(seconds=delay)
+
+
+class Deliverer:
+    """Makes attempts and records each one; usable from an actor or the calling process."""
+
+    def __init__(self, store: Store, recorder: Recorder, transport: Transport, clock: Any):
+        self.store = store
+        self.recorder = recorder
+        self.transport = transport
+        self.clock = clock
+
+    def deliver(self, job: Job) -> Outcome:
+        sub, delivery = job.subscription, job.delivery
+        body = batch_body(self.store, delivery)
+        started = self.clock()
+        headers = request_headers(sub, delivery.id, started, body)
+        result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
+        now = self.clock()
+        extra: list[Any] = []
+        next_at = None
+        if result.succeeded:
+            status = "succeeded"
+        elif result.status == 410:
+            status = "pending"
+            extra.append(SubscriptionDisabled(
+                subscription_id=sub.id, reason=f"endpoint answered 410 Gone ({delivery.id})"
+            ))  # fmt: skip
+        elif job.trigger == "test":
+            status = "failed"
+        else:
+            next_at = next_attempt(sub, job.attempt, result, now)
+            status = "failed" if next_at is None else "retrying"
+        self.recorder.record(
+            AttemptRecorded(
+                batch_id=delivery.id,
+                subscription_id=sub.id,
+                attempt=job.attempt,
+                trigger=job.trigger,
+                started_at=format_time(started),
+                duration=round(result.duration, 6) if math.isfinite(result.duration) else 0.0,
+                url=sub.fields.url,
+                request_headers=redact(headers, sub),
+                status=result.status,
+                response_headers=result.response_headers,
+                response_body=result.response_body.decode("utf-8", errors="replace"),
+                error_kind=result.error_kind,
+                error=result.error,
+                outcome=status,
+                next_attempt_at=None if next_at is None else format_time(next_at),
+            ),
+            *extra,
+        )
+        return Outcome(delivery.id, status, next_at)
+
+
+class DeliveryActor(Listener):
+    """One member of the delivery pool: one attempt at a time, then it tells the pool it is free
+    and the batcher what came of it."""
+
+    def __init__(self, deliverer: Deliverer, pool: Any) -> None:
+        super().__init__()
+        self.deliverer = deliverer
+        self.pool = pool
+
+    def handle(self, message: tuple[Job, str]) -> None:
+        job, host = message
+        outcome = Outcome(job.delivery.id, "error", None)  # the batcher tries again later
+        try:
+            outcome = self.deliverer.deliver(job)
+        finally:
+            self.pool.tell((self.actor_ref, host))
+            if job.reply_to is not None:
+                job.reply_to.tell(outcome)

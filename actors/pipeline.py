@@ -1,0 +1,100 @@
+"""The running pipeline: timers, delivery pool, router and batchers, started in order and
+stopped in reverse, plus a watcher that notices events appended by other processes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from actors.addresses import Resolver
+from actors.clock import SystemClock
+from actors.delivery import Deliverer, DeliveryActor
+from actors.pool import DeliveryPool
+from actors.router import Router, Wake
+from actors.runlock import RunLock
+from actors.runtime import Recorder, Runtime, start_actor
+from actors.scheduler import Scheduler
+from actors.transport import Transport
+from eventstore import Store
+from eventstore.settings import Settings
+
+log = logging.getLogger(__name__)
+WATCH_INTERVAL = 0.05  # another process's publish is noticed within this (and a query)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        clock: SystemClock,
+        resolver: Resolver,
+        allow_private: Callable[[], bool],
+        settings: Settings,
+    ) -> None:
+        self.lock = RunLock(db_path)
+        self.lock.acquire()
+        self.stores: list[Store] = []
+        self.scheduler = Scheduler(clock)
+        self.transport = Transport(
+            resolver=resolver,
+            allow_private=allow_private,
+            max_connections_per_host=settings.connections_per_host,
+        )
+        writer = self._store(db_path, clock)
+        self.runtime = Runtime(db_path, clock, self.scheduler, Recorder(writer))
+        self.scheduler.start()
+        self.pool = start_actor(DeliveryPool, settings.connections_per_host)
+        self.members = [
+            start_actor(
+                DeliveryActor,
+                Deliverer(
+                    self._store(db_path, clock), self.runtime.recorder, self.transport, clock
+                ),
+                self.pool,
+            )
+            for _ in range(settings.delivery_pool_size)
+        ]
+        self.pool.tell(self.members)
+        self.router = start_actor(Router, self.runtime, self.pool)
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(
+            target=self._watch, args=(self._store(db_path, clock),), name="log-watcher", daemon=True
+        )
+        self._watcher.start()
+
+    def _store(self, db_path: str | os.PathLike[str], clock: SystemClock) -> Store:
+        store = Store(db_path, clock)
+        self.stores.append(store)
+        return store
+
+    def wake(self) -> None:
+        self.router.tell(Wake())
+
+    def _watch(self, store: Store) -> None:
+        """Polls SQLite's data_version: it changes when another connection commits."""
+        version = store.log.data_version()
+        while not self._stopping.wait(WATCH_INTERVAL):
+            try:
+                current = store.log.data_version()
+            except Exception:
+                log.exception("watching the log failed")
+                continue
+            if current != version:
+                version = current
+                self.wake()
+
+    def stop(self) -> None:
+        """Stop in reverse order; attempts in flight finish first (within their timeout)."""
+        self._stopping.set()
+        self._watcher.join()
+        self.router.stop()
+        for member in self.members:
+            member.stop()
+        self.pool.stop()
+        self.scheduler.stop()
+        self.transport.close()
+        for store in self.stores:
+            store.close()
+        self.lock.release()

@@ -1,0 +1,140 @@
+"""The router: tails the log in order, keeps an index of subscriptions by scope and event type,
+and hands each batcher the events it takes, one message per batcher per page of the log."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from actors.batcher import Batcher, Changed, Matched, Queued
+from actors.runtime import Listener, Runtime, start_actor
+from eventstore import EVENT_TYPES, Store
+from eventstore.deliveries import DeliveryHistory
+from eventstore.log import Record
+from eventstore.subscription_fields import matches
+from eventstore.subscriptions import Subscription, Subscriptions, evolve
+
+log = logging.getLogger(__name__)
+PAGE = 2000
+
+
+@dataclass(frozen=True)
+class Wake:
+    """New events may be in the log."""
+
+
+class Router(Listener):
+    def __init__(self, runtime: Runtime, pool: Any) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.pool = pool
+        self.store: Store | None = None
+        self.state: dict[str, Subscription] = {}  # as of the router's position in the log
+        self.taken: dict[str, frozenset[str]] = {}
+        self.by_scope: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.after: dict[str, int] = {}  # per subscription: events up to here are batched
+        self.batchers: dict[str, Any] = {}
+        self.position = 0
+        self.started_at = 0  # lifecycle events up to here are already in the batchers' state
+
+    def on_start(self) -> None:
+        self.store = Store(self.runtime.db_path, self.runtime.clock)
+        subs = {s.id: s for s in Subscriptions.all(self.store.project(Subscriptions()))}
+        conn = self.store.project(DeliveryHistory())
+        batched = DeliveryHistory.batched_positions(conn)
+        self.started_at = self.store.log.last_sequence()
+        for sub in subs.values():
+            self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
+            unsettled = DeliveryHistory.unsettled(conn, sub.id)
+            self.batchers[sub.id] = start_actor(Batcher, sub, self.runtime, self.pool, unsettled)
+        self.position = min(self.after.values(), default=self.started_at)
+        self._load_state_at(self.position)
+        self._catch_up()
+
+    def on_stop(self) -> None:
+        for ref in self.batchers.values():
+            ref.stop()
+        if self.store is not None:
+            self.store.close()
+
+    def handle(self, message: Any) -> None:
+        if isinstance(message, Wake):
+            self._catch_up()
+
+    def _load_state_at(self, position: int) -> None:
+        """Subscriptions as they were at `position`, so events after it match as they did."""
+        assert self.store is not None
+        for record in self.store.log.read(0, signin=False, internal=True):
+            if record.sequence > position:
+                break
+            if record.type.startswith("subscription."):
+                self._apply(record, notify=False)
+
+    def _catch_up(self) -> None:
+        assert self.store is not None
+        while True:
+            with self.store.errors():
+                records = list(
+                    self.store.log.read(self.position, signin=True, internal=True, limit=PAGE)
+                )
+            self._route(records)
+            if len(records) < PAGE:
+                return
+
+    def _route(self, records: list[Record]) -> None:
+        matched: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for record in records:
+            self.position = record.sequence
+            if record.internal:
+                if record.type.startswith("subscription."):
+                    self._send(matched)  # what came before the change goes first
+                    self._apply(record, notify=record.sequence > self.started_at)
+                continue
+            size = None
+            for key in ((record.context_id, "context"), (record.organization_id, "organization")):
+                for sub_id in self.by_scope.get(key, ()):
+                    if record.type in self.taken[sub_id] and record.sequence > self.after[sub_id]:
+                        if size is None:
+                            size = len(record.delivered())
+                        matched[sub_id].append((record.sequence, size, record.recorded_at))
+        self._send(matched)
+
+    def _send(self, matched: dict[str, list[tuple[int, int, str]]]) -> None:
+        for sub_id, entries in matched.items():
+            batcher = self.batchers.get(sub_id)
+            if batcher is not None:
+                batcher.tell(Matched(entries))
+        matched.clear()
+
+    def _apply(self, record: Record, *, notify: bool) -> None:
+        event = record.event()
+        sub_id = event.subscription_id  # type: ignore[attr-defined]
+        before = self.state.get(sub_id)
+        after = evolve(before, record, event)
+        if before is not None:
+            self.by_scope[(before.fields.scope_id, before.fields.scope)].discard(sub_id)
+        if after.deleted:
+            self.state.pop(sub_id, None)
+            self.taken.pop(sub_id, None)
+        else:
+            self.state[sub_id] = after
+            self.taken[sub_id] = frozenset(
+                t for t in EVENT_TYPES if matches(after.fields.events, t)
+            )
+            self.by_scope[(after.fields.scope_id, after.fields.scope)].add(sub_id)
+            self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
+        if not notify:
+            return
+        batcher = self.batchers.get(sub_id)
+        if batcher is None and not after.deleted:
+            assert self.store is not None
+            self.batchers[sub_id] = start_actor(Batcher, after, self.runtime, self.pool, [])
+        elif batcher is not None:
+            batcher.tell(Changed(after, record.type, record.sequence))
+            if after.deleted:
+                del self.batchers[sub_id]
+
+
+__all__ = ["Queued", "Router", "Wake"]

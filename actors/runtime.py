@@ -1,0 +1,66 @@
+"""What every actor of a running system shares: the clock, the timers, and the one writer."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+
+from actors.clock import SystemClock
+from actors.scheduler import Scheduler
+from eventstore import Store
+from eventstore.events import InternalEvent
+
+ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
+
+
+class Recorder:
+    """Appends the system's own facts from any actor thread, one transaction at a time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+
+    def record(self, *events: InternalEvent) -> int:
+        with self._lock, self.store.errors():
+            return self.store.log.append_internal(list(events))
+
+
+@dataclass
+class Runtime:
+    db_path: str | os.PathLike[str]
+    clock: SystemClock
+    scheduler: Scheduler
+    recorder: Recorder
+    wake_router: Callable[[], None] = lambda: None
+
+
+def start_actor(cls: type[pykka.Actor], *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
+    """Start an actor on a thread with a small stack, leaving the host's default as it was."""
+    previous = threading.stack_size(ACTOR_STACK_BYTES)
+    try:
+        return cls.start(*args, **kwargs)
+    finally:
+        threading.stack_size(previous)
+
+
+class Listener(pykka.ThreadingActor):
+    """An actor whose message handling never dies of one bad message (Mopidy's habit)."""
+
+    def on_receive(self, message: Any) -> Any:
+        try:
+            return self.handle(message)
+        except Exception:
+            import logging
+
+            logging.getLogger(type(self).__module__).exception(
+                "%s failed on %r", type(self).__name__, type(message).__name__
+            )
+            return None
+
+    def handle(self, message: Any) -> Any:
+        return None

@@ -1,0 +1,81 @@
+"""One timer thread shared by every actor: pykka has no timers, and a thread per timer would
+cost a thread per subscription."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+
+from actors.clock import SystemClock
+
+log = logging.getLogger(__name__)
+
+
+class Timer:
+    """A handle to cancel a scheduled call."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Scheduler:
+    """Calls functions at wall-clock times of the given clock; callbacks should only `tell`."""
+
+    def __init__(self, clock: SystemClock) -> None:
+        self.clock = clock
+        self._heap: list[tuple[dt.datetime, int, Timer, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._condition = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        clock.on_advance(self._wake)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._condition:
+            self._stopped = True
+            self._condition.notify()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def at(self, when: dt.datetime, callback: Callable[[], None]) -> Timer:
+        timer = Timer()
+        with self._condition:
+            heapq.heappush(self._heap, (when, next(self._order), timer, callback))
+            self._condition.notify()
+        return timer
+
+    def _wake(self) -> None:
+        with self._condition:
+            self._condition.notify()
+
+    def _run(self) -> None:
+        while True:
+            due = []
+            with self._condition:
+                if self._stopped:
+                    return
+                now = self.clock()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap))
+                if not due:
+                    wait = (self._heap[0][0] - now).total_seconds() if self._heap else None
+                    self.clock.wait(self._condition, wait)
+                    continue
+            for _, _, timer, callback in due:
+                if not timer.cancelled:
+                    try:
+                        callback()
+                    except Exception:  # one bad callback must not stop every timer
+                        log.exception("timer callback failed")

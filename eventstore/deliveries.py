@@ -1,0 +1,225 @@
+"""Deliveries: the facts of batching and delivery, and the history projection built from them.
+
+A delivery is a sealed batch: the events it holds (as sequence ranges), and every attempt to
+POST it. Its body is not stored: the log rebuilds it byte for byte from those sequences.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+
+import msgspec
+
+from eventstore.events import InternalEvent
+from eventstore.log import Record
+from eventstore.projection import Projection
+
+STATUSES = ("pending", "retrying", "succeeded", "failed", "cancelled")
+SETTLED = ("succeeded", "failed", "cancelled")
+ERROR_KINDS = (
+    "http_status", "redirect", "timeout", "connection_refused", "connection_reset",
+    "dns", "tls", "blocked_address", "protocol",
+)  # fmt: skip
+TRIGGERS = ("schedule", "retry", "recover", "test")
+
+
+class BatchSealed(InternalEvent, frozen=True, tag="batch.sealed"):
+    """A batch closed: these events, in this order, framed this way, are one delivery."""
+
+    batch_id: str
+    subscription_id: str
+    ranges: list[tuple[int, int]]  # (first sequence, how many consecutive)
+    count: int
+    bytes: int
+    ndjson: bool
+    trigger: str = "schedule"
+
+    def sequences(self) -> Iterator[int]:
+        for first, n in self.ranges:
+            yield from range(first, first + n)
+
+
+class AttemptRecorded(InternalEvent, frozen=True, tag="attempt.recorded"):
+    """One POST of a delivery and what came back; `outcome` is the delivery's status after it."""
+
+    batch_id: str
+    subscription_id: str
+    attempt: int
+    trigger: str
+    started_at: str
+    duration: float
+    url: str
+    request_headers: dict[str, str]
+    status: int | None
+    response_headers: dict[str, str]
+    response_body: str
+    error_kind: str | None
+    error: str | None
+    outcome: str
+    next_attempt_at: str | None = None
+
+
+class BatchCancelled(InternalEvent, frozen=True, tag="batch.cancelled"):
+    batch_id: str
+    subscription_id: str
+    reason: str
+
+
+def to_ranges(sequences: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive runs, so a batch of a busy context's events records in a few numbers."""
+    ranges: list[list[int]] = []
+    for s in sequences:
+        if ranges and ranges[-1][0] + ranges[-1][1] == s:
+            ranges[-1][1] += 1
+        else:
+            ranges.append([s, 1])
+    return [(a, n) for a, n in ranges]
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    """One row of delivery history."""
+
+    id: str
+    subscription_id: str
+    status: str
+    trigger: str
+    count: int
+    bytes: int
+    first_sequence: int
+    last_sequence: int
+    ndjson: bool
+    ranges: list[tuple[int, int]]
+    sealed_at: str
+    sealed_sequence: int
+    settled_at: str | None = None
+    next_attempt_at: str | None = None
+    attempts: int = 0
+
+    def sequences(self) -> Iterator[int]:
+        for first, n in self.ranges:
+            yield from range(first, first + n)
+
+
+_TAGS = {cls.type_name() for cls in (BatchSealed, AttemptRecorded, BatchCancelled)}
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Delivery).decode
+_attempt = msgspec.json.Decoder(AttemptRecorded).decode
+
+
+class DeliveryHistory(Projection):
+    """Every delivery and its attempts, kept from the log's batch and attempt events."""
+
+    name = "deliveries"
+    tables = ("deliveries", "attempts", "batch_positions")
+    reads_internal = True
+    schema = """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id TEXT PRIMARY KEY,
+        subscription_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        sealed_at TEXT NOT NULL,
+        settled_at TEXT,
+        state BLOB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries (subscription_id, status);
+    CREATE INDEX IF NOT EXISTS deliveries_settled ON deliveries (settled_at);
+    CREATE TABLE IF NOT EXISTS batch_positions (
+        subscription_id TEXT PRIMARY KEY,
+        last_sequence INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS attempts (
+        delivery_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        sequence INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (delivery_id, sequence)
+    );
+    """
+
+    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+        changed: dict[str, Delivery] = {}
+        positions: dict[str, int] = {}
+        attempts = []
+        for record in records:
+            if record.type not in _TAGS:
+                continue
+            event = record.event()
+            if isinstance(event, BatchSealed):
+                changed[event.batch_id] = Delivery(
+                    id=event.batch_id,
+                    subscription_id=event.subscription_id,
+                    status="pending",
+                    trigger=event.trigger,
+                    count=event.count,
+                    bytes=event.bytes,
+                    first_sequence=event.ranges[0][0],
+                    last_sequence=event.ranges[-1][0] + event.ranges[-1][1] - 1,
+                    ndjson=event.ndjson,
+                    ranges=event.ranges,
+                    sealed_at=record.recorded_at,
+                    sealed_sequence=record.sequence,
+                )
+                if event.trigger == "schedule":
+                    positions[event.subscription_id] = changed[event.batch_id].last_sequence
+                continue
+            delivery = changed.get(event.batch_id) or self.get(conn, event.batch_id)  # type: ignore[attr-defined]
+            if delivery is None:  # expired by retention before this event: nothing to keep
+                continue
+            if isinstance(event, AttemptRecorded):
+                delivery.attempts = max(delivery.attempts, event.attempt)
+                delivery.status = event.outcome
+                delivery.next_attempt_at = event.next_attempt_at
+                attempts.append((event.batch_id, event.attempt, record.sequence, record.body))
+            elif isinstance(event, BatchCancelled):
+                delivery.status = "cancelled"
+                delivery.next_attempt_at = None
+            if delivery.status in SETTLED and delivery.settled_at is None:
+                delivery.settled_at = record.recorded_at
+            changed[delivery.id] = delivery
+        conn.executemany(
+            "INSERT OR REPLACE INTO deliveries (id, subscription_id, status, sealed_at,"
+            " settled_at, state) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (d.id, d.subscription_id, d.status, d.sealed_at, d.settled_at, _encode(d))
+                for d in changed.values()
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO batch_positions (subscription_id, last_sequence) VALUES (?, ?)"
+            " ON CONFLICT DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)",
+            list(positions.items()),
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO attempts (delivery_id, number, sequence, body)"
+            " VALUES (?, ?, ?, ?)",
+            attempts,
+        )
+
+    @staticmethod
+    def get(conn: sqlite3.Connection, delivery_id: str) -> Delivery | None:
+        row = conn.execute("SELECT state FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
+        return _decode(row[0]) if row else None
+
+    @staticmethod
+    def unsettled(conn: sqlite3.Connection, subscription_id: str) -> list[Delivery]:
+        """Pending and retrying deliveries of one subscription, in the order they go out."""
+        rows = conn.execute(
+            "SELECT state FROM deliveries WHERE subscription_id = ?"
+            " AND status IN ('pending', 'retrying')",
+            [subscription_id],
+        )
+        return sorted((_decode(row[0]) for row in rows), key=lambda d: d.sealed_sequence)
+
+    @staticmethod
+    def batched_positions(conn: sqlite3.Connection) -> dict[str, int]:
+        """Per subscription, the last sequence sealed into a scheduled batch; kept for good,
+        so that retention of old deliveries never makes their events look unbatched."""
+        return dict(conn.execute("SELECT subscription_id, last_sequence FROM batch_positions"))
+
+    @staticmethod
+    def attempts(conn: sqlite3.Connection, delivery_id: str) -> list[AttemptRecorded]:
+        rows = conn.execute(
+            "SELECT body FROM attempts WHERE delivery_id = ? ORDER BY sequence", [delivery_id]
+        )
+        return [_attempt(row[0]) for row in rows]
