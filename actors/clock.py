@@ -32,9 +32,14 @@ class ManualClock(SystemClock):
         with self._lock:
             return self._now
 
-    def advance(self, seconds: float) -> dt.datetime:
+    @property
+    def now(self) -> dt.datetime:
+        return self()
+
+    def advance(self, seconds: float = 0, **delta: float) -> dt.datetime:
+        """Move time on (`advance(90)`, `advance(minutes=20)`) and fire what came due."""
         with self._lock:
-            self._now += dt.timedelta(seconds=seconds)
+            self._now += dt.timedelta(seconds=seconds, **delta)
             now = self._now
         for listener in list(self._listeners):
             listener()

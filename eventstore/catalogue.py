@@ -53,7 +53,7 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
 EVENT_TYPES: tuple[str, ...] = tuple(CATALOGUE)
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-EventId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+EventId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._:-]{1,128}\Z")]
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -62,8 +62,8 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
     organization_id: NonEmpty
     context_id: NonEmpty
-    id: EventId | None = None
-    occurred_at: dt.datetime | None = None
+    id: EventId | msgspec.UnsetType = msgspec.UNSET
+    occurred_at: dt.datetime | msgspec.UnsetType = msgspec.UNSET
     sequence: Any = msgspec.UNSET
     recorded_at: Any = msgspec.UNSET
 
@@ -78,6 +78,7 @@ _TYPED = msgspec.json.Decoder(
 )
 _ANY = msgspec.json.Decoder()
 _ENCODE = msgspec.json.Encoder().encode
+_SORTED = msgspec.json.Encoder(order="sorted").encode  # canonical: key order aside, exact
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,20 +117,21 @@ def validate(raw: bytes, where: str) -> Published:
         if getattr(event, key) is not msgspec.UNSET:
             raise InvalidInput(f"{where}: field '{key}' is assigned when appended; remove it")
     occurred_at = None
-    if event.occurred_at is not None:
+    if event.occurred_at is not msgspec.UNSET:
         if event.occurred_at.tzinfo is None:
             raise InvalidInput(
                 f"{where} ({obj['type']}): field 'occurred_at' needs a time zone, {_EXAMPLE}"
             )
         occurred_at = obj["occurred_at"]
+    event_id = None if event.id is msgspec.UNSET else event.id
     return Published(
-        where, body, obj["type"], event.organization_id, event.context_id, event.id, occurred_at
+        where, body, obj["type"], event.organization_id, event.context_id, event_id, occurred_at
     )
 
 
 def same_content(stored_body: bytes, body: bytes) -> bool:
     """Whether two published objects say the same thing, whatever their key order."""
-    return stored_body == body or _ANY.decode(stored_body) == _ANY.decode(body)
+    return stored_body == body or _SORTED(_ANY.decode(stored_body)) == _SORTED(_ANY.decode(body))
 
 
 def _refuse_repeated_keys(body: bytes, where: str) -> None:

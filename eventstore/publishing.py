@@ -48,10 +48,23 @@ def _frame(text: bytes, skipped_lines: int) -> list[tuple[str, bytes]]:
     try:
         return [("event", bytes(_RAW.decode(text)))]
     except msgspec.DecodeError as e:
-        if "trailing characters" not in str(e):
-            raise InvalidInput(f"input is not valid JSON ({_reason(e)})") from None
-    lines = text.split(b"\n")
-    return [(f"line {n}", line) for n, line in enumerate(lines, skipped_lines + 1) if line.strip()]
+        error = e
+    lines = [
+        (f"line {n}", line)
+        for n, line in enumerate(text.split(b"\n"), skipped_lines + 1)
+        if line.strip()
+    ]
+    if "trailing characters" in str(error) or any(_is_json(line) for _, line in lines[:100]):
+        return lines
+    raise InvalidInput(f"input is not valid JSON ({_reason(error)})")
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        _RAW.decode(line)
+    except msgspec.DecodeError:
+        return False
+    return True
 
 
 def _reason(e: Exception) -> str:

@@ -9,24 +9,13 @@ from pathlib import Path
 
 import pytest
 
-
-class Clock:
-    """Time injected into the system under test: it moves only when the test says so."""
-
-    def __init__(self, start: dt.datetime = dt.datetime(2026, 1, 31, 9, 0, tzinfo=dt.UTC)):
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
+from actors.clock import ManualClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    """Time injected into the system under test: it moves only when the test says so."""
+    return ManualClock(dt.datetime(2026, 1, 31, 9, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import sys
 from actors import WebhookSystem
 
 db, size = sys.argv[1], int(sys.argv[2])
-with WebhookSystem(db) as system:
+with WebhookSystem(db, deliver=False) as system:
     call = 0
     while True:
         result = system.publish([
@@ -36,7 +36,7 @@ from actors import WebhookSystem
 
 db, name, calls, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sys.stdin.readline()
-with WebhookSystem(db) as system:
+with WebhookSystem(db, deliver=False) as system:
     for call in range(calls):
         result = system.publish([
             {"type": "signin.session.created", "organization_id": "org-1", "context_id": name,

@@ -172,12 +172,6 @@ class LogContract:
 
         assert list(log.read()) == before
         assert log.last_sequence() == before[-1].sequence
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="product bug: same_content compares decoded Python values, where True == 1, "
-        "so a changed `true`/`1` is taken for a duplicate",
-    )
     def test_same_id_with_true_where_1_was_published_is_other_content(self, log):
         self.append(log, event(1, id="evt-1", flag=1))
 
@@ -377,12 +371,6 @@ class LogContract:
             b'"amount":1.50,"name":"\\u00e9","nested":{"b":[1,2],"a":{}},'
             + f'"sequence":{record.sequence},"recorded_at":"{record.recorded_at}"}}'.encode()
         )
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="product bug: a published null id/occurred_at is kept and the assigned value "
-        "added too, so the delivered object repeats the key",
-    )
     def test_a_null_id_or_occurred_at_is_never_delivered_twice(self, log):
         try:
             log.append(parse_events(json.dumps(event(1, id=None, occurred_at=None)).encode()))

@@ -38,7 +38,7 @@ def counts(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], int]:
 
 
 def test_event_counts_are_kept_per_type_organization_and_context(tmp_path: Path):
-    with WebhookSystem(tmp_path / "hooks.db") as system:
+    with WebhookSystem(tmp_path / "hooks.db", deliver=False) as system:
         system.publish(
             [
                 event(1),
@@ -73,7 +73,7 @@ def test_event_counts_are_kept_per_type_organization_and_context(tmp_path: Path)
 
 
 def test_event_counts_of_an_empty_log_are_empty(tmp_path: Path):
-    with WebhookSystem(tmp_path / "hooks.db") as system:
+    with WebhookSystem(tmp_path / "hooks.db", deliver=False) as system:
         assert system.event_counts() == []
 
 

@@ -1,0 +1,26 @@
+"""`run`: the actor system in the foreground until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from actors import WebhookSystem
+from cli.app import main, pass_system
+
+
+@main.command()
+@pass_system
+def run(system: WebhookSystem) -> None:
+    """Deliver what the log holds, and what is published while it runs, until interrupted."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with WebhookSystem(
+        system.path, resolver=system.resolver, allow_private_networks=system.allow_private_override
+    ):
+        click.echo(f"signin-webhooks: delivering from {system.path}; Ctrl-C stops", err=True)
+        stop.wait()
+        click.echo("signin-webhooks: stopping: attempts in flight finish first", err=True)
