@@ -189,6 +189,8 @@ class Batcher(Listener):
             delivery.next_attempt_at = (
                 None if outcome.next_attempt_at is None else format_time(outcome.next_attempt_at)
             )
+        if outcome.status == "pending":  # 410 Gone: disabled in the log; the router confirms
+            self.sub = msgspec.structs.replace(self.sub, enabled=False)
         if self.sub.deleted:
             self._cancel_all("subscription deleted")
         self._send_next()
@@ -242,4 +244,3 @@ def _delivery(event: BatchSealed, sequence: int, now: dt.datetime) -> Delivery:
     )
 
 
-__all__ = ["Batcher", "Changed", "Due", "Flush", "Matched", "Queued", "msgspec"]
