@@ -4,10 +4,9 @@ seals each in the log, and sends them out in order, one in flight at a time."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from array import array
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -21,24 +20,25 @@ from eventstore.endpoints import is_ndjson
 from eventstore.ids import short_id
 from eventstore.subscriptions import Subscription
 
-log = logging.getLogger(__name__)
 ERROR_BACKOFF = 30.0  # after a failure of our own (not the endpoint's), try again this soon
+Entry = tuple[int, int, str]  # sequence, delivered size, recorded_at
 
 
 @dataclass(frozen=True)
 class Matched:
-    """Events the router matched to this subscription: (sequence, delivered size, recorded_at)."""
+    """Events the router matched to this subscription; `trigger` recover for a recovery."""
 
-    entries: list[tuple[int, int, str]]
+    entries: list[Entry]
+    trigger: str = "schedule"
+    last: bool = True  # for a recovery: the window's last page
 
 
 @dataclass(frozen=True)
 class Changed:
-    """The subscription as it is after a lifecycle event at `sequence`."""
+    """The subscription as it is after a lifecycle event."""
 
     subscription: Subscription
     kind: str  # the event's type name
-    sequence: int
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,17 @@ class Due:
 
 
 @dataclass(frozen=True)
-class Queued:
-    """An operator's request (retry, recover): deliveries to send after those queued."""
+class Retry:
+    """An operator's retry: the delivery as history has it after the request."""
 
-    deliveries: list[Delivery]
-    trigger: str
+    delivery: Delivery
+
+
+@dataclass
+class OpenBatch:
+    sequences: array[int] = field(default_factory=lambda: array("q"))
+    sizes: int = 0
+    oldest: dt.datetime | None = None
 
 
 class Batcher(Listener):
@@ -67,12 +73,11 @@ class Batcher(Listener):
         self.sub = subscription
         self.runtime = runtime
         self.pool = pool
-        self.open = array("q")
-        self.open_bytes = 0
-        self.oldest: dt.datetime | None = None
+        self.open = OpenBatch()
+        self.recovering = OpenBatch()
         self.flush_timer: Timer | None = None
         self.flush_token = 0
-        self.queue: deque[tuple[Delivery, str]] = deque((d, "schedule") for d in unsettled)
+        self.queue: deque[Delivery] = deque(unsettled)
         self.in_flight: str | None = None
         self.retry_timer: Timer | None = None
 
@@ -81,10 +86,12 @@ class Batcher(Listener):
 
     def handle(self, message: Any) -> None:
         match message:
-            case Matched(entries):
+            case Matched(entries, "schedule"):
                 self._add(entries)
+            case Matched(entries, trigger, last):
+                self._add_recovered(entries, trigger, last)
             case Flush(token) if token == self.flush_token:
-                self._seal()
+                self._seal_open()
             case Changed():
                 self._change(message)
             case Outcome():
@@ -92,68 +99,71 @@ class Batcher(Listener):
             case Due():
                 self.retry_timer = None
                 self._send_next()
-            case Queued(deliveries, trigger):
-                self.queue.extend((d, trigger) for d in deliveries)
-                self._send_next()
+            case Retry(delivery):
+                self._retry(delivery)
 
     # -- batching
-
-    def _limits(self) -> tuple[int, int]:
-        return self.sub.fields.max_events, self.sub.fields.max_bytes
 
     def _body_size(self, count: int, sizes: int) -> int:
         framing = count if is_ndjson(self.sub.fields.content_type) else count + 1
         return sizes + framing
 
-    def _add(self, entries: list[tuple[int, int, str]]) -> None:
-        max_events, max_bytes = self._limits()
+    def _fill(self, batch: OpenBatch, entries: list[Entry], trigger: str) -> None:
+        """Add entries to `batch`, sealing whenever a limit is reached."""
+        max_events, max_bytes = self.sub.fields.max_events, self.sub.fields.max_bytes
         for sequence, size, recorded_at in entries:
-            if (
-                self.open
-                and self._body_size(len(self.open) + 1, self.open_bytes + size) > max_bytes
-            ):
-                self._seal()
-            if not self.open:
-                self.oldest = parse_time(recorded_at)
-            self.open.append(sequence)
-            self.open_bytes += size
-            if len(self.open) >= max_events:
-                self._seal()
-        if self.open:
+            grown = self._body_size(len(batch.sequences) + 1, batch.sizes + size)
+            if batch.sequences and grown > max_bytes:
+                self._seal(batch, trigger)
+            if not batch.sequences:
+                batch.oldest = parse_time(recorded_at)
+            batch.sequences.append(sequence)
+            batch.sizes += size
+            if len(batch.sequences) >= max_events:
+                self._seal(batch, trigger)
+
+    def _add(self, entries: list[Entry]) -> None:
+        self._fill(self.open, entries, "schedule")
+        if self.open.sequences:
             self._arm_flush()
 
+    def _add_recovered(self, entries: list[Entry], trigger: str, last: bool) -> None:
+        self._fill(self.recovering, entries, trigger)
+        if last:
+            self._seal(self.recovering, trigger)
+
     def _arm_flush(self) -> None:
-        if self.flush_timer is not None or self.oldest is None:
+        if self.flush_timer is not None or self.open.oldest is None:
             return
-        due = self.oldest + dt.timedelta(seconds=self.sub.fields.flush_interval)
+        due = self.open.oldest + dt.timedelta(seconds=self.sub.fields.flush_interval)
         if due <= self.runtime.clock():
-            self._seal()
+            self._seal_open()
             return
-        token = self.flush_token
-        ref = self.actor_ref
+        token, ref = self.flush_token, self.actor_ref
         self.flush_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Flush(token)))
 
-    def _seal(self) -> None:
+    def _seal_open(self) -> None:
         if self.flush_timer is not None:
             self.flush_timer.cancel()
             self.flush_timer = None
         self.flush_token += 1
-        if not self.open:
+        self._seal(self.open, "schedule")
+
+    def _seal(self, batch: OpenBatch, trigger: str) -> None:
+        if not batch.sequences:
             return
-        ndjson = is_ndjson(self.sub.fields.content_type)
         event = BatchSealed(
             batch_id=short_id("dlv_"),
             subscription_id=self.sub.id,
-            ranges=to_ranges(self.open),
-            count=len(self.open),
-            bytes=self._body_size(len(self.open), self.open_bytes),
-            ndjson=ndjson,
+            ranges=to_ranges(batch.sequences),
+            count=len(batch.sequences),
+            bytes=self._body_size(len(batch.sequences), batch.sizes),
+            ndjson=is_ndjson(self.sub.fields.content_type),
+            trigger=trigger,
         )
         sequence = self.runtime.recorder.record(event)
-        self.queue.append((_delivery(event, sequence, self.runtime.clock()), "schedule"))
-        self.open = array("q")
-        self.open_bytes = 0
-        self.oldest = None
+        self.queue.append(_delivery(event, sequence, self.runtime.clock()))
+        batch.sequences, batch.sizes, batch.oldest = array("q"), 0, None
         self._send_next()
 
     # -- delivery, in order, one in flight
@@ -161,38 +171,50 @@ class Batcher(Listener):
     def _send_next(self) -> None:
         if self.in_flight or not self.queue or not self.sub.enabled or self.retry_timer:
             return
-        delivery, trigger = self.queue[0]
+        delivery = self.queue[0]
         if delivery.next_attempt_at is not None:
             due = parse_time(delivery.next_attempt_at)
             if due > self.runtime.clock():
-                ref, delivery_id = self.actor_ref, delivery.id
-                self.retry_timer = self.runtime.scheduler.at(
-                    due, lambda: ref.tell(Due(delivery_id))
-                )
+                ref, due_id = self.actor_ref, delivery.id
+                self.retry_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Due(due_id)))
                 return
         self.in_flight = delivery.id
+        trigger = "retry" if delivery.series_start > 1 else delivery.trigger
         self.pool.tell(Job(delivery, self.sub, delivery.attempts + 1, trigger, self.actor_ref))
 
     def _settle(self, outcome: Outcome) -> None:
         if outcome.delivery_id != self.in_flight:
             return
         self.in_flight = None
-        delivery = self.queue[0][0]
-        delivery.attempts += 1
-        if outcome.status in ("succeeded", "failed"):
-            self.queue.popleft()
-        elif outcome.status == "error":
-            delivery.attempts -= 1  # nothing was recorded: the same attempt goes again
+        delivery = self.queue[0]
+        if outcome.status == "error":  # nothing was recorded: the same attempt goes again
             retry_at = self.runtime.clock() + dt.timedelta(seconds=ERROR_BACKOFF)
             delivery.next_attempt_at = format_time(retry_at)
         else:
+            delivery.attempts += 1
+            delivery.status = outcome.status
             delivery.next_attempt_at = (
                 None if outcome.next_attempt_at is None else format_time(outcome.next_attempt_at)
             )
+        if outcome.status in ("succeeded", "failed"):
+            self.queue.popleft()
         if outcome.status == "pending":  # 410 Gone: disabled in the log; the router confirms
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
         if self.sub.deleted:
             self._cancel_all("subscription deleted")
+        self._send_next()
+
+    def _retry(self, delivery: Delivery) -> None:
+        """Start a new series of attempts, queued behind the delivery in flight."""
+        for queued in self.queue:
+            if queued.id == delivery.id:
+                queued.series_start, queued.next_attempt_at = delivery.series_start, None
+                break
+        else:
+            self.queue.insert(1 if self.in_flight else 0, delivery)
+        if self.retry_timer:
+            self.retry_timer.cancel()
+            self.retry_timer = None
         self._send_next()
 
     # -- lifecycle
@@ -204,7 +226,7 @@ class Batcher(Listener):
             self.stop()
             return
         if change.kind == "subscription.enabled" and self.sub.start_after > before.start_after:
-            self.open, self.open_bytes, self.oldest = array("q"), 0, None  # enable --from-now
+            self.open = OpenBatch()  # enable --from-now: the backlog is skipped
             self._cancel_all("skipped by enable --from-now")
         if before.fields.flush_interval != self.sub.fields.flush_interval and self.flush_timer:
             self.flush_timer.cancel()
@@ -214,14 +236,13 @@ class Batcher(Listener):
 
     def _cancel_all(self, reason: str) -> None:
         """Cancel what is queued; a delivery in flight is cancelled once its attempt ends."""
-        keep = [item for item in self.queue if item[0].id == self.in_flight]
-        cancelled = [d for d, _ in self.queue if d.id != self.in_flight]
+        cancelled = [d for d in self.queue if d.id != self.in_flight]
         if cancelled:
             self.runtime.recorder.record(*[
                 BatchCancelled(batch_id=d.id, subscription_id=self.sub.id, reason=reason)
                 for d in cancelled
             ])  # fmt: skip
-        self.queue = deque(keep)
+        self.queue = deque(d for d in self.queue if d.id == self.in_flight)
         if self.retry_timer:
             self.retry_timer.cancel()
             self.retry_timer = None
@@ -235,12 +256,10 @@ def _delivery(event: BatchSealed, sequence: int, now: dt.datetime) -> Delivery:
         trigger=event.trigger,
         count=event.count,
         bytes=event.bytes,
-        first_sequence=event.ranges[0][0],
-        last_sequence=event.ranges[-1][0] + event.ranges[-1][1] - 1,
+        first_sequence=event.first_sequence,
+        last_sequence=event.last_sequence,
         ndjson=event.ndjson,
         ranges=event.ranges,
         sealed_at=format_time(now),
         sealed_sequence=sequence,
     )
-
-

@@ -41,6 +41,8 @@ class Outcome:
 
 def batch_body(store: Store, delivery: Delivery) -> bytes:
     """The exact body of a delivery, rebuilt from the log: the same bytes on every attempt."""
+    if delivery.body is not None:
+        return delivery.body.encode()
     sequences = list(delivery.sequences())
     with store.errors():
         records = store.log.read_sequences(sequences)
@@ -74,9 +76,9 @@ def redact(headers: dict[str, str], subscription: Subscription) -> dict[str, str
 def next_attempt(
     subscription: Subscription, attempt: int, result: Attempt, now: dt.datetime
 ) -> dt.datetime | None:
-    """When to try again after failed attempt number `attempt`, or None: failed for good."""
+    """When to try again after the `attempt`th failure of a series, or None: failed for good."""
     schedule = subscription.fields.retry_schedule
-    if attempt > len(schedule):
+    if not 1 <= attempt <= len(schedule):
         return None
     delay = schedule[attempt - 1]
     if result.retry_after is not None and result.status in (429, 503):
@@ -112,7 +114,7 @@ class Deliverer:
         elif job.trigger == "test":
             status = "failed"
         else:
-            next_at = next_attempt(sub, job.attempt, result, now)
+            next_at = next_attempt(sub, job.attempt - delivery.series_start + 1, result, now)
             status = "failed" if next_at is None else "retrying"
         self.recorder.record(
             AttemptRecorded(

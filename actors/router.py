@@ -8,13 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from actors.batcher import Batcher, Changed, Matched, Queued
+from actors.batcher import Batcher, Changed, Matched, Retry
 from actors.runtime import Listener, Runtime, start_actor
-from eventstore import EVENT_TYPES, Store
-from eventstore.deliveries import DeliveryHistory
+from eventstore import EVENT_TYPES, Filter, Store
+from eventstore.deliveries import DeliveryHistory, RecoverRequested, RetryRequested
 from eventstore.log import Record
 from eventstore.subscription_fields import matches
-from eventstore.subscriptions import Subscription, Subscriptions, evolve
+from eventstore.subscriptions import LIFECYCLE, Subscription, Subscriptions, evolve
 
 log = logging.getLogger(__name__)
 PAGE = 2000
@@ -69,7 +69,7 @@ class Router(Listener):
         for record in self.store.log.read(0, signin=False, internal=True):
             if record.sequence > position:
                 break
-            if record.type.startswith("subscription."):
+            if record.type in LIFECYCLE:
                 self._apply(record, notify=False)
 
     def _catch_up(self) -> None:
@@ -88,9 +88,12 @@ class Router(Listener):
         for record in records:
             self.position = record.sequence
             if record.internal:
-                if record.type.startswith("subscription."):
+                if record.type in LIFECYCLE:
                     self._send(matched)  # what came before the change goes first
                     self._apply(record, notify=record.sequence > self.started_at)
+                elif record.type in _REQUESTS and record.sequence > self.started_at:
+                    self._send(matched)
+                    self._request(record)
                 continue
             size = None
             for key in ((record.context_id, "context"), (record.organization_id, "organization")):
@@ -132,9 +135,45 @@ class Router(Listener):
             assert self.store is not None
             self.batchers[sub_id] = start_actor(Batcher, after, self.runtime, self.pool, [])
         elif batcher is not None:
-            batcher.tell(Changed(after, record.type, record.sequence))
+            batcher.tell(Changed(after, record.type))
             if after.deleted:
                 del self.batchers[sub_id]
 
+    def _request(self, record: Record) -> None:
+        """An operator's retry or recovery, carried out by the subscription's batcher."""
+        assert self.store is not None
+        event = record.event()
+        batcher = self.batchers.get(event.subscription_id)  # type: ignore[attr-defined]
+        if batcher is None:
+            log.warning("%s for a subscription that is not running", record.type)
+            return
+        if isinstance(event, RetryRequested):
+            delivery = DeliveryHistory.get(self.store.project(DeliveryHistory()), event.batch_id)
+            if delivery is not None:
+                batcher.tell(Retry(delivery))
+        elif isinstance(event, RecoverRequested):
+            self._recover(event, batcher)
 
-__all__ = ["Queued", "Router", "Wake"]
+    def _recover(self, event: RecoverRequested, batcher: Any) -> None:
+        """Re-match the window's events against the subscription as it is now, page by page."""
+        assert self.store is not None
+        sub = self.state.get(event.subscription_id)
+        if sub is None:
+            return
+        taken = self.taken[sub.id]
+        window = Filter(
+            types=tuple(taken),
+            since=event.since,
+            until=event.until,
+            **{sub.fields.scope: sub.fields.scope_id},  # type: ignore[arg-type]
+        )
+        page: list[tuple[int, int, str]] = []
+        for record in self.store.log.read(0, filter=window):
+            page.append((record.sequence, len(record.delivered()), record.recorded_at))
+            if len(page) == PAGE:
+                batcher.tell(Matched(page, "recover", last=False))
+                page = []
+        batcher.tell(Matched(page, "recover", last=True))
+
+
+_REQUESTS = {RetryRequested.type_name(), RecoverRequested.type_name()}

@@ -1,7 +1,8 @@
 """Deliveries: the facts of batching and delivery, and the history projection built from them.
 
 A delivery is a sealed batch: the events it holds (as sequence ranges), and every attempt to
-POST it. Its body is not stored: the log rebuilds it byte for byte from those sequences.
+POST it. Its body is not stored: the log rebuilds it byte for byte from those sequences (a test
+delivery, whose synthetic event is not in the log, keeps its body in its seal).
 """
 
 from __future__ import annotations
@@ -34,10 +35,19 @@ class BatchSealed(InternalEvent, frozen=True, tag="batch.sealed"):
     bytes: int
     ndjson: bool
     trigger: str = "schedule"
+    body: str | None = None  # test deliveries only
 
     def sequences(self) -> Iterator[int]:
         for first, n in self.ranges:
             yield from range(first, first + n)
+
+    @property
+    def first_sequence(self) -> int:
+        return self.ranges[0][0] if self.ranges else 0
+
+    @property
+    def last_sequence(self) -> int:
+        return self.ranges[-1][0] + self.ranges[-1][1] - 1 if self.ranges else 0
 
 
 class AttemptRecorded(InternalEvent, frozen=True, tag="attempt.recorded"):
@@ -64,6 +74,28 @@ class BatchCancelled(InternalEvent, frozen=True, tag="batch.cancelled"):
     batch_id: str
     subscription_id: str
     reason: str
+
+
+class RetryRequested(InternalEvent, frozen=True, tag="delivery.retry_requested"):
+    """An operator asked to send a delivery again: a new series of attempts, same webhook-id."""
+
+    batch_id: str
+    subscription_id: str
+
+
+class RecoverRequested(InternalEvent, frozen=True, tag="subscription.recover_requested"):
+    """An operator asked to re-send a window of a subscription's events in new batches."""
+
+    subscription_id: str
+    since: str
+    until: str | None = None
+
+
+class DeliveriesExpired(InternalEvent, frozen=True, tag="deliveries.expired"):
+    """Retention removed these settled deliveries from the history."""
+
+    batch_ids: list[str]
+    settled_before: str
 
 
 def to_ranges(sequences: Iterable[int]) -> list[tuple[int, int]]:
@@ -95,13 +127,18 @@ class Delivery(msgspec.Struct, kw_only=True):
     settled_at: str | None = None
     next_attempt_at: str | None = None
     attempts: int = 0
+    series_start: int = 1  # the attempt that began the current series (a retry starts one)
+    body: str | None = None
 
     def sequences(self) -> Iterator[int]:
         for first, n in self.ranges:
             yield from range(first, first + n)
 
 
-_TAGS = {cls.type_name() for cls in (BatchSealed, AttemptRecorded, BatchCancelled)}
+_TAGS = {
+    cls.type_name()
+    for cls in (BatchSealed, AttemptRecorded, BatchCancelled, RetryRequested, DeliveriesExpired)
+}
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Delivery).decode
 _attempt = msgspec.json.Decoder(AttemptRecorded).decode
@@ -141,6 +178,7 @@ class DeliveryHistory(Projection):
         changed: dict[str, Delivery] = {}
         positions: dict[str, int] = {}
         attempts = []
+        expired: list[str] = []
         for record in records:
             if record.type not in _TAGS:
                 continue
@@ -153,15 +191,21 @@ class DeliveryHistory(Projection):
                     trigger=event.trigger,
                     count=event.count,
                     bytes=event.bytes,
-                    first_sequence=event.ranges[0][0],
-                    last_sequence=event.ranges[-1][0] + event.ranges[-1][1] - 1,
+                    first_sequence=event.first_sequence,
+                    last_sequence=event.last_sequence,
                     ndjson=event.ndjson,
                     ranges=event.ranges,
                     sealed_at=record.recorded_at,
                     sealed_sequence=record.sequence,
+                    body=event.body,
                 )
                 if event.trigger == "schedule":
                     positions[event.subscription_id] = changed[event.batch_id].last_sequence
+                continue
+            if isinstance(event, DeliveriesExpired):
+                expired.extend(event.batch_ids)
+                for batch_id in event.batch_ids:
+                    changed.pop(batch_id, None)
                 continue
             delivery = changed.get(event.batch_id) or self.get(conn, event.batch_id)  # type: ignore[attr-defined]
             if delivery is None:  # expired by retention before this event: nothing to keep
@@ -174,9 +218,18 @@ class DeliveryHistory(Projection):
             elif isinstance(event, BatchCancelled):
                 delivery.status = "cancelled"
                 delivery.next_attempt_at = None
+            elif isinstance(event, RetryRequested):
+                delivery.status = "pending"
+                delivery.settled_at = delivery.next_attempt_at = None
+                delivery.series_start = delivery.attempts + 1
             if delivery.status in SETTLED and delivery.settled_at is None:
                 delivery.settled_at = record.recorded_at
             changed[delivery.id] = delivery
+        gone = set(expired)
+        for batch_id in gone:
+            conn.execute("DELETE FROM deliveries WHERE id = ?", [batch_id])
+            conn.execute("DELETE FROM attempts WHERE delivery_id = ?", [batch_id])
+        attempts = [a for a in attempts if a[0] not in gone]
         conn.executemany(
             "INSERT OR REPLACE INTO deliveries (id, subscription_id, status, sealed_at,"
             " settled_at, state) VALUES (?, ?, ?, ?, ?, ?)",

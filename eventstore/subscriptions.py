@@ -103,7 +103,7 @@ _TYPES = (
     SecretRotated,
     SubscriptionDeleted,
 )
-_TAGS = {cls.type_name() for cls in _TYPES}
+LIFECYCLE = frozenset(cls.type_name() for cls in _TYPES)
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Subscription).decode
 
@@ -157,7 +157,7 @@ class Subscriptions(Projection):
     def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
         changed: dict[str, Subscription] = {}
         for record in records:
-            if record.type not in _TAGS:
+            if record.type not in LIFECYCLE:
                 continue
             event = record.event()
             key = event.subscription_id  # type: ignore[attr-defined]
