@@ -11,6 +11,7 @@ import msgspec
 
 from actors.addresses import Resolver, system_resolver
 from actors.clock import SystemClock
+from actors.delivery_commands import DeliveryCommands
 from actors.pipeline import Pipeline
 from actors.subscription_commands import SubscriptionCommands, allow_private_from_env
 from eventstore import (
@@ -34,7 +35,7 @@ def database_path(path: str | os.PathLike[str] | None = None) -> str | os.PathLi
     return path or os.environ.get(ENV_DB) or DEFAULT_DB
 
 
-class WebhookSystem(SubscriptionCommands):
+class WebhookSystem(SubscriptionCommands, DeliveryCommands):
     """Publish Sign In events, manage subscriptions, read the log; a context manager.
 
     `with WebhookSystem("hooks.db") as system: system.publish({...})`

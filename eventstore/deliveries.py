@@ -250,6 +250,10 @@ class DeliveryHistory(Projection):
         )
 
     @staticmethod
+    def decode(state: bytes) -> Delivery:
+        return _decode(state)
+
+    @staticmethod
     def get(conn: sqlite3.Connection, delivery_id: str) -> Delivery | None:
         row = conn.execute("SELECT state FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
         return _decode(row[0]) if row else None

@@ -163,14 +163,20 @@ class EventLog:
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
         return AppendResult(len(rows), duplicates, last - len(rows) + 1, last)
 
-    def append_internal(self, events: Sequence[InternalEvent]) -> int:
-        """Append the system's own facts in one transaction; returns the last sequence."""
+    def append_internal(
+        self, events: Sequence[InternalEvent], conn: sqlite3.Connection | None = None
+    ) -> int:
+        """Append the system's own facts in one transaction (or in the caller's, given its
+        connection); returns the last sequence."""
         recorded_at = format_time(self.clock())
         rows = [
             (event_id, event.type_name(), None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1,
              encode_internal(event))
             for event_id, event in zip(new_ids(len(events)), events, strict=True)
         ]  # fmt: skip
+        if conn is not None:
+            conn.executemany(_INSERT, rows)
+            return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
         with write_transaction(self.db) as conn:
             conn.executemany(_INSERT, rows)
             return conn.execute("SELECT last_insert_rowid()").fetchone()[0]

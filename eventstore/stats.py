@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from typing import Any
 
+from eventstore.events import InternalEvent
 from eventstore.log import Record
 from eventstore.projection import Projection
+
+
+class LogCompacted(InternalEvent, frozen=True, tag="log.compacted"):
+    """Sign In events up to `through_sequence` were removed; `event_counts` is the count
+    projection as it stood here, so a rebuild after compaction still gives the live counts."""
+
+    through_sequence: int
+    removed: int
+    event_counts: list[tuple[str, str, str, int]]
 
 
 class EventCounts(Projection):
     name = "event_counts"
     tables = ("event_counts",)
     reads_signin = True
+    reads_internal = True
     schema = """
     CREATE TABLE IF NOT EXISTS event_counts (
         type TEXT NOT NULL,
@@ -24,7 +36,20 @@ class EventCounts(Projection):
     """
 
     def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
-        counts = Counter((r.type, r.organization_id, r.context_id) for r in records)
+        counts: Counter[tuple[str | None, str | None, str | None]] = Counter()
+        for record in records:
+            if not record.internal:
+                counts[(record.type, record.organization_id, record.context_id)] += 1
+            elif record.type == LogCompacted.type_name():
+                self._write(conn, counts)
+                counts.clear()
+                conn.execute("DELETE FROM event_counts")
+                snapshot = record.event().event_counts  # type: ignore[attr-defined]
+                conn.executemany("INSERT INTO event_counts VALUES (?, ?, ?, ?)", snapshot)
+        self._write(conn, counts)
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, counts: Counter[Any]) -> None:
         conn.executemany(
             "INSERT INTO event_counts (type, organization_id, context_id, count)"
             " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count",

@@ -1,0 +1,138 @@
+"""`deliveries list|show|retry`: what was sent, when, and what came back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from actors import WebhookSystem
+from cli.app import main, pass_system
+from cli.output import echo_fields, echo_json, echo_table
+from eventstore import StoreError
+from eventstore.deliveries import STATUSES, AttemptRecorded, Delivery
+from eventstore.durations import format_duration
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "subscription_id": d.subscription_id,
+        "status": d.status,
+        "trigger": d.trigger,
+        "event_count": d.count,
+        "first_sequence": d.first_sequence or None,
+        "last_sequence": d.last_sequence or None,
+        "bytes": d.bytes,
+        "sealed_at": d.sealed_at,
+        "settled_at": d.settled_at,
+        "next_attempt_at": d.next_attempt_at,
+        "attempts": d.attempts,
+    }
+
+
+def attempt_view(a: AttemptRecorded) -> dict[str, Any]:
+    return {
+        "number": a.attempt,
+        "trigger": a.trigger,
+        "started_at": a.started_at,
+        "duration": format_duration(a.duration),
+        "url": a.url,
+        "request_headers": a.request_headers,
+        "response_status": a.status,
+        "response_headers": a.response_headers,
+        "response_body": a.response_body,
+        "error_kind": a.error_kind,
+        "error": a.error,
+        "outcome": a.outcome,
+        "next_attempt_at": a.next_attempt_at,
+    }
+
+
+@main.group()
+def deliveries() -> None:
+    """Delivery history: every batch sent, its attempts and responses."""
+
+
+@deliveries.command(name="list")
+@click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only deliveries with this status.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_system
+def list_(
+    system: WebhookSystem,
+    subscription_id: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Recent deliveries, newest first."""
+    found = system.deliveries(subscription_id=subscription_id, status=status, limit=limit)
+    if as_json:
+        echo_json([delivery_view(d) for d in found])
+        return
+    echo_table(
+        [
+            (
+                d.id,
+                d.subscription_id,
+                d.status,
+                d.trigger,
+                d.count,
+                d.attempts,
+                d.sealed_at,
+                d.settled_at or d.next_attempt_at,
+            )
+            for d in found
+        ],
+        ["id", "subscription", "status", "trigger", "events", "attempts", "sealed", "settled/next"],
+    )
+
+
+@deliveries.command()
+@click.argument("delivery_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_system
+def show(system: WebhookSystem, delivery_id: str, as_json: bool) -> None:
+    """One delivery: the exact body sent, and each attempt with its response."""
+    delivery, attempts = system.delivery(delivery_id)
+    try:
+        body: str | None = system.delivery_body(delivery).decode()
+    except StoreError:
+        body = None  # the log no longer holds its events
+    shown = {
+        **delivery_view(delivery),
+        "body": body,
+        "attempts": [attempt_view(a) for a in attempts],
+    }
+    if as_json:
+        echo_json(shown)
+        return
+    echo_fields({k: v for k, v in shown.items() if k not in ("body", "attempts")})
+    for a in shown["attempts"]:
+        click.echo(
+            f"\nattempt {a['number']} ({a['trigger']}) at {a['started_at']}, {a['duration']}"
+        )
+        click.echo(f"  POST {a['url']}")
+        for k, v in a["request_headers"].items():
+            click.echo(f"  > {k}: {v}")
+        result = a["error"] or f"HTTP {a['response_status']}"
+        click.echo(f"  {result} -> {a['outcome']}")
+        for k, v in a["response_headers"].items():
+            click.echo(f"  < {k}: {v}")
+        if a["response_body"]:
+            click.echo(f"  < {a['response_body']}")
+    click.echo("\nbody sent:")
+    click.echo(body if body is not None else "(its events are no longer in the log)")
+
+
+@deliveries.command()
+@click.argument("delivery_id", metavar="ID")
+@click.option("--force", is_flag=True, help="Also for a delivery pending or already succeeded.")
+@pass_system
+def retry(system: WebhookSystem, delivery_id: str, force: bool) -> None:
+    """Send a delivery again, same webhook-id, in a new series of attempts."""
+    requested = system.retry_delivery(delivery_id, force=force)
+    waits = " it waits for `signin-webhooks run`" if requested.waits else " `run` carries it out"
+    click.echo(f"retry of {delivery_id} requested;{waits}")

@@ -1,0 +1,92 @@
+"""`subscriptions test|recover`, `retention` and `status`: the operator's tools."""
+
+from __future__ import annotations
+
+import click
+
+from actors import WebhookSystem
+from cli.app import main, pass_system
+from cli.deliveries import attempt_view, delivery_view
+from cli.output import echo_fields, echo_json, echo_table
+from cli.subscriptions import subscriptions
+from eventstore import EVENT_TYPES
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@click.option("--type", "event_type", type=click.Choice(EVENT_TYPES), help="Event type to send.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_system
+def test(
+    system: WebhookSystem, subscription_id: str, event_type: str | None, as_json: bool
+) -> None:
+    """Send one synthetic event now and show what came back."""
+    delivery, attempt = system.test_subscription(subscription_id, event_type=event_type)
+    shown = {**delivery_view(delivery), **attempt_view(attempt)}
+    if as_json:
+        echo_json(shown)
+        return
+    result = attempt.error or f"HTTP {attempt.status}"
+    echo_fields(
+        {
+            "delivery": delivery.id,
+            "status": delivery.status,
+            "result": result,
+            "duration": shown["duration"],
+            "response_body": attempt.response_body,
+        }
+    )
+    if delivery.status != "succeeded":
+        raise SystemExit(1)
+
+
+@subscriptions.command()
+@click.argument("subscription_id", metavar="ID")
+@click.option("--since", required=True, help="Recorded at or after this RFC 3339 time.")
+@click.option("--until", help="Recorded before this RFC 3339 time (default: now).")
+@click.option("--dry-run", is_flag=True, help="Count the events, send nothing.")
+@pass_system
+def recover(
+    system: WebhookSystem, subscription_id: str, since: str, until: str | None, dry_run: bool
+) -> None:
+    """Re-send a window of the subscription's events in new batches."""
+    count, requested = system.recover(subscription_id, since=since, until=until, dry_run=dry_run)
+    if dry_run or requested is None:
+        click.echo(f"{count} events in the window" + ("" if dry_run else "; nothing to send"))
+    else:
+        waits = "it waits for `signin-webhooks run`" if requested.waits else "`run` sends them"
+        click.echo(f"recovery of {count} events requested; {waits}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Say what would go, remove nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_system
+def retention(system: WebhookSystem, dry_run: bool, as_json: bool) -> None:
+    """Expire settled delivery records past their retention, and compact the log if set."""
+    report = system.retention(dry_run=dry_run)
+    shown = {
+        "dry_run": dry_run,
+        "expired_deliveries": report.expired_deliveries,
+        "settled_before": report.settled_before,
+        "compacted_events": report.compacted_events,
+        "compacted_through_sequence": report.compacted_through,
+    }
+    echo_json(shown) if as_json else echo_fields(shown)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_system
+def status(system: WebhookSystem, as_json: bool) -> None:
+    """Whether `run` is up, and per subscription its backlog and health."""
+    holder = system.running()
+    rows = system.status()
+    if as_json:
+        echo_json({"running": holder is not None, "holder": holder, "subscriptions": rows})
+        return
+    click.echo(f"run: {'up (' + holder + ')' if holder else 'not running'}")
+    echo_table(
+        [tuple(r.values()) for r in rows],
+        ["subscription", "name", "state", "backlog", "oldest", "last success", "failing since"],
+    )

@@ -1,0 +1,101 @@
+"""Retention: settled deliveries expire from the history, and the log may be compacted past a
+horizon, but never past an event that a subscription not deleted has yet to settle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from eventstore.database import write_transaction
+from eventstore.deliveries import DeliveriesExpired, DeliveryHistory
+from eventstore.settings import InstallationSettings
+from eventstore.stats import EventCounts, LogCompacted
+from eventstore.store import Store
+from eventstore.subscriptions import Subscriptions
+from eventstore.times import format_time
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    expired_deliveries: int
+    settled_before: str
+    compacted_events: int
+    compacted_through: int | None  # None: log retention is off, or nothing may go yet
+
+
+def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> RetentionReport:
+    """Expire delivery records and compact the log as the installation settings say."""
+    with store.errors():
+        settings = InstallationSettings.current(store.project(InstallationSettings()))
+        conn = store.project(DeliveryHistory())
+        settled_before = format_time(now - dt.timedelta(seconds=settings.delivery_retention))
+        expired = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM deliveries WHERE settled_at IS NOT NULL AND settled_at < ?"
+                " ORDER BY settled_at",
+                [settled_before],
+            )
+        ]
+        if expired and not dry_run:
+            for i in range(0, len(expired), 10_000):
+                chunk = expired[i : i + 10_000]
+                store.log.append_internal(
+                    [DeliveriesExpired(batch_ids=chunk, settled_before=settled_before)]
+                )
+            store.project(DeliveryHistory())
+        through = removed = None
+        if settings.log_retention is not None:
+            horizon = format_time(now - dt.timedelta(seconds=settings.log_retention))
+            through = _compaction_boundary(store, horizon)
+            removed = _count(store, through) if through else 0
+            if removed and not dry_run:
+                _compact(store, through, removed)
+    return RetentionReport(len(expired), settled_before, removed or 0, through or None)
+
+
+def _compaction_boundary(store: Store, horizon: str) -> int:
+    """The last sequence compaction may remove: older than the horizon, and before every event
+    still needed by a delivery in the history or by a subscription not yet batched past it."""
+    conn = store.project(Subscriptions())
+    store.project(DeliveryHistory())
+    row = conn.execute(
+        "SELECT max(sequence) FROM events WHERE internal = 0 AND recorded_at < ?", [horizon]
+    ).fetchone()
+    limits = [row[0] or 0]
+    positions = DeliveryHistory.batched_positions(conn)
+    for sub in Subscriptions.all(conn):
+        limits.append(max(sub.start_after, positions.get(sub.id, 0)))
+    for (state,) in conn.execute("SELECT state FROM deliveries"):
+        first = DeliveryHistory.decode(state).first_sequence
+        if first:
+            limits.append(first - 1)
+    return min(limits)
+
+
+def _count(store: Store, through: int) -> int:
+    return store.db.conn.execute(
+        "SELECT count(*) FROM events WHERE internal = 0 AND sequence <= ?", [through]
+    ).fetchone()[0]
+
+
+def _compact(store: Store, through: int, removed: int) -> None:
+    """Snapshot what a rebuild would lose, then delete, in one transaction."""
+    counts = EventCounts()
+    store.project(counts)
+    with write_transaction(store.db) as conn:
+        after = store.projector.checkpoint(counts)
+        pending = list(store.log.read(after, signin=True, internal=True))
+        if pending:
+            counts.apply(conn, pending)
+        snapshot = [tuple(r.values()) for r in EventCounts.rows(conn)]
+        store.log.append_internal(
+            [LogCompacted(through_sequence=through, removed=removed, event_counts=snapshot)],
+            conn,
+        )
+        conn.execute("DELETE FROM events WHERE internal = 0 AND sequence <= ?", [through])
+        if pending:
+            conn.execute(
+                "UPDATE projections SET sequence = ? WHERE name = ?",
+                [pending[-1].sequence, counts.name],
+            )
