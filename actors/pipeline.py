@@ -12,6 +12,7 @@ from actors.addresses import Resolver
 from actors.clock import SystemClock
 from actors.delivery import Deliverer, DeliveryActor
 from actors.pool import DeliveryPool
+from actors.retention import RetentionKeeper
 from actors.router import Router, Wake
 from actors.runlock import RunLock
 from actors.runtime import Recorder, Runtime, start_actor
@@ -58,6 +59,7 @@ class Pipeline:
         ]
         self.pool.tell(self.members)
         self.router = start_actor(Router, self.runtime, self.pool)
+        self.keeper = start_actor(RetentionKeeper, self.runtime)
         self._stopping = threading.Event()
         self._watcher = threading.Thread(
             target=self._watch, args=(self._store(db_path, clock),), name="log-watcher", daemon=True
@@ -89,6 +91,7 @@ class Pipeline:
         """Stop in reverse order; attempts in flight finish first (within their timeout)."""
         self._stopping.set()
         self._watcher.join()
+        self.keeper.stop()
         self.router.stop()
         for member in self.members:
             member.stop()

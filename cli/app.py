@@ -15,6 +15,17 @@ from eventstore import InvalidInput, NotFound, SigninWebhooksError
 class App(click.Group):
     """Turns every product error into one line on stderr: exit 2 for bad input, 1 otherwise."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            fail("aborted", 1)
+        except click.ClickException as e:
+            hint = " (see --help)" if isinstance(e, click.UsageError) else ""
+            fail(e.format_message().replace("\n", " ") + hint, e.exit_code)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -29,7 +29,8 @@ def parse_bool(text: str, *, what: str) -> bool:
 
 def _whole(low: int, high: int) -> Callable[[str, str], int]:
     def parse(text: str, what: str) -> int:
-        if not str(text).strip().isdigit() or not low <= int(text) <= high:
+        value = str(text).strip()
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
             raise InvalidInput(f"{what} {text!r} must be a whole number from {low} to {high}")
         return int(text)
 

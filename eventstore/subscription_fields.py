@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -119,10 +120,11 @@ def _events(value: Iterable[str] | str) -> tuple[str, ...]:
 
 def _integer(option: str, low: int, high: int, shown: str) -> Any:
     def check(value: int | str) -> int:
-        try:
-            number = int(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            number = None
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            number = int(value)
         if number is None or not low <= number <= high:
             raise InvalidInput(f"{option} {value!r} must be a whole number from {shown}")
         return number
@@ -133,7 +135,7 @@ def _integer(option: str, low: int, high: int, shown: str) -> Any:
 def _duration(option: str, maximum: float, minimum: float | None = None) -> Any:
     def check(value: str | float) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            value = format_duration(value) if value >= 0 else str(value)
+            value = format_duration(value) if 0 <= value < math.inf else str(value)
         return parse_duration(value, what=option, maximum=maximum, minimum=minimum)
 
     return check

@@ -134,7 +134,8 @@ def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> 
             change.update(enabled=False, disabled_reason=event.reason)
         case SecretRotated():
             previous = Secret(state.secrets[0].value, event.previous_expires_at)
-            change["secrets"] = (Secret(event.secret), previous)
+            still_valid = tuple(s for s in state.secrets[1:] if s.expires_at and s.expires_at > at)
+            change["secrets"] = (Secret(event.secret), previous, *still_valid)
         case SubscriptionDeleted():
             change.update(enabled=False, deleted_at=at)
     return msgspec.structs.replace(state, **change)

@@ -97,8 +97,7 @@ def test_rebuilding_from_zero_gives_exactly_the_live_rows(tmp_path: Path):
     assert rebuilt == live == paged
     assert sum(r["count"] for r in live) == sum(range(3, 9))
     assert rebuilt_at == paged_at == store.projector.checkpoint(EventCounts())
-    assert rebuilt_at == max(r.sequence for r in store.log.read())
-    assert rebuilt_at <= last
+    assert rebuilt_at == last  # the count projection also reads compaction snapshots
     store.close()
 
 

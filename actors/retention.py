@@ -1,0 +1,43 @@
+"""The running system's retention timer: expiry and compaction without an operator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from actors.runtime import Listener, Runtime
+from eventstore import Store
+from eventstore.retention import run_retention
+
+log = logging.getLogger(__name__)
+INTERVAL = dt.timedelta(minutes=10)
+
+
+class RetentionKeeper(Listener):
+    """Runs retention now and then every INTERVAL of the system's clock."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.store: Store | None = None
+
+    def on_start(self) -> None:
+        self.store = Store(self.runtime.db_path, self.runtime.clock)
+        self.actor_ref.tell("tick")
+
+    def on_stop(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def handle(self, message: Any) -> None:
+        assert self.store is not None
+        ref = self.actor_ref
+        self.runtime.scheduler.at(self.runtime.clock() + INTERVAL, lambda: ref.tell("tick"))
+        report = run_retention(self.store, self.runtime.clock())
+        if report.expired_deliveries or report.compacted_events:
+            log.info(
+                "retention: %d deliveries expired, %d events compacted",
+                report.expired_deliveries,
+                report.compacted_events,
+            )
