@@ -1,0 +1,53 @@
+"""Realistic Sign In events for the demo and the benchmark."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from eventstore import CATALOGUE
+
+_FIELDS = {
+    "session_id": lambda r, i: f"ses_{i:08d}",
+    "arena_session_id": lambda r, i: f"ars_{i:08d}",
+    "mac": lambda r, i: ":".join(f"{r.randrange(256):02x}" for _ in range(6)),
+    "ip": lambda r, i: f"10.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}",
+    "entity_type": lambda r, i: r.choice(["LoginModule", "AccessPolicy", "Site", "ServiceGateway"]),
+    "entity_id": lambda r, i: f"ent_{r.randrange(1000)}",
+    "action": lambda r, i: r.choice(["created", "updated", "deleted"]),
+}
+
+
+def sample_event(
+    i: int, *, event_type: str, organization: str, context: str, rng: random.Random
+) -> dict[str, Any]:
+    """One event of `event_type` with its required fields and a guest-like payload."""
+    event: dict[str, Any] = {
+        "type": event_type,
+        "organization_id": organization,
+        "context_id": context,
+    }
+    for name in CATALOGUE[event_type][1]:
+        event[name] = _FIELDS[name](rng, i)
+    event["guest"] = {"email": f"guest{i}@example.com", "locale": rng.choice(["en", "de", "fr"])}
+    event["device"] = {"os": rng.choice(["iOS 18", "Android 15", "macOS 15", "Windows 11"])}
+    event["portal"] = rng.choice(["lobby-wifi", "hall-b", "cafe"])
+    return event
+
+
+def sample_events(
+    n: int, *, contexts: list[str], organization: str = "org_acme", seed: int = 7
+) -> list[dict[str, Any]]:
+    """`n` events cycling through every type of the catalogue and the given contexts."""
+    rng = random.Random(seed)
+    types = list(CATALOGUE)
+    return [
+        sample_event(
+            i,
+            event_type=types[i % len(types)],
+            organization=organization,
+            context=contexts[i % len(contexts)],
+            rng=rng,
+        )
+        for i in range(n)
+    ]
