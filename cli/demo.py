@@ -8,6 +8,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -21,7 +22,7 @@ FAILURES = 2  # the endpoint's first answers are 503, then it recovers
 
 
 class _Endpoint(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes]] = []
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
     answered = 0
 
     def do_POST(self) -> None:
