@@ -33,7 +33,8 @@ class Router(Listener):
         self.store: Store | None = None
         self.state: dict[str, Subscription] = {}  # as of the router's position in the log
         self.taken: dict[str, frozenset[str]] = {}
-        self.by_scope: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # (scope id, "context" or "organization", event type) -> subscriptions taking it
+        self.targets: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         self.after: dict[str, int] = {}  # per subscription: events up to here are batched
         self.batchers: dict[str, Any] = {}
         self.position = 0
@@ -84,10 +85,12 @@ class Router(Listener):
                 return
 
     def _route(self, records: list[Record]) -> None:
+        """The hot loop: two lookups per event, one shared entry per matching subscription."""
         matched: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        targets, after, empty = self.targets, self.after, ()
         for record in records:
-            self.position = record.sequence
             if record.internal:
+                self.position = record.sequence
                 if record.type in LIFECYCLE:
                     self._send(matched)  # what came before the change goes first
                     self._apply(record, notify=record.sequence > self.started_at)
@@ -95,13 +98,20 @@ class Router(Listener):
                     self._send(matched)
                     self._request(record)
                 continue
-            size = None
-            for key in ((record.context_id, "context"), (record.organization_id, "organization")):
-                for sub_id in self.by_scope.get(key, ()):
-                    if record.type in self.taken[sub_id] and record.sequence > self.after[sub_id]:
-                        if size is None:
-                            size = len(record.delivered())
-                        matched[sub_id].append((record.sequence, size, record.recorded_at))
+            by_context = targets.get((record.context_id, "context", record.type), empty)
+            by_org = targets.get((record.organization_id, "organization", record.type), empty)
+            if not (by_context or by_org):
+                continue
+            sequence = record.sequence
+            entry = (sequence, record.delivered_size(), record.recorded_at)
+            for sub_id in by_context:
+                if sequence > after[sub_id]:
+                    matched[sub_id].append(entry)
+            for sub_id in by_org:
+                if sequence > after[sub_id]:
+                    matched[sub_id].append(entry)
+        if records:
+            self.position = records[-1].sequence
         self._send(matched)
 
     def _send(self, matched: dict[str, list[tuple[int, int, str]]]) -> None:
@@ -117,16 +127,16 @@ class Router(Listener):
         before = self.state.get(sub_id)
         after = evolve(before, record, event)
         if before is not None:
-            self.by_scope[(before.fields.scope_id, before.fields.scope)].discard(sub_id)
+            for kind in self.taken.pop(sub_id):
+                self.targets[(before.fields.scope_id, before.fields.scope, kind)].remove(sub_id)
         if after.deleted:
             self.state.pop(sub_id, None)
-            self.taken.pop(sub_id, None)
         else:
             self.state[sub_id] = after
-            self.taken[sub_id] = frozenset(
-                t for t in EVENT_TYPES if matches(after.fields.events, t)
-            )
-            self.by_scope[(after.fields.scope_id, after.fields.scope)].add(sub_id)
+            events = after.fields.events
+            self.taken[sub_id] = frozenset(t for t in EVENT_TYPES if matches(events, t))
+            for kind in self.taken[sub_id]:
+                self.targets[(after.fields.scope_id, after.fields.scope, kind)].append(sub_id)
             self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
         if not notify:
             return

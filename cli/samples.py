@@ -29,9 +29,19 @@ def sample_event(
     }
     for name in CATALOGUE[event_type][1]:
         event[name] = _FIELDS[name](rng, i)
-    event["guest"] = {"email": f"guest{i}@example.com", "locale": rng.choice(["en", "de", "fr"])}
-    event["device"] = {"os": rng.choice(["iOS 18", "Android 15", "macOS 15", "Windows 11"])}
-    event["portal"] = rng.choice(["lobby-wifi", "hall-b", "cafe"])
+    event["occurred_at"] = f"2026-01-31T09:{i // 60 % 60:02d}:{i % 60:02d}Z"
+    event["guest"] = {
+        "email": f"guest{i}@example.com",
+        "name": f"Guest {i}",
+        "locale": rng.choice(["en-GB", "de-DE", "fr-FR"]),
+        "marketing_opt_in": rng.random() < 0.3,
+    }
+    event["device"] = {
+        "os": rng.choice(["iOS 18.1", "Android 15", "macOS 15.2", "Windows 11"]),
+        "browser": rng.choice(["Safari", "Chrome", "Firefox"]),
+    }
+    event["portal"] = {"id": f"prt_{rng.randrange(50)}", "name": rng.choice(["Lobby", "Hall B"])}
+    event["policy"] = {"id": f"pol_{rng.randrange(20)}", "bandwidth_mbps": rng.choice([10, 25])}
     return event
 
 

@@ -1,0 +1,1 @@
+"""`signin-webhooks bench`: every stage measured beside a baseline run on the same machine."""

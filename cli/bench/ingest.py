@@ -1,0 +1,73 @@
+"""ingest-bulk and ingest-single: events per second into the log through the Python API, beside
+raw sqlite3 inserting the same rows into a table with the same columns, indexes and settings."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import msgspec
+
+from actors import WebhookSystem
+from cli.bench.rows import Row, row, timed
+from cli.samples import sample_events
+from eventstore import Store, parse_events
+from eventstore.database import BUSY_TIMEOUT_MS
+from eventstore.ids import new_ids
+from eventstore.log import _INSERT, SCHEMA
+
+
+def _baseline_db(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def _rows(lines: list[bytes]) -> list[tuple[object, ...]]:
+    """The rows the log writes for these events, ids and times included."""
+    parsed = parse_events(b"\n".join(lines))
+    ids = new_ids(len(parsed))
+    now = "2026-01-01T00:00:00.000000Z"
+    return [(i, p.type, p.organization_id, p.context_id, now, now, 3, 0, p.body)
+            for i, p in zip(ids, parsed, strict=True)]  # fmt: skip
+
+
+def ingest_bulk(folder: Path, n: int) -> Row:
+    lines = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a", "ctx_b"])]
+    rows = _rows(lines)
+    data = b"\n".join(lines)
+    conn = _baseline_db(folder / "bulk-baseline.db")
+
+    def baseline() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(_INSERT, rows)
+        conn.execute("COMMIT")
+
+    with WebhookSystem(folder / "bulk.db", deliver=False) as system:
+        ours = timed(lambda: system.publish(data))
+    base = timed(baseline)
+    size = sum(map(len, lines)) // n
+    return row("ingest-bulk", n / ours, "events/s", n / base, f"{n} events of ~{size} B, one call")
+
+
+def ingest_single(folder: Path, n: int) -> Row:
+    events = sample_events(n, contexts=["ctx_a"])
+    rows = _rows([msgspec.json.encode(e) for e in events])
+    conn = _baseline_db(folder / "single-baseline.db")
+
+    def baseline() -> None:
+        for r in rows:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_INSERT, r)
+            conn.execute("COMMIT")
+
+    with WebhookSystem(folder / "single.db", deliver=False) as system:
+        ours = timed(lambda: [system.publish(e) for e in events])
+    base = timed(baseline)
+    return row("ingest-single", n / ours, "events/s", n / base, f"{n} calls of one event")
+
+
+__all__ = ["Store", "ingest_bulk", "ingest_single"]

@@ -1,0 +1,41 @@
+"""Building benchmark databases quickly: subscriptions and events written in bulk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from actors import WebhookSystem
+from cli.samples import sample_events
+from eventstore.ids import short_id
+from eventstore.subscription_fields import validate_fields
+from eventstore.subscriptions import SubscriptionCreated
+
+CHUNK = 50_000
+
+
+def add_subscriptions(db: Path, specs: list[dict[str, object]]) -> list[str]:
+    """Create many subscriptions in one transaction (the API makes one at a time)."""
+    events = [
+        SubscriptionCreated(
+            subscription_id=short_id("sub_"),
+            fields=validate_fields(spec),
+            enabled=bool(spec.pop("enabled", True)) if "enabled" in spec else True,
+            secret="whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=",
+        )
+        for spec in specs
+    ]
+    with WebhookSystem(db, deliver=False) as system:
+        system.store.log.append_internal(events)
+    return [e.subscription_id for e in events]
+
+
+def publish_many(db: Path, n: int, contexts: list[str], organization: str = "org_acme") -> None:
+    """`n` sample events, in calls of CHUNK."""
+    with WebhookSystem(db, deliver=False) as system:
+        for start in range(0, n, CHUNK):
+            events = sample_events(
+                min(CHUNK, n - start), contexts=contexts, organization=organization, seed=start
+            )
+            system.publish(b"\n".join(msgspec.json.encode(e) for e in events))
