@@ -23,6 +23,7 @@ from eventstore.settings import Settings
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.05  # another process's publish is noticed within this (and a query)
+CHECKPOINT_EVERY = 20  # watch intervals: a second
 
 
 class Pipeline:
@@ -67,7 +68,7 @@ class Pipeline:
         self._watcher.start()
 
     def _store(self, db_path: str | os.PathLike[str], clock: SystemClock) -> Store:
-        store = Store(db_path, clock)
+        store = Store(db_path, clock, background=True)
         self.stores.append(store)
         return store
 
@@ -75,11 +76,16 @@ class Pipeline:
         self.router.tell(Wake())
 
     def _watch(self, store: Store) -> None:
-        """Polls SQLite's data_version: it changes when another connection commits."""
+        """Polls SQLite's data_version (it changes when another connection commits), and keeps
+        the WAL short with a checkpoint now and then, off every actor's path."""
         version = store.log.data_version()
+        ticks = 0
         while not self._stopping.wait(WATCH_INTERVAL):
+            ticks += 1
             try:
                 current = store.log.data_version()
+                if ticks % CHECKPOINT_EVERY == 0:
+                    store.checkpoint()
             except Exception:
                 log.exception("watching the log failed")
                 continue

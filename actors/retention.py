@@ -23,7 +23,7 @@ class RetentionKeeper(Listener):
         self.store: Store | None = None
 
     def on_start(self) -> None:
-        self.store = Store(self.runtime.db_path, self.runtime.clock)
+        self.store = Store(self.runtime.db_path, self.runtime.clock, background=True)
         self.actor_ref.tell("tick")
 
     def on_stop(self) -> None:

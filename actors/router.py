@@ -41,11 +41,13 @@ class Router(Listener):
         self.started_at = 0  # lifecycle events up to here are already in the batchers' state
 
     def on_start(self) -> None:
-        self.store = Store(self.runtime.db_path, self.runtime.clock)
+        self.store = Store(self.runtime.db_path, self.runtime.clock, background=True)
+        # Read before the projections: a change recorded meanwhile is then both in them and
+        # routed as a change (harmless), never in neither (its subscription would get no batcher).
+        self.started_at = self.store.log.last_sequence()
         subs = {s.id: s for s in Subscriptions.all(self.store.project(Subscriptions()))}
         conn = self.store.project(DeliveryHistory())
         batched = DeliveryHistory.batched_positions(conn)
-        self.started_at = self.store.log.last_sequence()
         for sub in subs.values():
             self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
             unsettled = DeliveryHistory.unsettled(conn, sub.id)

@@ -18,11 +18,22 @@ class Store:
     """The log and its projector on one connection; SQLite errors become one-line StoreErrors."""
 
     def __init__(
-        self, path: str | os.PathLike[str], clock: Callable[[], dt.datetime] = utc_now
+        self,
+        path: str | os.PathLike[str],
+        clock: Callable[[], dt.datetime] = utc_now,
+        *,
+        background: bool = False,
     ) -> None:
+        """`background`: a connection of the running system. What it writes (batches sealed,
+        attempts) is re-derived or re-sent if lost, so its commits skip the fsync (still safe
+        against a crashed process) and it leaves WAL checkpoints to `checkpoint()`. Publishes
+        never go through such a connection: an acknowledged publish is on disk."""
         self.path = path
         self.db = open_database(path)
         with self.errors():
+            if background:
+                self.db.conn.execute("PRAGMA synchronous = NORMAL")
+                self.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
             self.log = EventLog(self.db, clock)
             self.projector = Projector(self.log)
 
@@ -39,6 +50,11 @@ class Store:
         with self.errors():
             self.projector.catch_up(projection)
         return self.db.conn
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database without blocking writers (a PASSIVE checkpoint)."""
+        with self.errors():
+            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         self.db.conn.close()

@@ -1,0 +1,70 @@
+"""deliver: events delivered per second, from the first publish to the last receipt at a sink
+in another process, beside a plain loop POSTing the same events in the same batches."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import msgspec
+import urllib3
+
+from actors import WebhookSystem
+from cli.bench.rows import Row, row
+from cli.bench.setup import CHUNK, add_subscriptions, publish_many
+from cli.bench.sink import Sink
+from cli.samples import sample_events
+
+BATCH = 1000
+
+
+def deliver(folder: Path, sink: Sink, n_events: int, n_subs: int = 100) -> Row:
+    db = folder / "deliver.db"
+    contexts = [f"ctx_{i}" for i in range(n_subs)]
+    add_subscriptions(db, [
+        {"name": c, "url": sink.url, "scope": "context", "scope_id": c,
+         "max_events": BATCH, "flush_interval": "1h"}
+        for c in contexts
+    ])  # fmt: skip
+    chunks = [
+        b"\n".join(
+            msgspec.json.encode(e)
+            for e in sample_events(min(CHUNK, n_events - i), contexts=contexts, seed=i)
+        )
+        for i in range(0, n_events, CHUNK)
+    ]
+    sink.reset()
+    with WebhookSystem(db, allow_private_networks=True) as system:
+        start = time.time()
+        for chunk in chunks:
+            system.publish(chunk)
+        ours = sink.wait_for(n_events, timeout=600) - start
+
+    sink.reset()
+    http = urllib3.PoolManager(maxsize=4)
+    headers = {"Content-Type": "application/json"}
+    pending: dict[str, list[bytes]] = defaultdict(list)
+    conn = sqlite3.connect(db)
+    start = time.time()
+    for context, body in conn.execute(
+        "SELECT context_id, body FROM events WHERE internal = 0 ORDER BY sequence"
+    ):
+        batch = pending[context]
+        batch.append(body)
+        if len(batch) == BATCH:
+            http.request("POST", sink.url, body=b"[" + b",".join(batch) + b"]", headers=headers)
+            batch.clear()
+    for batch in pending.values():
+        if batch:
+            http.request("POST", sink.url, body=b"[" + b",".join(batch) + b"]", headers=headers)
+    base = sink.wait_for(n_events, timeout=600) - start
+    conn.close()
+    return row(
+        "deliver", n_events / ours, "events/s", n_events / base,
+        f"{n_subs} subscriptions, {n_events} events, batches of {BATCH}, sink in another process",
+    )  # fmt: skip
+
+
+__all__ = ["deliver", "publish_many"]
