@@ -75,6 +75,9 @@ class Pipeline:
     def wake(self) -> None:
         self.router.tell(Wake())
 
+    def routed(self, timeout: float | None) -> None:
+        self.router.ask(Wake(), timeout=timeout)
+
     def _watch(self, store: Store) -> None:
         """Polls SQLite's data_version (it changes when another connection commits), and keeps
         the WAL short with a checkpoint now and then, off every actor's path."""

@@ -116,6 +116,11 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
         if self._pipeline is not None:
             self._pipeline.wake()
 
+    def routed(self, timeout: float | None = None) -> None:
+        """Wait until the router has handed every event now in the log to its batchers."""
+        if self._pipeline is not None:
+            self._pipeline.routed(timeout)
+
     def replay(
         self,
         *,

@@ -7,6 +7,7 @@ from pathlib import Path
 import msgspec
 
 from actors import WebhookSystem
+from actors.signing import new_secret
 from cli.samples import sample_events
 from eventstore.ids import short_id
 from eventstore.subscription_fields import validate_fields
@@ -17,15 +18,17 @@ CHUNK = 50_000
 
 def add_subscriptions(db: Path, specs: list[dict[str, object]]) -> list[str]:
     """Create many subscriptions in one transaction (the API makes one at a time)."""
-    events = [
-        SubscriptionCreated(
-            subscription_id=short_id("sub_"),
-            fields=validate_fields(spec),
-            enabled=bool(spec.pop("enabled", True)) if "enabled" in spec else True,
-            secret="whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=",
+    events = []
+    for spec in specs:
+        fields = {k: v for k, v in spec.items() if k != "enabled"}
+        events.append(
+            SubscriptionCreated(
+                subscription_id=short_id("sub_"),
+                fields=validate_fields(fields),
+                enabled=bool(spec.get("enabled", True)),
+                secret=new_secret(),
+            )
         )
-        for spec in specs
-    ]
     with WebhookSystem(db, deliver=False) as system:
         system.store.log.append_internal(events)
     return [e.subscription_id for e in events]
