@@ -89,6 +89,7 @@ class Pipeline:
                 current = store.log.data_version()
                 if ticks % CHECKPOINT_EVERY == 0:
                     store.checkpoint()
+                    self.keeper.tell("project")
             except Exception:
                 log.exception("watching the log failed")
                 continue

@@ -8,14 +8,19 @@ from typing import Any
 
 from actors.runtime import Listener, Runtime
 from eventstore import Store
+from eventstore.deliveries import DeliveryHistory
 from eventstore.retention import run_retention
+from eventstore.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 INTERVAL = dt.timedelta(minutes=10)
+# Kept current while running, so that a restart and the history commands have little to catch up.
+PROJECTIONS = (Subscriptions(), DeliveryHistory())
 
 
 class RetentionKeeper(Listener):
-    """Runs retention now and then every INTERVAL of the system's clock."""
+    """Runs retention now and then every INTERVAL of the system's clock, and brings the
+    projections up to date when asked."""
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
@@ -32,6 +37,10 @@ class RetentionKeeper(Listener):
 
     def handle(self, message: Any) -> None:
         assert self.store is not None
+        if message == "project":
+            for projection in PROJECTIONS:
+                self.store.project(projection)
+            return
         ref = self.actor_ref
         self.runtime.scheduler.at(self.runtime.clock() + INTERVAL, lambda: ref.tell("tick"))
         report = run_retention(self.store, self.runtime.clock())

@@ -69,11 +69,11 @@ class Router(Listener):
     def _load_state_at(self, position: int) -> None:
         """Subscriptions as they were at `position`, so events after it match as they did."""
         assert self.store is not None
-        for record in self.store.log.read(0, signin=False, internal=True):
+        lifecycle = Filter(types=tuple(LIFECYCLE))
+        for record in self.store.log.read(0, filter=lifecycle, signin=False, internal=True):
             if record.sequence > position:
                 break
-            if record.type in LIFECYCLE:
-                self._apply(record, notify=False)
+            self._apply(record, notify=False)
 
     def _catch_up(self) -> None:
         assert self.store is not None

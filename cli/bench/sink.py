@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +25,10 @@ class _Handler(BaseHTTPRequestHandler):
     requests = 0
     last = 0.0
     lock = threading.Lock()
+
+    def setup(self) -> None:
+        super().setup()  # no Nagle: headers and body go in two writes
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
