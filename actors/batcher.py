@@ -200,8 +200,12 @@ class Batcher(Listener):
             self.queue.popleft()
         if outcome.status == "pending":  # 410 Gone: disabled in the log; the router confirms
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
-        if self.sub.deleted:
-            self._cancel_all("subscription deleted")
+        if self.sub.deleted:  # deleted during this attempt, the batcher's last
+            try:
+                self._cancel_all("subscription deleted")
+            finally:
+                self.stop()
+            return
         self._send_next()
 
     def _retry(self, delivery: Delivery) -> None:
@@ -223,7 +227,8 @@ class Batcher(Listener):
         before, self.sub = self.sub, change.subscription
         if change.kind == "subscription.deleted":
             self._cancel_all("subscription deleted")
-            self.stop()
+            if self.in_flight is None:  # else once its attempt ends, in `_settle`
+                self.stop()
             return
         if change.kind == "subscription.enabled" and self.sub.start_after > before.start_after:
             self.open = OpenBatch()  # enable --from-now: the backlog is skipped
