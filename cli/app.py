@@ -33,6 +33,9 @@ class App(click.Group):
             fail(str(e), 2)
         except SigninWebhooksError as e:
             fail(str(e), 1)
+        except UnicodeEncodeError as e:  # argv bytes that are not UTF-8 arrive as surrogates
+            shown = e.object if isinstance(e.object, str) else repr(e.object)
+            fail(f"{shown[:80]!r} is not UTF-8 text; give every value as UTF-8", 2)
         except BrokenPipeError:
             sys.stderr.close()  # the reader went away (`| head`): not an error
             sys.exit(0)

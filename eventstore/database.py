@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,7 +47,10 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
     if "not a database" in text:
         return StoreError(f"'{path}' is not a signin-webhooks database (not SQLite); check --db")
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"database '{path}' is read-only; check its permissions and folder")
+        return StoreError(
+            f"database '{path}' is read-only; check the permissions of it, of its -wal and -shm"
+            " files, and of its folder"
+        )
     if "locked" in text or "busy" in text:
         return StoreError(
             f"database '{path}' is locked by another process for over "
@@ -53,19 +58,48 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
         )
     if "disk is full" in text or "full" in text:
         return StoreError(f"database '{path}': disk full; free space and try again")
+    if "disk I/O error" in text:  # a write refused for its size (quota, file size limit) lands here
+        return StoreError(
+            f"database '{path}': the disk refused a read or write"
+            f" ({getattr(e, 'sqlite_errorname', 'disk I/O error')}); check free space, quotas and"
+            " file size limits, then try again"
+        )
+    if "malformed" in text:
+        return StoreError(
+            f"database '{path}' is damaged (database disk image is malformed); restore it from"
+            " a backup"
+        )
     if "unable to open" in text:
         return StoreError(f"cannot open database '{path}'; check the path and its permissions")
     return StoreError(f"database '{path}': {text}")
 
 
+_TRANSACTION_LOCKS: weakref.WeakKeyDictionary[sqlite_utils.Database, threading.RLock] = (
+    weakref.WeakKeyDictionary()
+)
+_LOCKS_LOCK = threading.Lock()
+
+
+def _transaction_lock(db: sqlite_utils.Database) -> threading.RLock:
+    with _LOCKS_LOCK:
+        lock = _TRANSACTION_LOCKS.get(db)
+        if lock is None:
+            lock = _TRANSACTION_LOCKS[db] = threading.RLock()
+        return lock
+
+
 @contextlib.contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE: take the write lock up front so a concurrent writer waits, not fails."""
-    conn = db.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    """BEGIN IMMEDIATE: take the write lock up front so a concurrent writer waits, not fails.
+
+    A connection holds one transaction at a time: threads sharing it (a host program's calls
+    and the delivery actors reading its settings) take turns instead of nesting BEGINs."""
+    with _transaction_lock(db):
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
