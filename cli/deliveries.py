@@ -118,7 +118,8 @@ def show(system: WebhookSystem, delivery_id: str, as_json: bool) -> None:
         for k, v in a["request_headers"].items():
             click.echo(f"  > {k}: {v}")
         result = a["error"] or f"HTTP {a['response_status']}"
-        click.echo(f"  {result} -> {a['outcome']}")
+        kind = f" [{a['error_kind']}]" if a["error_kind"] else ""
+        click.echo(f"  {result}{kind} -> {a['outcome']}")
         for k, v in a["response_headers"].items():
             click.echo(f"  < {k}: {v}")
         if a["response_body"]:

@@ -47,16 +47,19 @@ def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> R
         through = removed = None
         if settings.log_retention is not None:
             horizon = format_time(now - dt.timedelta(seconds=settings.log_retention))
-            through = _compaction_boundary(store, horizon)
+            # A dry run counts as if the expiry above had happened, as the real run does.
+            gone = set(expired) if dry_run else set()
+            through = _compaction_boundary(store, horizon, gone)
             removed = _count(store, through) if through else 0
             if removed and not dry_run:
                 _compact(store, through, removed)
     return RetentionReport(len(expired), settled_before, removed or 0, through or None)
 
 
-def _compaction_boundary(store: Store, horizon: str) -> int:
+def _compaction_boundary(store: Store, horizon: str, expiring: set[str]) -> int:
     """The last sequence compaction may remove: older than the horizon, and before every event
-    still needed by a delivery in the history or by a subscription not yet batched past it."""
+    still needed by a delivery in the history (but those `expiring`) or by a subscription not
+    yet batched past it."""
     conn = store.project(Subscriptions())
     store.project(DeliveryHistory())
     row = conn.execute(
@@ -66,7 +69,9 @@ def _compaction_boundary(store: Store, horizon: str) -> int:
     positions = DeliveryHistory.batched_positions(conn)
     for sub in Subscriptions.all(conn):
         limits.append(max(sub.start_after, positions.get(sub.id, 0)))
-    for (state,) in conn.execute("SELECT state FROM deliveries"):
+    for delivery_id, state in conn.execute("SELECT id, state FROM deliveries"):
+        if delivery_id in expiring:
+            continue
         first = DeliveryHistory.decode(state).first_sequence
         if first:
             limits.append(first - 1)
