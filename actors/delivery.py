@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.metadata
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+import pykka
 
 from actors.runtime import Listener, Recorder
 from actors.signing import sign
@@ -143,17 +147,26 @@ class DeliveryActor(Listener):
     """One member of the delivery pool: one attempt at a time, then it tells the pool it is free
     and the batcher what came of it."""
 
-    def __init__(self, deliverer: Deliverer, pool: Any) -> None:
+    def __init__(
+        self, deliverer: Deliverer, pool: Any, stopping: threading.Event | None = None
+    ) -> None:
         super().__init__()
         self.deliverer = deliverer
         self.pool = pool
+        self.stopping = stopping or threading.Event()
 
     def handle(self, message: tuple[Job, str]) -> None:
         job, host = message
+        if self.stopping.is_set():  # no new attempt once stopping: it stays pending in the log
+            return
         outcome = Outcome(job.delivery.id, "error", None)  # the batcher tries again later
         try:
             outcome = self.deliverer.deliver(job)
         finally:
-            self.pool.tell((self.actor_ref, host))
+            # While the system stops, the pool and the batcher may be gone already; the
+            # attempt is in the log, and the next start carries on from there.
+            with contextlib.suppress(pykka.ActorDeadError):
+                self.pool.tell((self.actor_ref, host))
             if job.reply_to is not None:
-                job.reply_to.tell(outcome)
+                with contextlib.suppress(pykka.ActorDeadError):
+                    job.reply_to.tell(outcome)

@@ -47,6 +47,7 @@ class Pipeline:
         writer = self._store(db_path, clock)
         self.runtime = Runtime(db_path, clock, self.scheduler, Recorder(writer))
         self.scheduler.start()
+        self._stopping = threading.Event()
         self.pool = start_actor(DeliveryPool, settings.connections_per_host)
         self.members = [
             start_actor(
@@ -55,13 +56,13 @@ class Pipeline:
                     self._store(db_path, clock), self.runtime.recorder, self.transport, clock
                 ),
                 self.pool,
+                self._stopping,
             )
             for _ in range(settings.delivery_pool_size)
         ]
         self.pool.tell(self.members)
         self.router = start_actor(Router, self.runtime, self.pool)
         self.keeper = start_actor(RetentionKeeper, self.runtime)
-        self._stopping = threading.Event()
         self._watcher = threading.Thread(
             target=self._watch, args=(self._store(db_path, clock),), name="log-watcher", daemon=True
         )

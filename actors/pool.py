@@ -46,7 +46,10 @@ class DeliveryPool(Listener):
         for host in list(self.waiting):
             queue = self.waiting[host]
             while queue and self.idle and self.busy[host] < self.cap:
+                try:
+                    self.idle.popleft().tell((queue.popleft(), host))
+                except pykka.ActorDeadError:  # stopping: the job stays pending in the log
+                    continue
                 self.busy[host] += 1
-                self.idle.popleft().tell((queue.popleft(), host))
             if not queue:
                 del self.waiting[host]
