@@ -1,0 +1,345 @@
+"""`signin-webhooks run` as a real process: killed with SIGKILL in the middle of delivery and
+restarted, it delivers every event at least once, in order, re-sending an interrupted batch under
+its webhook-id with the same body; one `run` per database; SIGTERM and SIGINT stop it cleanly."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors import WebhookSystem
+from tests.endpoint import Endpoint, Hang, Received, Reply, Trickle
+
+STARTED = "delivering from"
+DEADLINE = 60.0  # seconds for what should take one or two
+
+
+class Runner:
+    """One `run` process, its stderr kept in a file the test can read at any time."""
+
+    def __init__(self, command: str, db: Path, stderr: Path) -> None:
+        self.stderr_path = stderr
+        with stderr.open("wb") as err:
+            self.process = subprocess.Popen(
+                [command, "--db", str(db), "--allow-private-networks", "run"],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                cwd=db.parent,
+            )
+        self.pid = self.process.pid
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def wait_started(self) -> Runner:
+        wait_until(
+            lambda: STARTED in self.stderr or self.process.poll() is not None, "`run` to start"
+        )
+        assert self.process.poll() is None, f"`run` exited {self.process.returncode}: {self.stderr}"
+        return self
+
+    def kill(self) -> None:
+        self.process.kill()
+        assert self.process.wait(timeout=10) == -signal.SIGKILL
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, float]:
+        """Send `signum`; the exit status and how long the process took to exit."""
+        started = time.monotonic()
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=timeout)
+        return code, time.monotonic() - started
+
+
+@pytest.fixture
+def runners(tmp_path: Path, command: str) -> Iterator[Callable[[], Runner]]:
+    """Starts `run` on tmp_path/hooks.db, as often as asked; kills whatever is left after."""
+    started: list[Runner] = []
+
+    def start() -> Runner:
+        runner = Runner(command, tmp_path / "hooks.db", tmp_path / f"run-{len(started)}.err")
+        started.append(runner)
+        return runner.wait_started()
+
+    yield start
+    for runner in started:
+        if runner.process.poll() is None:
+            runner.process.kill()
+            runner.process.wait()
+
+
+def wait_until(condition: Callable[[], object], what: str, deadline: float = DEADLINE) -> None:
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"waited {deadline:.0f} s for {what}")
+        time.sleep(0.01)
+
+
+def publish(command: str, db: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Publish from a process of its own, as an operator would."""
+    done = subprocess.run(
+        [command, "--db", str(db), "publish", "--json"],
+        input="\n".join(json.dumps(e) for e in events).encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert report["appended"] == len(events)
+    return report
+
+
+def subscribe(db: Path, url: str, **fields: Any) -> tuple[str, str]:
+    """Create a subscription without running anything; its id and its secret."""
+    with WebhookSystem(db, deliver=False, allow_private_networks=True) as system:
+        saved = system.create_subscription(name="a subscription", url=url, **fields)
+    assert saved.secret is not None
+    return saved.subscription.id, saved.secret
+
+
+def internal_events(db: Path) -> list[dict[str, Any]]:
+    """The system's own facts in the log, as `replay --all` shows them."""
+    with WebhookSystem(db, deliver=False) as system:
+        return [json.loads(r.replayed()) for r in system.replay(internal=True) if r.internal]
+
+
+def events_in(request: Received) -> list[dict[str, Any]]:
+    if request.headers["Content-Type"] == "application/x-ndjson":
+        assert request.body.endswith(b"\n")
+        return [json.loads(line) for line in request.body.splitlines()]
+    return json.loads(request.body)
+
+
+def assert_signed(request: Received, secret: str) -> None:
+    """Standard Webhooks, checked with the standard library alone."""
+    signed = b".".join([
+        request.headers["webhook-id"].encode(), request.headers["webhook-timestamp"].encode(),
+        request.body,
+    ])  # fmt: skip
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert f"v1,{expected}" in request.headers["webhook-signature"].split()
+
+
+def sign_in_event(n: int) -> dict[str, Any]:
+    """The n-th event of the test: contexts, organizations and types in a fixed mix."""
+    context, organization = [
+        ("ctx-a", "org-1"), ("ctx-a", "org-1"), ("ctx-b", "org-1"), ("ctx-z", "org-2"),
+    ][n % 4]  # fmt: skip
+    base = {"id": f"evt-{n:04d}", "organization_id": organization, "context_id": context}
+    if n % 5 == 0:
+        return {**base, "type": "signin.dhcp.granted", "mac": "aa:bb:cc:00:00:01", "ip": "10.0.0.9"}
+    if n % 5 == 1:
+        return {**base, "type": "signin.arenasession.login", "arena_session_id": f"a{n}",
+                "mac": "aa:bb:cc:00:00:02"}  # fmt: skip
+    return {**base, "type": "signin.session.created", "session_id": f"s{n}"}
+
+
+def test_a_runner_killed_mid_delivery_resumes_and_delivers_every_event_at_least_once(
+    tmp_path, command, runners
+):
+    db = tmp_path / "hooks.db"
+    calls = [[sign_in_event(n) for n in range(start, start + 100)] for start in range(0, 400, 100)]
+    with (
+        Endpoint(Reply(200)) as to_context,
+        Endpoint(Trickle(Reply(200, body=b"ok"), delay=0.002)) as to_organization,
+        Endpoint(Reply(200)) as to_filtered,
+    ):
+        # Three batches go through, then the fourth hangs: the runner is killed while it waits.
+        to_context.respond(Reply(200), Reply(200), Reply(200), Hang())
+        subscriptions = {
+            "context": (to_context, 10, lambda e: e["context_id"] == "ctx-a"),
+            "organization": (
+                to_organization, 7,
+                lambda e: e["organization_id"] == "org-1"
+                and e["type"].startswith(("signin.dhcp.", "signin.arenasession.")),
+            ),
+            "filtered": (
+                to_filtered, 10,
+                lambda e: e["context_id"] == "ctx-b" and e["type"] == "signin.session.created",
+            ),
+        }  # fmt: skip
+        secrets = {
+            "context": subscribe(
+                db, to_context.url_for(), context="ctx-a", max_events=10, flush_interval="0"
+            )[1],
+            "organization": subscribe(
+                db, to_organization.url_for(), organization="org-1", max_events=7,
+                flush_interval="0", content_type="application/x-ndjson",
+                events=["signin.dhcp.*", "signin.arenasession.*"],
+            )[1],
+            "filtered": subscribe(
+                db, to_filtered.url_for(), context="ctx-b", max_events=10, flush_interval="0",
+                events=["signin.session.created"],
+            )[1],
+        }  # fmt: skip
+
+        first = runners()
+        publish(command, db, calls[0])
+        publish(command, db, calls[1])
+        to_context.wait_for(4, timeout=DEADLINE)
+        publish(command, db, calls[2])
+        first.kill()
+        assert len(to_context.requests) == 4  # in the middle: 30 of its 200 events acknowledged
+        publish(command, db, calls[3])  # while nothing runs
+
+        with WebhookSystem(db, deliver=False) as system:
+            log = [json.loads(r.delivered()) for r in system.replay()]
+        assert [e["id"] for e in log] == [e["id"] for call in calls for e in call]
+        expected = {
+            name: [e["id"] for e in log if matches(e)]
+            for name, (_, _, matches) in subscriptions.items()
+        }
+
+        def received_all() -> bool:
+            return all(
+                set(expected[name]) <= {e["id"] for r in ep.requests for e in events_in(r)}
+                for name, (ep, _, _) in subscriptions.items()
+            )
+
+        second = runners()
+        wait_until(received_all, "every event at its endpoint")
+        assert second.stop(signal.SIGTERM)[0] == 0
+
+    sequence_of = {e["id"]: e["sequence"] for e in log}
+    resent = []
+    for name, (endpoint, max_events, _) in subscriptions.items():
+        requests = endpoint.requests
+        first_receipt: list[str] = []
+        seen: set[str] = set()
+        batch_of: dict[str, str] = {}
+        body_of: dict[str, bytes] = {}
+        for request in requests:
+            assert_signed(request, secrets[name])
+            webhook_id = request.headers["webhook-id"]
+            events = events_in(request)
+            assert 1 <= len(events) <= max_events
+            if webhook_id in body_of:  # a batch sent again: the same bytes, to the byte
+                assert request.body == body_of[webhook_id], name
+                resent.append(webhook_id)
+                continue
+            body_of[webhook_id] = request.body
+            for event in events:
+                assert batch_of.setdefault(event["id"], webhook_id) == webhook_id, (
+                    f"{name}: {event['id']} arrived in two batches"
+                )
+                if event["id"] not in seen:
+                    seen.add(event["id"])
+                    first_receipt.append(event["id"])
+        # Exactly its events, each at least once, first received in log order.
+        assert first_receipt == expected[name], name
+        assert [sequence_of[i] for i in first_receipt] == sorted(
+            sequence_of[i] for i in first_receipt
+        )
+    # The batch the first runner was waiting on went again, under its own id.
+    hung = to_context.requests[3].headers["webhook-id"]
+    assert hung in resent
+    # And the log knows each batch that arrived as delivered.
+    attempts = [e for e in internal_events(db) if e["type"] == "attempt.recorded"]
+    assert {a["batch_id"] for a in attempts if a["outcome"] == "succeeded"} == {
+        r.headers["webhook-id"] for ep, _, _ in subscriptions.values() for r in ep.requests
+    }
+    assert "Traceback" not in second.stderr, second.stderr
+
+
+def test_a_second_run_refuses_naming_the_holder_and_a_crash_releases_the_hold(
+    tmp_path, command, runners
+):
+    db = tmp_path / "hooks.db"
+    holder = runners()
+    refused = subprocess.run(
+        [command, "--db", str(db), "--allow-private-networks", "run"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 1
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 1 and f"pid {holder.pid}" in lines[0], refused.stderr
+
+    holder.kill()
+    after_crash = runners()  # the hold went with the process
+    assert after_crash.stop(signal.SIGTERM)[0] == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_run_exits_0_promptly_on_sigterm_and_sigint(tmp_path, runners, signum):
+    runner = runners()
+    code, took = runner.stop(signum)
+    assert code == 0, runner.stderr
+    assert took < 3.0
+    assert "Traceback" not in runner.stderr, runner.stderr
+
+
+def test_run_stops_within_the_timeout_of_the_attempts_in_flight_and_starts_no_new_one(
+    tmp_path, command, runners
+):
+    db = tmp_path / "hooks.db"
+    with Endpoint(Hang()) as hanging:
+        for n in range(20):  # on one host, 4 connections at a time (the default): 16 wait
+            subscribe(db, hanging.url_for(), context=f"ctx-{n}", flush_interval="0", timeout="2s")
+        runner = runners()
+        publish(command, db, [{**sign_in_event(0), "id": f"e{n}", "context_id": f"ctx-{n}"}
+                              for n in range(20)])  # fmt: skip
+        hanging.wait_for(4, timeout=DEADLINE)
+        time.sleep(0.2)
+        assert len(hanging.requests) == 4
+        code, took = runner.stop(signal.SIGTERM)
+        assert len(hanging.requests) == 4  # what waited stays pending for the next start
+    assert code == 0, runner.stderr
+    assert took < 2.0 + 3.0  # not 5 rounds of 2 s
+    assert "Traceback" not in runner.stderr, runner.stderr
+    attempts = [e for e in internal_events(db) if e["type"] == "attempt.recorded"]
+    assert [(a["error_kind"], a["outcome"]) for a in attempts] == [("timeout", "retrying")] * 4
+
+
+def test_a_retry_due_at_its_recorded_time_survives_a_restart(tmp_path, command, runners):
+    db = tmp_path / "hooks.db"
+    with Endpoint(Reply(200)) as endpoint:
+        endpoint.respond(Reply(500))
+        subscribe(db, endpoint.url_for(), context="ctx-a", flush_interval="0", retry_schedule="2s")
+        first = runners()
+        publish(command, db, [sign_in_event(0)])
+        failed = endpoint.wait_for(1, timeout=DEADLINE)[0]
+
+        retrying: list[dict[str, Any]] = []
+
+        def recorded() -> bool:
+            retrying[:] = [e for e in internal_events(db) if e["type"] == "attempt.recorded"]
+            return bool(retrying)
+
+        wait_until(recorded, "the failed attempt in the log")
+        first.kill()
+        assert (retrying[0]["outcome"], retrying[0]["status"]) == ("retrying", 500)
+        assert retrying[0]["next_attempt_at"] is not None
+
+        second = runners()
+        retried = endpoint.wait_for(2, timeout=DEADLINE)[1]
+        assert second.stop(signal.SIGTERM)[0] == 0
+
+    assert len(endpoint.requests) == 2
+    assert retried.headers["webhook-id"] == failed.headers["webhook-id"]
+    assert retried.body == failed.body
+    # At its recorded time (2 s after the failure), not at once on restart.
+    assert retried.received_at - failed.received_at >= 1.9
+    attempts = [e for e in internal_events(db) if e["type"] == "attempt.recorded"]
+    assert [(a["attempt"], a["status"], a["outcome"]) for a in attempts] == [
+        (1, 500, "retrying"),
+        (2, 200, "succeeded"),
+    ]
+    by_delivery = defaultdict(set)
+    for a in attempts:
+        by_delivery[a["batch_id"]].add(a["attempt"])
+    assert list(by_delivery) == [failed.headers["webhook-id"]]
