@@ -10,5 +10,6 @@ from cli import (  # noqa: F401  (registers the commands)
     subscriptions,
 )
 from cli.app import main
+from cli.bench import command as _bench  # noqa: F401
 
 __all__ = ["main"]

@@ -11,7 +11,7 @@ import msgspec
 from actors import WebhookSystem
 from cli.bench.rows import Row, row, timed
 from cli.samples import sample_events
-from eventstore import Store, parse_events
+from eventstore import parse_events
 from eventstore.database import BUSY_TIMEOUT_MS
 from eventstore.ids import new_ids
 from eventstore.log import _INSERT, SCHEMA
@@ -68,6 +68,3 @@ def ingest_single(folder: Path, n: int) -> Row:
         ours = timed(lambda: [system.publish(e) for e in events])
     base = timed(baseline)
     return row("ingest-single", n / ours, "events/s", n / base, f"{n} calls of one event")
-
-
-__all__ = ["Store", "ingest_bulk", "ingest_single"]

@@ -1,0 +1,72 @@
+"""The `bench` command: runs every scenario, shows progress, prints a table or JSON."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from cli.app import main
+from cli.bench.deliver import deliver
+from cli.bench.fanout import fan_out
+from cli.bench.ingest import ingest_bulk, ingest_single
+from cli.bench.latency import latency
+from cli.bench.memory import memory
+from cli.bench.recover import recover
+from cli.bench.rows import Row
+from cli.bench.sink import Sink
+from cli.output import echo_json, echo_table
+
+#: scenario -> (full size, quick size)
+SIZES = {
+    "ingest-bulk": (100_000, 20_000),
+    "ingest-single": (2_000, 300),
+    "fan-out": (200_000, 20_000),
+    "deliver": (200_000, 20_000),
+    "latency": (2_000, 300),
+    "memory": ((10_000, 100_000, 1_000_000), (1_000, 10_000, 100_000)),
+    "recover": (1_000_000, 20_000),
+}
+
+
+@main.command()
+@click.option("--quick", is_flag=True, help="Every scenario scaled down: under a minute.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"scenarios": [...]}.')
+@click.option("--only", multiple=True, type=click.Choice(list(SIZES)), help="Run just these.")
+def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
+    """Measure every stage beside a baseline run in the same process, as a ratio."""
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        sink = Sink()
+        try:
+            scenarios: dict[str, Callable[[object], Row | list[Row]]] = {
+                "ingest-bulk": lambda n: ingest_bulk(folder, n),  # type: ignore[arg-type]
+                "ingest-single": lambda n: ingest_single(folder, n),  # type: ignore[arg-type]
+                "fan-out": lambda n: fan_out(folder, n),  # type: ignore[arg-type]
+                "deliver": lambda n: deliver(folder, sink, n),  # type: ignore[arg-type]
+                "latency": lambda n: latency(folder, n),  # type: ignore[arg-type]
+                "memory": lambda n: memory(folder, *n),  # type: ignore[misc]
+                "recover": lambda n: recover(folder, sink, n),  # type: ignore[arg-type]
+            }
+            for name, run in scenarios.items():
+                if only and name not in only:
+                    continue
+                size = SIZES[name][1 if quick else 0]
+                click.echo(f"bench: {name} ({size}) ...", err=True, nl=False)
+                started = time.perf_counter()
+                result = run(size)
+                rows += result if isinstance(result, list) else [result]
+                click.echo(f" {time.perf_counter() - started:.1f}s", err=True)
+        finally:
+            sink.close()
+    if as_json:
+        echo_json({"scenarios": [r.as_dict() for r in rows]})
+    else:
+        echo_table(
+            [(r.name, r.value, r.unit, r.baseline, r.ratio, r.note) for r in rows],
+            ["name", "value", "unit", "baseline", "ratio", "note"],
+        )
