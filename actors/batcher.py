@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from actors.delivery import Job, Outcome
+from actors.delivery_queue import DeliveryQueue
 from actors.runtime import Listener, Runtime
 from actors.scheduler import Timer
 from eventstore import format_time, parse_time
@@ -77,7 +77,7 @@ class Batcher(Listener):
         self.recovering = OpenBatch()
         self.flush_timer: Timer | None = None
         self.flush_token = 0
-        self.queue: deque[Delivery] = deque(unsettled)
+        self.queue = DeliveryQueue(runtime.recorder, subscription.id, unsettled)
         self.in_flight: str | None = None
         self.retry_timer: Timer | None = None
 
@@ -171,7 +171,7 @@ class Batcher(Listener):
     def _send_next(self) -> None:
         if self.in_flight or not self.queue or not self.sub.enabled or self.retry_timer:
             return
-        delivery = self.queue[0]
+        delivery = self.queue.head
         if delivery.next_attempt_at is not None:
             due = parse_time(delivery.next_attempt_at)
             if due > self.runtime.clock():
@@ -180,13 +180,15 @@ class Batcher(Listener):
                 return
         self.in_flight = delivery.id
         trigger = "retry" if delivery.series_start > 1 else delivery.trigger
-        self.pool.tell(Job(delivery, self.sub, delivery.attempts + 1, trigger, self.actor_ref))
+        job = Job(self.queue.with_ranges(delivery), self.sub, delivery.attempts + 1, trigger,
+                  self.actor_ref)  # fmt: skip
+        self.pool.tell(job)
 
     def _settle(self, outcome: Outcome) -> None:
         if outcome.delivery_id != self.in_flight:
             return
         self.in_flight = None
-        delivery = self.queue[0]
+        delivery = self.queue.head
         if outcome.status == "error":  # nothing was recorded: the same attempt goes again
             retry_at = self.runtime.clock() + dt.timedelta(seconds=ERROR_BACKOFF)
             delivery.next_attempt_at = format_time(retry_at)
@@ -197,7 +199,7 @@ class Batcher(Listener):
                 None if outcome.next_attempt_at is None else format_time(outcome.next_attempt_at)
             )
         if outcome.status in ("succeeded", "failed"):
-            self.queue.popleft()
+            self.queue.pop()
         if outcome.status == "pending":  # 410 Gone: disabled in the log; the router confirms
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
         if self.sub.deleted:  # deleted during this attempt, the batcher's last
@@ -215,7 +217,7 @@ class Batcher(Listener):
                 queued.series_start, queued.next_attempt_at = delivery.series_start, None
                 break
         else:
-            self.queue.insert(1 if self.in_flight else 0, delivery)
+            self.queue.insert_next(delivery, behind_head=self.in_flight is not None)
         if self.retry_timer:
             self.retry_timer.cancel()
             self.retry_timer = None
@@ -241,13 +243,12 @@ class Batcher(Listener):
 
     def _cancel_all(self, reason: str) -> None:
         """Cancel what is queued; a delivery in flight is cancelled once its attempt ends."""
-        cancelled = [d for d in self.queue if d.id != self.in_flight]
+        cancelled = self.queue.keep_only(self.in_flight)
         if cancelled:
             self.runtime.recorder.record(*[
                 BatchCancelled(batch_id=d.id, subscription_id=self.sub.id, reason=reason)
                 for d in cancelled
             ])  # fmt: skip
-        self.queue = deque(d for d in self.queue if d.id == self.in_flight)
         if self.retry_timer:
             self.retry_timer.cancel()
             self.retry_timer = None

@@ -13,6 +13,7 @@ import pykka
 from actors.clock import SystemClock
 from actors.scheduler import Scheduler
 from eventstore import Store
+from eventstore.deliveries import Delivery, DeliveryHistory
 from eventstore.events import InternalEvent
 
 ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
@@ -28,6 +29,18 @@ class Recorder:
     def record(self, *events: InternalEvent) -> int:
         with self._lock, self.store.errors():
             return self.store.log.append_internal(list(events))
+
+    def unsettled(self, subscription_id: str) -> list[Delivery]:
+        """The subscription's pending and retrying deliveries, from an up-to-date history."""
+        with self._lock:
+            conn = self.store.project(DeliveryHistory())
+            return DeliveryHistory.unsettled(conn, subscription_id)
+
+    def ranges(self, delivery: Delivery) -> list[tuple[int, int]]:
+        """The event ranges of a delivery, read from its seal in the log."""
+        with self._lock, self.store.errors():
+            (record,) = self.store.log.read_sequences([delivery.sealed_sequence])
+        return record.event().ranges  # type: ignore[attr-defined]
 
 
 @dataclass

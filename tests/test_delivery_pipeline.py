@@ -560,3 +560,22 @@ def test_events_published_by_another_process_are_delivered_while_running(
 
     (request,) = endpoint.wait_for(1)
     assert ids(request) == ["p0", "p1"]
+
+
+def test_a_backlog_longer_than_the_batcher_holds_goes_out_in_order_once_the_endpoint_heals(
+    system, endpoints, clock
+):
+    # 80 batches behind a failing first one: the batcher keeps a few in memory and reads the
+    # rest back from the log as their turn comes.
+    endpoint = endpoints(Reply(200))
+    endpoint.respond(Reply(503))
+    sub_id, _ = subscribe(system, endpoint, retry_schedule="1m", max_events=1, flush_interval="0")
+    system.publish([event(f"e{i:03d}") for i in range(80)])
+    endpoint.wait_for(1)
+    wait_for_facts(system, BatchSealed, sub_id, 80)
+    clock.advance(minutes=1)
+    endpoint.wait_for(81, timeout=20)
+
+    assert received_ids(endpoint)[1:] == [f"e{i:03d}" for i in range(80)]
+    attempts = wait_for_facts(system, AttemptRecorded, sub_id, 81)
+    assert [a.outcome for a in attempts].count("succeeded") == 80
