@@ -15,7 +15,7 @@ from actors.delivery_queue import DeliveryQueue
 from actors.runtime import Listener, Runtime
 from actors.scheduler import Timer
 from eventstore import format_time, parse_time
-from eventstore.deliveries import BatchCancelled, BatchSealed, Delivery, to_ranges
+from eventstore.deliveries import BatchCancelled, BatchSealed, Delivery, body_size, to_ranges
 from eventstore.endpoints import is_ndjson
 from eventstore.ids import short_id
 from eventstore.subscriptions import Subscription
@@ -26,11 +26,9 @@ Entry = tuple[int, int, str]  # sequence, delivered size, recorded_at
 
 @dataclass(frozen=True)
 class Matched:
-    """Events the router matched to this subscription; `trigger` recover for a recovery."""
+    """Events the router matched to this subscription."""
 
     entries: list[Entry]
-    trigger: str = "schedule"
-    last: bool = True  # for a recovery: the window's last page
 
 
 @dataclass(frozen=True)
@@ -58,6 +56,13 @@ class Retry:
     delivery: Delivery
 
 
+@dataclass(frozen=True)
+class Recovered:
+    """A batch an operator's `recover` sealed: it goes out after those already waiting."""
+
+    delivery: Delivery
+
+
 @dataclass
 class OpenBatch:
     sequences: array[int] = field(default_factory=lambda: array("q"))
@@ -74,7 +79,6 @@ class Batcher(Listener):
         self.runtime = runtime
         self.pool = pool
         self.open = OpenBatch()
-        self.recovering = OpenBatch()
         self.flush_timer: Timer | None = None
         self.flush_token = 0
         self.queue = DeliveryQueue(runtime.recorder, subscription.id, unsettled)
@@ -86,10 +90,8 @@ class Batcher(Listener):
 
     def handle(self, message: Any) -> None:
         match message:
-            case Matched(entries, "schedule"):
+            case Matched(entries):
                 self._add(entries)
-            case Matched(entries, trigger, last):
-                self._add_recovered(entries, trigger, last)
             case Flush(token) if token == self.flush_token:
                 self._seal_open()
             case Changed():
@@ -101,12 +103,14 @@ class Batcher(Listener):
                 self._send_next()
             case Retry(delivery):
                 self._retry(delivery)
+            case Recovered(delivery):
+                self.queue.append(delivery)
+                self._send_next()
 
     # -- batching
 
     def _body_size(self, count: int, sizes: int) -> int:
-        framing = count if is_ndjson(self.sub.fields.content_type) else count + 1
-        return sizes + framing
+        return body_size(count, sizes, is_ndjson(self.sub.fields.content_type))
 
     def _fill(self, batch: OpenBatch, entries: list[Entry], trigger: str) -> None:
         """Add entries to `batch`, sealing whenever a limit is reached."""
@@ -126,11 +130,6 @@ class Batcher(Listener):
         self._fill(self.open, entries, "schedule")
         if self.open.sequences:
             self._arm_flush()
-
-    def _add_recovered(self, entries: list[Entry], trigger: str, last: bool) -> None:
-        self._fill(self.recovering, entries, trigger)
-        if last:
-            self._seal(self.recovering, trigger)
 
     def _arm_flush(self) -> None:
         if self.flush_timer is not None or self.open.oldest is None:

@@ -31,10 +31,12 @@ from eventstore.deliveries import (
     BatchSealed,
     Delivery,
     DeliveryHistory,
-    RecoverRequested,
     RetryRequested,
+    pack,
+    to_ranges,
 )
 from eventstore.durations import format_duration
+from eventstore.endpoints import is_ndjson
 from eventstore.ids import new_ids, short_id
 from eventstore.retention import RetentionReport, run_retention
 from eventstore.settings import Settings
@@ -118,16 +120,19 @@ class DeliveryCommands:
         end = None if until is None else format_time(parse_time(until, what="--until"))
         if end is not None and end <= start:
             raise InvalidInput("--until must be later than --since")
-        count = sum(
-            1
-            for record in self.replay(since=start, until=end, **_scope(sub))  # type: ignore[attr-defined]
-            if matches(sub.fields.events, record.type)
-        )
-        if dry_run or count == 0:
-            return count, None
-        return count, self._request(
-            RecoverRequested(subscription_id=sub.id, since=start, until=end)
-        )
+        window = Filter(types=sub.fields.events, since=start, until=end, **_scope(sub))  # type: ignore[arg-type]
+        entries = [(r.sequence, r.delivered_size()) for r in self.store.log.read(filter=window)]
+        if dry_run or not entries:
+            return len(entries), None
+        ndjson = is_ndjson(sub.fields.content_type)
+        limits = {"max_events": sub.fields.max_events, "max_bytes": sub.fields.max_bytes}
+        seals = [
+            BatchSealed(batch_id=short_id("dlv_"), subscription_id=sub.id,
+                        ranges=to_ranges(sequences), count=len(sequences), bytes=size,
+                        ndjson=ndjson, trigger="recover")
+            for sequences, size in pack(entries, ndjson=ndjson, **limits)
+        ]  # fmt: skip
+        return len(entries), self._request(*seals)
 
     def test_subscription(
         self, subscription_id: str, *, event_type: str | None = None
@@ -216,9 +221,9 @@ class DeliveryCommands:
         """Who runs delivery from this database now, or None."""
         return holder(self.path)
 
-    def _request(self, event: Any) -> Requested:
+    def _request(self, *events: Any) -> Requested:
         with self.store.errors():
-            sequence = self.store.log.append_internal([event])
+            sequence = self.store.log.append_internal(list(events))
         self.wake()
         return Requested(sequence, waits=self.running() is None)
 

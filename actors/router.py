@@ -8,10 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from actors.batcher import Batcher, Changed, Matched, Retry
+from actors.batcher import Batcher, Changed, Matched, Recovered, Retry
 from actors.runtime import Listener, Runtime, start_actor
 from eventstore import EVENT_TYPES, Filter, Store
-from eventstore.deliveries import DeliveryHistory, RecoverRequested, RetryRequested
+from eventstore.deliveries import BatchSealed, DeliveryHistory, RetryRequested
 from eventstore.log import Record
 from eventstore.subscription_fields import matches
 from eventstore.subscriptions import LIFECYCLE, Subscription, Subscriptions, evolve
@@ -155,6 +155,8 @@ class Router(Listener):
         """An operator's retry or recovery, carried out by the subscription's batcher."""
         assert self.store is not None
         event = record.event()
+        if isinstance(event, BatchSealed) and event.trigger != "recover":
+            return  # a batcher's own
         batcher = self.batchers.get(event.subscription_id)  # type: ignore[attr-defined]
         if batcher is None:
             log.warning("%s for a subscription that is not running", record.type)
@@ -163,29 +165,11 @@ class Router(Listener):
             delivery = DeliveryHistory.get(self.store.project(DeliveryHistory()), event.batch_id)
             if delivery is not None:
                 batcher.tell(Retry(delivery))
-        elif isinstance(event, RecoverRequested):
-            self._recover(event, batcher)
-
-    def _recover(self, event: RecoverRequested, batcher: Any) -> None:
-        """Re-match the window's events against the subscription as it is now, page by page."""
-        assert self.store is not None
-        sub = self.state.get(event.subscription_id)
-        if sub is None:
-            return
-        taken = self.taken[sub.id]
-        window = Filter(
-            types=tuple(taken),
-            since=event.since,
-            until=event.until,
-            **{sub.fields.scope: sub.fields.scope_id},  # type: ignore[arg-type]
-        )
-        page: list[tuple[int, int, str]] = []
-        for record in self.store.log.read(0, filter=window):
-            page.append((record.sequence, len(record.delivered()), record.recorded_at))
-            if len(page) == PAGE:
-                batcher.tell(Matched(page, "recover", last=False))
-                page = []
-        batcher.tell(Matched(page, "recover", last=True))
+        elif isinstance(event, BatchSealed) and event.trigger == "recover":
+            delivery = DeliveryHistory.get(self.store.project(DeliveryHistory()), event.batch_id)
+            if delivery is not None:
+                batcher.tell(Recovered(delivery))
 
 
-_REQUESTS = {RetryRequested.type_name(), RecoverRequested.type_name()}
+# Sealed by an operator's process; at a start, history hands them to the batchers instead.
+_REQUESTS = {RetryRequested.type_name(), BatchSealed.type_name()}

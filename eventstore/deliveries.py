@@ -83,19 +83,37 @@ class RetryRequested(InternalEvent, frozen=True, tag="delivery.retry_requested")
     subscription_id: str
 
 
-class RecoverRequested(InternalEvent, frozen=True, tag="subscription.recover_requested"):
-    """An operator asked to re-send a window of a subscription's events in new batches."""
-
-    subscription_id: str
-    since: str
-    until: str | None = None
-
-
 class DeliveriesExpired(InternalEvent, frozen=True, tag="deliveries.expired"):
     """Retention removed these settled deliveries from the history."""
 
     batch_ids: list[str]
     settled_before: str
+
+
+def body_size(count: int, sizes: int, ndjson: bool) -> int:
+    """The bytes of a body holding `count` events of `sizes` bytes in all: a JSON array's
+    brackets and commas, or NDJSON's newlines."""
+    return sizes + (count if ndjson else count + 1)
+
+
+def pack(
+    entries: Iterable[tuple[int, int]], *, max_events: int, max_bytes: int, ndjson: bool
+) -> Iterator[tuple[list[int], int]]:
+    """Cut (sequence, size) entries into batches within the limits: (sequences, body bytes).
+    An event larger than max_bytes alone still makes a batch of one."""
+    batch: list[int] = []
+    sizes = 0
+    for sequence, size in entries:
+        if batch and body_size(len(batch) + 1, sizes + size, ndjson) > max_bytes:
+            yield batch, body_size(len(batch), sizes, ndjson)
+            batch, sizes = [], 0
+        batch.append(sequence)
+        sizes += size
+        if len(batch) >= max_events:
+            yield batch, body_size(len(batch), sizes, ndjson)
+            batch, sizes = [], 0
+    if batch:
+        yield batch, body_size(len(batch), sizes, ndjson)
 
 
 def to_ranges(sequences: Iterable[int]) -> list[tuple[int, int]]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from eventstore.catalogue import EVENT_TYPES
 from eventstore.database import write_transaction
 from eventstore.deliveries import DeliveriesExpired, DeliveryHistory
 from eventstore.settings import InstallationSettings
 from eventstore.stats import EventCounts, LogCompacted
 from eventstore.store import Store
+from eventstore.subscription_fields import matches
 from eventstore.subscriptions import Subscriptions
 from eventstore.times import format_time
 
@@ -66,9 +68,7 @@ def _compaction_boundary(store: Store, horizon: str, expiring: set[str]) -> int:
         "SELECT max(sequence) FROM events WHERE internal = 0 AND recorded_at < ?", [horizon]
     ).fetchone()
     limits = [row[0] or 0]
-    positions = DeliveryHistory.batched_positions(conn)
-    for sub in Subscriptions.all(conn):
-        limits.append(max(sub.start_after, positions.get(sub.id, 0)))
+    limits += [first - 1 for first in _first_unbatched(store, limits[0]).values()]
     for delivery_id, state in conn.execute("SELECT id, state FROM deliveries"):
         if delivery_id in expiring:
             continue
@@ -76,6 +76,34 @@ def _compaction_boundary(store: Store, horizon: str, expiring: set[str]) -> int:
         if first:
             limits.append(first - 1)
     return min(limits)
+
+
+def _first_unbatched(store: Store, horizon_sequence: int) -> dict[str, int]:
+    """Per subscription, its first event not yet batched, up to `horizon_sequence`: one scan
+    of the envelope columns. A subscription with none holds nothing back."""
+    conn = store.db.conn
+    positions = DeliveryHistory.batched_positions(conn)
+    after: dict[str, int] = {}
+    targets: dict[tuple[str, str, str], list[str]] = {}
+    for sub in Subscriptions.all(conn):
+        after[sub.id] = max(sub.start_after, positions.get(sub.id, 0))
+        for kind in EVENT_TYPES:
+            if matches(sub.fields.events, kind):
+                targets.setdefault((sub.fields.scope, sub.fields.scope_id, kind), []).append(sub.id)
+    first: dict[str, int] = {}
+    rows = conn.execute(
+        "SELECT sequence, type, organization_id, context_id FROM events"
+        " WHERE internal = 0 AND sequence > ? AND sequence <= ? ORDER BY sequence",
+        [min(after.values(), default=horizon_sequence), horizon_sequence],
+    )
+    for sequence, kind, organization, context in rows:
+        for key in (("context", context, kind), ("organization", organization, kind)):
+            for sub_id in targets.get(key, ()):
+                if sub_id not in first and sequence > after[sub_id]:
+                    first[sub_id] = sequence
+        if len(first) == len(after):
+            break
+    return first
 
 
 def _count(store: Store, through: int) -> int:

@@ -611,11 +611,6 @@ def test_recover_of_an_empty_window_sends_nothing(system, operator, endpoints, c
     assert operator.json("deliveries", "list") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a recovery requested while no `run` is up is never carried out: the router only acts"
-    " on requests recorded after it started (actors/router.py, `record.sequence > started_at`)",
-)
 def test_recover_without_a_running_system_waits_for_run_which_then_carries_it_out(
     systems, operator, endpoints, clock
 ):
@@ -768,12 +763,6 @@ def test_compaction_removes_old_delivered_events_and_keeps_what_is_still_needed(
     assert [i for r in quiet_url.requests for i in ids(r)] == ["unbatched"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subscription that has never sealed a batch holds compaction back at its creation"
-    " forever, even when none of the old events are its own (eventstore/retention.py counts"
-    " every subscription's start_after as needed)",
-)
 def test_a_quiet_subscription_does_not_hold_compaction_back(systems, operator, endpoints, clock):
     system = systems.start()
     operator.ok("settings", "set", "delivery_retention", "1h")
