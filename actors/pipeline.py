@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 
 from actors.addresses import Resolver
 from actors.clock import SystemClock
@@ -32,20 +31,22 @@ class Pipeline:
         db_path: str | os.PathLike[str],
         clock: SystemClock,
         resolver: Resolver,
-        allow_private: Callable[[], bool],
+        allow_private_override: bool | None,
         settings: Settings,
     ) -> None:
         self.lock = RunLock(db_path)
         self.lock.acquire()
         self.stores: list[Store] = []
         self.scheduler = Scheduler(clock)
+        writer = self._store(db_path, clock)
+        self.runtime = Runtime(db_path, clock, self.scheduler, Recorder(writer), settings)
         self.transport = Transport(
             resolver=resolver,
-            allow_private=allow_private,
+            allow_private=lambda: bool(
+                allow_private_override or self.runtime.settings.allow_private_networks
+            ),
             max_connections_per_host=settings.connections_per_host,
         )
-        writer = self._store(db_path, clock)
-        self.runtime = Runtime(db_path, clock, self.scheduler, Recorder(writer))
         self.scheduler.start()
         self._stopping = threading.Event()
         self.pool = start_actor(DeliveryPool, settings.connections_per_host)

@@ -10,6 +10,7 @@ from actors.runtime import Listener, Runtime
 from eventstore import Store
 from eventstore.deliveries import DeliveryHistory
 from eventstore.retention import run_retention
+from eventstore.settings import InstallationSettings
 from eventstore.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class RetentionKeeper(Listener):
         if message == "project":
             for projection in PROJECTIONS:
                 self.store.project(projection)
+            settings = self.store.project(InstallationSettings())
+            self.runtime.settings = InstallationSettings.current(settings)
             return
         ref = self.actor_ref
         self.runtime.scheduler.at(self.runtime.clock() + INTERVAL, lambda: ref.tell("tick"))

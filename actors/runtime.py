@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from actors.scheduler import Scheduler
 from eventstore import Store
 from eventstore.deliveries import Delivery, DeliveryHistory
 from eventstore.events import InternalEvent
+from eventstore.settings import Settings
 
 ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
 
@@ -49,7 +49,7 @@ class Runtime:
     clock: SystemClock
     scheduler: Scheduler
     recorder: Recorder
-    wake_router: Callable[[], None] = lambda: None
+    settings: Settings  # as of the keeper's last look; a change takes a second to apply
 
 
 def start_actor(cls: type[pykka.Actor], *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:

@@ -69,7 +69,7 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
             self._store = Store(self.path, self.clock)
         if self.deliver and self._pipeline is None:
             self._pipeline = Pipeline(
-                self.path, self.clock, self.resolver, self.allow_private_networks, self.settings()
+                self.path, self.clock, self.resolver, self.allow_private_override, self.settings()
             )
         return self
 

@@ -155,6 +155,10 @@ def _text(value: object, option: str) -> str:
         raise InvalidInput(f"{option} must be text, not {type(value).__name__}")
     if "\x00" in value:
         raise InvalidInput(f"{option} may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{option} is not valid Unicode text (a lone surrogate)") from None
     return value
 
 

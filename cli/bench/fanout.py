@@ -14,6 +14,7 @@ from actors.scheduler import Scheduler
 from cli.bench.rows import Row, row, timed
 from cli.bench.setup import add_subscriptions, publish_many
 from eventstore import EVENT_TYPES, Store
+from eventstore.settings import InstallationSettings
 from eventstore.subscription_fields import matches
 
 EVENT_SETS = (["*"], ["signin.session.*"], ["signin.dhcp.*", "signin.configuration.audit"])
@@ -48,7 +49,8 @@ def fan_out(folder: Path, n_events: int, n_subs: int = 1000) -> Row:
 
     store = Store(db)
     clock = SystemClock()
-    runtime = Runtime(db, clock, Scheduler(clock), Recorder(store))
+    settings = InstallationSettings.current(store.project(InstallationSettings()))
+    runtime = Runtime(db, clock, Scheduler(clock), Recorder(store), settings)
     router = Router(runtime, pool=None)
     router.store = store
     router._load_state_at(store.log.last_sequence())
