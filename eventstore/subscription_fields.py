@@ -158,7 +158,7 @@ def _text(value: object, option: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{option} is not valid Unicode text (a lone surrogate)") from None
+        raise InvalidInput(f"{option} is not valid UTF-8 text; send it as UTF-8") from None
     return value
 
 
