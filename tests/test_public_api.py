@@ -1,0 +1,39 @@
+"""What a host program may import is written down once per package, in its `__all__`."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "actors": {"ManualClock", "SystemClock", "WebhookSystem", "database_path"},
+    "eventstore": {
+        "CATALOGUE", "EVENT_TYPES", "MAX_EVENT_BYTES", "AppendResult", "EventCounts", "EventLog",
+        "Filter", "InternalEvent", "InvalidInput", "NotFound", "Projection", "Projector",
+        "Published", "Record", "SigninWebhooksError", "Store", "StoreError", "format_time",
+        "parse_events", "parse_time", "utc_now",
+    },
+    "cli": {"main"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("package", sorted(PUBLIC))
+def test_each_package_states_its_public_api_and_every_name_imports(package: str) -> None:
+    module = importlib.import_module(package)
+    assert set(module.__all__) == PUBLIC[package]
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+
+
+def test_the_webhook_system_offers_what_a_host_program_needs() -> None:
+    from actors import WebhookSystem
+
+    for method in (
+        "start", "stop", "publish", "replay", "routed", "create_subscription", "subscriptions",
+        "subscription", "update_subscription", "enable_subscription", "disable_subscription",
+        "delete_subscription", "rotate_secret", "settings", "set_setting", "deliveries",
+        "delivery", "retry_delivery", "recover", "test_subscription", "retention", "status",
+        "running",
+    ):  # fmt: skip
+        assert callable(getattr(WebhookSystem, method)), method
