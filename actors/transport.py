@@ -6,19 +6,18 @@ delivery actor records it and schedules a retry, it never has to catch anything.
 Three things urllib3 does not do by itself are done here:
 - the deadline is total (resolution, the wait for a free connection, connect, send, the whole
   response): urllib3's timeouts are per socket operation, so an endpoint trickling one byte at a
-  time would hold an attempt for ever. A timer shuts the attempt's socket when the deadline
-  passes, which wakes whatever read or write is blocked on it;
+  time would hold an attempt for ever. `actors.connections.Deadline` shuts the attempt's socket
+  when it passes, which wakes whatever read or write is blocked on it;
 - the host is resolved and checked by `resolve_checked`, then the checked address is what is
   connected to (TLS still verified against the host name), so DNS rebinding cannot slip past;
-- at most `max_connections_per_host` attempts run at once per (host, port), so endpoints that hang
-  until their timeout hold up only their own host.
+- at most `max_connections_per_host` attempts run at once per (host, port)
+  (`actors.connections.HostSlots`), so endpoints that hang until their timeout hold up only
+  their own host.
 """
 
-import contextlib
 import datetime
 import email.utils
 import re
-import socket
 import ssl
 import threading
 import time
@@ -30,8 +29,7 @@ from http.client import HTTPException, IncompleteRead
 from typing import Literal
 
 import msgspec
-from urllib3 import HTTPConnectionPool, HTTPResponse, HTTPSConnectionPool, Timeout
-from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
 from urllib3.exceptions import EmptyPoolError, LocationParseError, NewConnectionError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
@@ -39,6 +37,7 @@ from urllib3.util import SKIP_HEADER, parse_url
 
 from actors.addresses import BlockedAddress, ResolutionFailed, Resolver, resolve_checked
 from actors.addresses import system_resolver as system_resolver
+from actors.connections import Deadline, HostSlots, HTTPPool, HTTPSPool, watching
 from eventstore.errors import InvalidInput
 
 ErrorKind = Literal[
@@ -111,116 +110,6 @@ class _Response:
     reason: str = ""
 
 
-class _Deadline:
-    """The end of one attempt. When it passes, the attempt's socket is shut down."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self._at = time.monotonic() + seconds
-        self._conn: HTTPConnection | None = None
-        self._fired = False
-        self._over = False
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.name = "signin-webhooks-deadline"
-        self._timer.start()
-
-    def remaining(self) -> float:
-        return max(0.0, self._at - time.monotonic())
-
-    @property
-    def passed(self) -> bool:
-        return self._fired or time.monotonic() >= self._at
-
-    def watch(self, conn: HTTPConnection) -> None:
-        with _owners:
-            if self._over:
-                return
-            self._conn = conn
-            conn.signin_webhooks_deadline = self  # type: ignore[attr-defined]
-            if self._fired:
-                _shut(conn)
-
-    def _fire(self) -> None:
-        with _owners:
-            if self._over:
-                return
-            self._fired = True
-            # On an error urllib3 returns the connection to its pool before this attempt ends:
-            # another attempt may own it by now, and its socket is not ours to shut.
-            conn = self._conn
-            if conn is not None and getattr(conn, "signin_webhooks_deadline", None) is self:
-                _shut(conn)
-
-    def end(self) -> bool:
-        """Disarm, before the connection goes back to the pool; whether it had fired."""
-        self._timer.cancel()
-        with _owners:
-            self._over = True
-            self._conn = None
-            return self._fired
-
-
-# Held while a connection changes owner or is shut, so a deadline never shuts another's socket.
-_owners = threading.Lock()
-
-
-def _shut(conn: HTTPConnection) -> None:
-    sock = conn.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            # The plain socket call, even under TLS: it only needs to wake the blocked thread.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-# urllib3 makes and reuses connections inside urlopen(); these hooks tell the attempt running on
-# this thread which connection to shut when its deadline passes.
-_current = threading.local()
-
-
-def _watch(conn: HTTPConnection) -> None:
-    deadline: _Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.watch(conn)
-
-
-class _Watched:
-    def connect(self) -> None:
-        _watch(self)  # type: ignore[arg-type]  # owned before its socket exists
-        super().connect()  # type: ignore[misc]
-        _watch(self)  # type: ignore[arg-type]  # shut at once if the deadline passed meanwhile
-
-    def request(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        _watch(self)  # type: ignore[arg-type]
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-class _WatchedHTTPConnection(_Watched, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _Disowning:
-    def _put_conn(self, conn: HTTPConnection | None) -> None:
-        # urllib3 gives a connection back on errors and at the end of a body, before the attempt
-        # that used it has ended: from then on, that attempt's deadline must leave it alone.
-        if conn is not None:
-            with _owners:
-                conn.signin_webhooks_deadline = None  # type: ignore[attr-defined]
-        super()._put_conn(conn)  # type: ignore[misc]
-
-
-class _HTTPPool(_Disowning, HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(_Disowning, HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
 @dataclass(frozen=True)
 class _Target:
     scheme: str
@@ -247,37 +136,6 @@ class _Target:
         return cls(parts.scheme, host, port, parts.request_uri, header)
 
 
-@dataclass
-class _HostSlot:
-    semaphore: threading.BoundedSemaphore
-    users: int = 0
-
-
-class _HostSlots:
-    """At most `cap` attempts at once per (host, port), whatever addresses the host resolves to."""
-
-    def __init__(self, cap: int):
-        self._cap = cap
-        self._lock = threading.Lock()
-        self._slots: dict[tuple[str, int], _HostSlot] = {}
-
-    @contextlib.contextmanager
-    def hold(self, key: tuple[str, int], timeout: float) -> Iterator[bool]:
-        with self._lock:
-            slot = self._slots.setdefault(key, _HostSlot(threading.BoundedSemaphore(self._cap)))
-            slot.users += 1
-        got = slot.semaphore.acquire(timeout=timeout)
-        try:
-            yield got
-        finally:
-            if got:
-                slot.semaphore.release()
-            with self._lock:
-                slot.users -= 1
-                if slot.users == 0:
-                    del self._slots[key]
-
-
 class Transport:
     """Posts to endpoints over keep-alive pools shared by every delivery."""
 
@@ -296,7 +154,7 @@ class Transport:
         self._cap = max_connections_per_host
         self._clock = clock
         self._ssl_context = ssl_context or ssl.create_default_context()
-        self._slots = _HostSlots(max_connections_per_host)
+        self._slots = HostSlots(max_connections_per_host)
         self._lock = threading.Lock()
         self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
@@ -308,7 +166,7 @@ class Transport:
         """
         target = _Target.parse(url)
         started = self._clock()
-        deadline = _Deadline(timeout)
+        deadline = Deadline(timeout)
         try:
             got = self._attempt(target, body, headers, deadline)
         except _Fault as fault:
@@ -348,7 +206,7 @@ class Transport:
         self.close()
 
     def _attempt(
-        self, target: _Target, body: bytes, headers: dict[str, str], deadline: _Deadline
+        self, target: _Target, body: bytes, headers: dict[str, str], deadline: Deadline
     ) -> _Response:
         addresses = self._resolve(target, deadline)
         with self._slots.hold((target.host, target.port), deadline.remaining()) as got:
@@ -371,7 +229,7 @@ class Transport:
                 return self._receive(response, target, deadline)
             raise AssertionError("resolve_checked returns at least one address")
 
-    def _resolve(self, target: _Target, deadline: _Deadline) -> list[str]:
+    def _resolve(self, target: _Target, deadline: Deadline) -> list[str]:
         allow = self._allow_private() if callable(self._allow_private) else self._allow_private
         future = self._resolver_pool().submit(
             resolve_checked, target.host, target.port, resolver=self._resolver, allow_private=allow
@@ -396,7 +254,7 @@ class Transport:
         target: _Target,
         body: bytes,
         headers: dict[str, str],
-        deadline: _Deadline,
+        deadline: Deadline,
     ) -> HTTPResponse:
         sent: dict[str, str] = {"Host": target.host_header}
         sent.update(
@@ -407,28 +265,26 @@ class Transport:
             if name.lower() not in given:
                 sent[name] = SKIP_HEADER
         remaining = deadline.remaining()
-        _current.deadline = deadline
-        try:
-            return pool.urlopen(  # type: ignore[no-any-return]
-                "POST",
-                target.path,
-                body=body,
-                headers=sent,
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                timeout=Timeout(connect=remaining, read=remaining),
-                pool_timeout=remaining,
-                preload_content=False,
-                decode_content=False,
-                release_conn=False,
-            )
-        except Exception as e:
-            raise _Fault(*_classify(e, target, deadline)) from e
-        finally:
-            _current.deadline = None
+        with watching(deadline):
+            try:
+                return pool.urlopen(  # type: ignore[no-any-return]
+                    "POST",
+                    target.path,
+                    body=body,
+                    headers=sent,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    timeout=Timeout(connect=remaining, read=remaining),
+                    pool_timeout=remaining,
+                    preload_content=False,
+                    decode_content=False,
+                    release_conn=False,
+                )
+            except Exception as e:
+                raise _Fault(*_classify(e, target, deadline)) from e
 
-    def _receive(self, response: HTTPResponse, target: _Target, deadline: _Deadline) -> _Response:
+    def _receive(self, response: HTTPResponse, target: _Target, deadline: Deadline) -> _Response:
         kept = bytearray()
         consumed = False
         error: tuple[ErrorKind, str] | tuple[None, None] = (None, None)
@@ -470,7 +326,7 @@ class Transport:
                 return pool
             options = {"maxsize": self._cap, "block": True, "retries": False}
             if target.scheme == "https":
-                pool = _HTTPSPool(
+                pool = HTTPSPool(
                     address,
                     target.port,
                     server_hostname=target.host,
@@ -478,7 +334,7 @@ class Transport:
                     **options,
                 )
             else:
-                pool = _HTTPPool(address, target.port, **options)
+                pool = HTTPPool(address, target.port, **options)
             self._pools[key] = pool
             evicted = self._pools.popitem(last=False)[1] if len(self._pools) > _MAX_POOLS else None
         if evicted is not None:
@@ -496,7 +352,7 @@ class Transport:
             return self._executor
 
 
-def _discard(response: HTTPResponse, deadline: _Deadline) -> bool:
+def _discard(response: HTTPResponse, deadline: Deadline) -> bool:
     """Read the rest of a response to keep its connection; whether it was all read in time."""
     discarded = 0
     try:
@@ -537,7 +393,7 @@ _KINDS: tuple[tuple[ErrorKind, tuple[type[BaseException], ...]], ...] = (
 )
 
 
-def _classify(error: BaseException, target: _Target, deadline: _Deadline) -> tuple[ErrorKind, str]:
+def _classify(error: BaseException, target: _Target, deadline: Deadline) -> tuple[ErrorKind, str]:
     """The error kind of a failed attempt, and a line naming the error that decided it."""
     if deadline.passed:
         return "timeout", _late(target, deadline)
@@ -549,7 +405,7 @@ def _classify(error: BaseException, target: _Target, deadline: _Deadline) -> tup
     return "protocol", f"{target.host}:{target.port}: {type(error).__name__}: {error}"
 
 
-def _late(target: _Target, deadline: _Deadline) -> str:
+def _late(target: _Target, deadline: Deadline) -> str:
     return f"no complete response from {target.host} within {deadline.seconds:g} s"
 
 

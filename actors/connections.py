@@ -1,0 +1,173 @@
+"""The connections an attempt runs on: urllib3 pools whose sockets a total deadline can shut,
+and a cap on attempts at once per host.
+
+urllib3's timeouts are per socket operation, so an endpoint trickling one byte at a time would
+hold an attempt for ever. A `Deadline` is total instead: a timer shuts the attempt's socket when
+it passes, which wakes whatever read or write is blocked on it. The pools here tell the deadline
+which socket is the attempt's, and take it back from the deadline when urllib3 returns the
+connection, so a deadline never shuts a socket another attempt has taken up since.
+
+`HostSlots` lets at most `max_connections_per_host` attempts run at once per (host, port), so
+endpoints that hang until their timeout hold up only their own host.
+"""
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+
+
+class Deadline:
+    """The end of one attempt. When it passes, the attempt's socket is shut down."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._at = time.monotonic() + seconds
+        self._conn: HTTPConnection | None = None
+        self._fired = False
+        self._over = False
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.name = "signin-webhooks-deadline"
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return max(0.0, self._at - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return self._fired or time.monotonic() >= self._at
+
+    def watch(self, conn: HTTPConnection) -> None:
+        with _owners:
+            if self._over:
+                return
+            self._conn = conn
+            conn.signin_webhooks_deadline = self  # type: ignore[attr-defined]
+            if self._fired:
+                _shut(conn)
+
+    def _fire(self) -> None:
+        with _owners:
+            if self._over:
+                return
+            self._fired = True
+            # On an error urllib3 returns the connection to its pool before this attempt ends:
+            # another attempt may own it by now, and its socket is not ours to shut.
+            conn = self._conn
+            if conn is not None and getattr(conn, "signin_webhooks_deadline", None) is self:
+                _shut(conn)
+
+    def end(self) -> bool:
+        """Disarm, before the connection goes back to the pool; whether it had fired."""
+        self._timer.cancel()
+        with _owners:
+            self._over = True
+            self._conn = None
+            return self._fired
+
+
+# Held while a connection changes owner or is shut, so a deadline never shuts another's socket.
+_owners = threading.Lock()
+
+
+def _shut(conn: HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # The plain socket call, even under TLS: it only needs to wake the blocked thread.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+# urllib3 makes and reuses connections inside urlopen(); these hooks tell the attempt running on
+# this thread which connection to shut when its deadline passes.
+_current = threading.local()
+
+
+@contextlib.contextmanager
+def watching(deadline: Deadline) -> Iterator[None]:
+    """Hand `deadline` every connection this thread connects or sends on, until the block ends."""
+    _current.deadline = deadline
+    try:
+        yield
+    finally:
+        _current.deadline = None
+
+
+def _watch(conn: HTTPConnection) -> None:
+    deadline: Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(conn)
+
+
+class _Watched:
+    def connect(self) -> None:
+        _watch(self)  # type: ignore[arg-type]  # owned before its socket exists
+        super().connect()  # type: ignore[misc]
+        _watch(self)  # type: ignore[arg-type]  # shut at once if the deadline passed meanwhile
+
+    def request(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        _watch(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _Disowning:
+    def _put_conn(self, conn: HTTPConnection | None) -> None:
+        # urllib3 gives a connection back on errors and at the end of a body, before the attempt
+        # that used it has ended: from then on, that attempt's deadline must leave it alone.
+        if conn is not None:
+            with _owners:
+                conn.signin_webhooks_deadline = None  # type: ignore[attr-defined]
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class HTTPPool(_Disowning, HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class HTTPSPool(_Disowning, HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+@dataclass
+class _HostSlot:
+    semaphore: threading.BoundedSemaphore
+    users: int = 0
+
+
+class HostSlots:
+    """At most `cap` attempts at once per (host, port), whatever addresses the host resolves to."""
+
+    def __init__(self, cap: int):
+        self._cap = cap
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, int], _HostSlot] = {}
+
+    @contextlib.contextmanager
+    def hold(self, key: tuple[str, int], timeout: float) -> Iterator[bool]:
+        with self._lock:
+            slot = self._slots.setdefault(key, _HostSlot(threading.BoundedSemaphore(self._cap)))
+            slot.users += 1
+        got = slot.semaphore.acquire(timeout=timeout)
+        try:
+            yield got
+        finally:
+            if got:
+                slot.semaphore.release()
+            with self._lock:
+                slot.users -= 1
+                if slot.users == 0:
+                    del self._slots[key]
