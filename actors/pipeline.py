@@ -28,14 +28,14 @@ CHECKPOINT_EVERY = 20  # watch intervals: a second
 class Pipeline:
     def __init__(
         self,
+        lock: RunLock,
         db_path: str | os.PathLike[str],
         clock: SystemClock,
         resolver: Resolver,
         allow_private_override: bool | None,
         settings: Settings,
     ) -> None:
-        self.lock = RunLock(db_path)
-        self.lock.acquire()
+        self.lock = lock  # held by the caller's process; released by `stop`
         self.stores: list[Store] = []
         self.scheduler = Scheduler(clock)
         writer = self._store(db_path, clock)

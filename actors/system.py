@@ -13,6 +13,7 @@ from actors.addresses import Resolver, system_resolver
 from actors.clock import SystemClock
 from actors.delivery_commands import DeliveryCommands
 from actors.pipeline import Pipeline
+from actors.runlock import RunLock
 from actors.subscription_commands import SubscriptionCommands, allow_private_from_env
 from eventstore import (
     AppendResult,
@@ -65,12 +66,22 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
         self._store: Store | None = None
 
     def start(self) -> Self:
-        if self._store is None:
-            self._store = Store(self.path, self.clock)
+        lock = None
         if self.deliver and self._pipeline is None:
-            self._pipeline = Pipeline(
-                self.path, self.clock, self.resolver, self.allow_private_override, self.settings()
-            )
+            lock = RunLock(self.path)
+            lock.acquire()  # before anything else: a second `run` is refused at once
+        try:
+            if self._store is None:
+                self._store = Store(self.path, self.clock)
+            if lock is not None:
+                self._pipeline = Pipeline(
+                    lock, self.path, self.clock, self.resolver, self.allow_private_override,
+                    self.settings(),
+                )  # fmt: skip
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         return self
 
     def stop(self) -> None:
