@@ -4,7 +4,9 @@ seals each in the log, and sends them out in order, one in flight at a time."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +16,15 @@ from actors.delivery import Job, Outcome
 from actors.delivery_queue import DeliveryQueue
 from actors.runtime import Listener, Runtime
 from actors.scheduler import Timer
-from eventstore import format_time, parse_time
+from eventstore import SigninWebhooksError, format_time, parse_time
 from eventstore.deliveries import BatchCancelled, BatchSealed, Delivery, body_size, to_ranges
 from eventstore.endpoints import is_ndjson
 from eventstore.ids import short_id
 from eventstore.subscriptions import Subscription
 
 ERROR_BACKOFF = 30.0  # after a failure of our own (not the endpoint's), try again this soon
+ERROR_DELAY = dt.timedelta(seconds=ERROR_BACKOFF)
+log = logging.getLogger(__name__)
 Entry = tuple[int, int, str]  # sequence, delivered size, recorded_at
 
 
@@ -42,6 +46,11 @@ class Changed:
 @dataclass(frozen=True)
 class Flush:
     token: int
+
+
+@dataclass(frozen=True)
+class Reseal:
+    """Try again to record sealed batches a storage failure held back."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ class Batcher(Listener):
         self.open = OpenBatch()
         self.flush_timer: Timer | None = None
         self.flush_token = 0
+        self.unrecorded: deque[BatchSealed] = deque()
+        self.reseal_timer: Timer | None = None
         self.queue = DeliveryQueue(runtime.recorder, subscription.id, unsettled)
         self.in_flight: str | None = None
         self.retry_timer: Timer | None = None
@@ -93,7 +104,10 @@ class Batcher(Listener):
             case Matched(entries):
                 self._add(entries)
             case Flush(token) if token == self.flush_token:
-                self._seal_open()
+                self._seal()
+            case Reseal():
+                self.reseal_timer = None
+                self._record_seals()
             case Changed():
                 self._change(message)
             case Outcome():
@@ -112,22 +126,19 @@ class Batcher(Listener):
     def _body_size(self, count: int, sizes: int) -> int:
         return body_size(count, sizes, is_ndjson(self.sub.fields.content_type))
 
-    def _fill(self, batch: OpenBatch, entries: list[Entry], trigger: str) -> None:
-        """Add entries to `batch`, sealing whenever a limit is reached."""
+    def _add(self, entries: list[Entry]) -> None:
+        """Add matched events to the open batch, sealing whenever a limit is reached."""
         max_events, max_bytes = self.sub.fields.max_events, self.sub.fields.max_bytes
         for sequence, size, recorded_at in entries:
-            grown = self._body_size(len(batch.sequences) + 1, batch.sizes + size)
-            if batch.sequences and grown > max_bytes:
-                self._seal(batch, trigger)
-            if not batch.sequences:
-                batch.oldest = parse_time(recorded_at)
-            batch.sequences.append(sequence)
-            batch.sizes += size
-            if len(batch.sequences) >= max_events:
-                self._seal(batch, trigger)
-
-    def _add(self, entries: list[Entry]) -> None:
-        self._fill(self.open, entries, "schedule")
+            grown = self._body_size(len(self.open.sequences) + 1, self.open.sizes + size)
+            if self.open.sequences and grown > max_bytes:
+                self._seal()
+            if not self.open.sequences:
+                self.open.oldest = parse_time(recorded_at)
+            self.open.sequences.append(sequence)
+            self.open.sizes += size
+            if len(self.open.sequences) >= max_events:
+                self._seal()
         if self.open.sequences:
             self._arm_flush()
 
@@ -136,34 +147,48 @@ class Batcher(Listener):
             return
         due = self.open.oldest + dt.timedelta(seconds=self.sub.fields.flush_interval)
         if due <= self.runtime.clock():
-            self._seal_open()
+            self._seal()
             return
         token, ref = self.flush_token, self.actor_ref
         self.flush_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Flush(token)))
 
-    def _seal_open(self) -> None:
+    def _seal(self) -> None:
+        """Close the open batch, whatever closed it, and disarm its flush timer."""
         if self.flush_timer is not None:
             self.flush_timer.cancel()
             self.flush_timer = None
         self.flush_token += 1
-        self._seal(self.open, "schedule")
-
-    def _seal(self, batch: OpenBatch, trigger: str) -> None:
+        batch, self.open = self.open, OpenBatch()
         if not batch.sequences:
             return
-        event = BatchSealed(
+        self.unrecorded.append(BatchSealed(
             batch_id=short_id("dlv_"),
             subscription_id=self.sub.id,
             ranges=to_ranges(batch.sequences),
             count=len(batch.sequences),
             bytes=self._body_size(len(batch.sequences), batch.sizes),
             ndjson=is_ndjson(self.sub.fields.content_type),
-            trigger=trigger,
-        )
-        sequence = self.runtime.recorder.record(event)
-        self.queue.append(_delivery(event, sequence, self.runtime.clock()))
-        batch.sequences, batch.sizes, batch.oldest = array("q"), 0, None
+        ))  # fmt: skip
+        self._record_seals()
+
+    def _record_seals(self) -> None:
+        """Record sealed batches in the log, in order. If the store fails (locked, full), they
+        wait here and are recorded later: the router has moved past their events."""
+        while self.unrecorded:
+            try:
+                sequence = self.runtime.recorder.record(self.unrecorded[0])
+            except SigninWebhooksError:
+                log.exception("recording a batch of %s failed; trying again", self.sub.id)
+                self._arm_reseal()
+                return
+            event = self.unrecorded.popleft()
+            self.queue.append(_delivery(event, sequence, self.runtime.clock()))
         self._send_next()
+
+    def _arm_reseal(self) -> None:
+        if self.reseal_timer is None:
+            due, ref = self.runtime.clock() + ERROR_DELAY, self.actor_ref
+            self.reseal_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Reseal()))
 
     # -- delivery, in order, one in flight
 
@@ -189,7 +214,7 @@ class Batcher(Listener):
         self.in_flight = None
         delivery = self.queue.head
         if outcome.status == "error":  # nothing was recorded: the same attempt goes again
-            retry_at = self.runtime.clock() + dt.timedelta(seconds=ERROR_BACKOFF)
+            retry_at = self.runtime.clock() + ERROR_DELAY
             delivery.next_attempt_at = format_time(retry_at)
         else:
             delivery.attempts += 1
@@ -232,13 +257,21 @@ class Batcher(Listener):
                 self.stop()
             return
         if change.kind == "subscription.enabled" and self.sub.start_after > before.start_after:
-            self.open = OpenBatch()  # enable --from-now: the backlog is skipped
+            self._skip_open()  # enable --from-now: the backlog is skipped
             self._cancel_all("skipped by enable --from-now")
         if before.fields.flush_interval != self.sub.fields.flush_interval and self.flush_timer:
             self.flush_timer.cancel()
             self.flush_timer = None
             self._arm_flush()
         self._send_next()
+
+    def _skip_open(self) -> None:
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+        self.flush_token += 1
+        self.open = OpenBatch()
+        self.unrecorded.clear()
 
     def _cancel_all(self, reason: str) -> None:
         """Cancel what is queued; a delivery in flight is cancelled once its attempt ends."""

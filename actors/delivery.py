@@ -108,15 +108,16 @@ class Deliverer:
         now = self.clock()
         extra: list[Any] = []
         next_at = None
-        if result.succeeded:
-            status = "succeeded"
-        elif result.status == 410:
-            status = "pending"
+        if result.status == 410 and not sub.deleted:
             extra.append(SubscriptionDisabled(
                 subscription_id=sub.id, reason=f"endpoint answered 410 Gone ({delivery.id})"
             ))  # fmt: skip
+        if result.succeeded:
+            status = "succeeded"
         elif job.trigger == "test":
-            status = "failed"
+            status = "failed"  # a test is one attempt, outside the order: never left pending
+        elif result.status == 410:
+            status = "pending"  # waits for the subscription to be enabled again
         else:
             next_at = next_attempt(sub, job.attempt - delivery.series_start + 1, result, now)
             status = "failed" if next_at is None else "retrying"

@@ -143,7 +143,7 @@ class DeliveryCommands:
         if event_type not in CATALOGUE:
             raise InvalidInput(f"--type {event_type!r} is not an event type; see `catalogue`")
         body = _synthetic(sub, event_type, self.clock())
-        framed = body + b"\n" if sub.fields.content_type.endswith("ndjson") else b"[" + body + b"]"
+        framed = body + b"\n" if is_ndjson(sub.fields.content_type) else b"[" + body + b"]"
         seal = BatchSealed(
             batch_id=short_id("dlv_"),
             subscription_id=sub.id,

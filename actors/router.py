@@ -14,7 +14,13 @@ from eventstore import EVENT_TYPES, Filter, Store
 from eventstore.deliveries import BatchSealed, DeliveryHistory, RetryRequested
 from eventstore.log import Record
 from eventstore.subscription_fields import matches
-from eventstore.subscriptions import LIFECYCLE, Subscription, Subscriptions, evolve
+from eventstore.subscriptions import (
+    LIFECYCLE,
+    Subscription,
+    SubscriptionCreated,
+    Subscriptions,
+    evolve,
+)
 
 log = logging.getLogger(__name__)
 PAGE = 2000
@@ -127,6 +133,8 @@ class Router(Listener):
         event = record.event()
         sub_id = event.subscription_id  # type: ignore[attr-defined]
         before = self.state.get(sub_id)
+        if before is None and not isinstance(event, SubscriptionCreated):
+            return  # a fact about a deleted subscription (a 410 that came back after the delete)
         after = evolve(before, record, event)
         if before is not None:
             for kind in self.taken.pop(sub_id):

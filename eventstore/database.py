@@ -88,6 +88,13 @@ def _transaction_lock(db: sqlite_utils.Database) -> threading.RLock:
         return lock
 
 
+def create_schema(db: sqlite_utils.Database, script: str) -> None:
+    """CREATE ... IF NOT EXISTS statements, run between other threads' transactions (a script
+    would COMMIT one open on the same connection)."""
+    with _transaction_lock(db):
+        db.conn.executescript(script)
+
+
 @contextlib.contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE: take the write lock up front so a concurrent writer waits, not fails.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from eventstore.catalogue import Published, same_content
-from eventstore.database import write_transaction
+from eventstore.database import create_schema, write_transaction
 from eventstore.errors import InvalidInput
 from eventstore.events import InternalEvent, decode_internal, encode_internal
 from eventstore.ids import new_ids
@@ -134,14 +134,14 @@ class EventLog:
     def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime] = utc_now):
         self.db = db
         self.clock = clock
-        db.conn.executescript(SCHEMA)
+        create_schema(db, SCHEMA)
 
     def append(self, events: Sequence[Published]) -> AppendResult:
         """Append Sign In events in one transaction; a repeated id with the same content is a
         duplicate, with other content an error that appends nothing."""
-        recorded_at = format_time(self.clock())
         fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
         with write_transaction(self.db) as conn:
+            recorded_at = format_time(self.clock())  # under the lock: never earlier than before
             known = self._bodies([e.id for e in events if e.id is not None], conn)
             rows, duplicates = [], 0
             for event in events:
@@ -177,18 +177,21 @@ class EventLog:
     ) -> int:
         """Append the system's own facts in one transaction (or in the caller's, given its
         connection); returns the last sequence."""
-        recorded_at = format_time(self.clock())
-        rows = [
-            (event_id, event.type_name(), None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1,
-             encode_internal(event))
-            for event_id, event in zip(new_ids(len(events)), events, strict=True)
-        ]  # fmt: skip
+        bodies = [(event.type_name(), encode_internal(event)) for event in events]
+        ids = new_ids(len(events))
+
+        def insert(conn: sqlite3.Connection) -> int:
+            recorded_at = format_time(self.clock())  # under the lock: never earlier than before
+            conn.executemany(_INSERT, [
+                (event_id, kind, None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1, body)
+                for event_id, (kind, body) in zip(ids, bodies, strict=True)
+            ])  # fmt: skip
+            return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+
         if conn is not None:
-            conn.executemany(_INSERT, rows)
-            return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            return insert(conn)
         with write_transaction(self.db) as conn:
-            conn.executemany(_INSERT, rows)
-            return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            return insert(conn)
 
     def read(
         self,

@@ -7,7 +7,7 @@ import abc
 import sqlite3
 from typing import ClassVar
 
-from eventstore.database import write_transaction
+from eventstore.database import create_schema, write_transaction
 from eventstore.log import EventLog, Record
 
 CHECKPOINTS = """
@@ -36,7 +36,7 @@ class Projector:
         self.log = log
         self.page = page
         self.conn = log.db.conn
-        self.conn.execute(CHECKPOINTS)
+        create_schema(log.db, CHECKPOINTS)
         self._created: set[str] = set()
 
     def checkpoint(self, projection: Projection) -> int:
@@ -81,5 +81,5 @@ class Projector:
 
     def _create(self, projection: Projection) -> None:
         if projection.name not in self._created:
-            self.conn.executescript(projection.schema)
+            create_schema(self.log.db, projection.schema)
             self._created.add(projection.name)

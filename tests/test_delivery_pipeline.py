@@ -579,3 +579,21 @@ def test_a_backlog_longer_than_the_batcher_holds_goes_out_in_order_once_the_endp
     assert received_ids(endpoint)[1:] == [f"e{i:03d}" for i in range(80)]
     attempts = wait_for_facts(system, AttemptRecorded, sub_id, 81)
     assert [a.outcome for a in attempts].count("succeeded") == 80
+
+
+def test_a_batch_sealed_by_count_leaves_the_next_one_its_whole_flush_interval(
+    system, endpoints, clock
+):
+    endpoint = endpoints(Reply(200))
+    subscribe(system, endpoint, max_events=2, flush_interval="20m")
+    system.publish(event("a"))  # its batch's flush is armed for 20m from now
+    system.routed(timeout=5)
+    clock.advance(minutes=1)
+    system.publish([event("b"), event("c")])
+    endpoint.wait_for(1)  # a and b: sealed by count; c starts a batch of its own
+    clock.advance(minutes=19)
+    time.sleep(SETTLE)
+    assert received_ids(endpoint) == ["a", "b"]
+    clock.advance(minutes=1)
+    endpoint.wait_for(2)
+    assert received_ids(endpoint) == ["a", "b", "c"]
