@@ -11,7 +11,13 @@ from typing import Any
 from actors.batcher import Batcher, Changed, Matched, Recovered, Retry
 from actors.runtime import Listener, Runtime, start_actor
 from eventstore import EVENT_TYPES, Filter, Store
-from eventstore.deliveries import BatchSealed, DeliveryHistory, RetryRequested
+from eventstore.deliveries import (
+    BatchCancelled,
+    BatchSealed,
+    Delivery,
+    DeliveryHistory,
+    RetryRequested,
+)
 from eventstore.log import Record
 from eventstore.subscription_fields import matches
 from eventstore.subscriptions import (
@@ -43,6 +49,7 @@ class Router(Listener):
         self.targets: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         self.after: dict[str, int] = {}  # per subscription: events up to here are batched
         self.batchers: dict[str, Any] = {}
+        self.retired: list[Any] = []  # batchers of deleted subscriptions, finishing an attempt
         self.position = 0
         self.started_at = 0  # lifecycle events up to here are already in the batchers' state
 
@@ -51,19 +58,34 @@ class Router(Listener):
         # Read before the projections: a change recorded meanwhile is then both in them and
         # routed as a change (harmless), never in neither (its subscription would get no batcher).
         self.started_at = self.store.log.last_sequence()
-        subs = {s.id: s for s in Subscriptions.all(self.store.project(Subscriptions()))}
+        subs = Subscriptions.all(self.store.project(Subscriptions()), deleted=True)
         conn = self.store.project(DeliveryHistory())
         batched = DeliveryHistory.batched_positions(conn)
-        for sub in subs.values():
-            self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
-            unsettled = DeliveryHistory.unsettled(conn, sub.id)
-            self.batchers[sub.id] = start_actor(Batcher, sub, self.runtime, self.pool, unsettled)
+        for sub in subs:
+            unsettled = self._cancel_skipped(sub, DeliveryHistory.unsettled(conn, sub.id))
+            if not sub.deleted:
+                self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
+                self.batchers[sub.id] = start_actor(
+                    Batcher, sub, self.runtime, self.pool, unsettled
+                )
         self.position = min(self.after.values(), default=self.started_at)
         self._load_state_at(self.position)
         self._catch_up()
 
+    def _cancel_skipped(self, sub: Subscription, unsettled: list[Delivery]) -> list[Delivery]:
+        """What a delete or `enable --from-now` made while no `run` was up leaves to cancel (a
+        running batcher cancels at once); returns the deliveries still to send."""
+        reason = "subscription deleted" if sub.deleted else "skipped by enable --from-now"
+        skipped = [d for d in unsettled if sub.deleted or d.sealed_sequence < sub.start_after]
+        if skipped:
+            self.runtime.recorder.record(*[
+                BatchCancelled(batch_id=d.id, subscription_id=sub.id, reason=reason)
+                for d in skipped
+            ])  # fmt: skip
+        return [d for d in unsettled if d not in skipped]
+
     def on_stop(self) -> None:
-        for ref in self.batchers.values():
+        for ref in [*self.batchers.values(), *self.retired]:
             ref.stop()
         if self.store is not None:
             self.store.close()
@@ -156,8 +178,8 @@ class Router(Listener):
             self.batchers[sub_id] = start_actor(Batcher, after, self.runtime, self.pool, [])
         elif batcher is not None:
             batcher.tell(Changed(after, record.type))
-            if after.deleted:
-                del self.batchers[sub_id]
+            if after.deleted:  # it stops itself once its attempt in flight ends
+                self.retired.append(self.batchers.pop(sub_id))
 
     def _request(self, record: Record) -> None:
         """An operator's retry or recovery, carried out by the subscription's batcher."""

@@ -597,3 +597,29 @@ def test_a_batch_sealed_by_count_leaves_the_next_one_its_whole_flush_interval(
     clock.advance(minutes=1)
     endpoint.wait_for(2)
     assert received_ids(endpoint) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("change", ["delete", "enable --from-now"])
+def test_a_change_made_while_nothing_runs_cancels_the_backlog_at_the_next_start(
+    tmp_path, endpoints, clock, change
+):
+    db, endpoint = tmp_path / "hooks.db", endpoints(Reply(500))
+    with WebhookSystem(db, clock=clock, allow_private_networks=True) as running:
+        sub_id, _ = subscribe(running, endpoint, max_events=1, retry_schedule="1h")
+        running.publish([event("a"), event("b")])
+        wait_for_facts(running, AttemptRecorded, sub_id, 1)
+    with WebhookSystem(db, deliver=False, clock=clock) as offline:
+        if change == "delete":
+            offline.delete_subscription(sub_id)
+        else:
+            offline.disable_subscription(sub_id)
+            offline.enable_subscription(sub_id, from_now=True)
+    with WebhookSystem(db, clock=clock, allow_private_networks=True) as running:
+        cancelled = wait_for_facts(running, BatchCancelled, sub_id, 2)
+        clock.advance(hours=2)
+        time.sleep(SETTLE)
+        assert {c.batch_id for c in cancelled} == {
+            s.batch_id for s in facts(running, BatchSealed, sub_id)
+        }
+        assert len(endpoint.requests) == 1
+        assert {d.status for d in running.deliveries(subscription_id=sub_id)} == {"cancelled"}
