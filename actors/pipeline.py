@@ -3,9 +3,12 @@ stopped in reverse, plus a watcher that notices events appended by other process
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+
+import pykka
 
 from actors.addresses import Resolver
 from actors.clock import SystemClock
@@ -75,7 +78,8 @@ class Pipeline:
         return store
 
     def wake(self) -> None:
-        self.router.tell(Wake())
+        with contextlib.suppress(pykka.ActorDeadError):  # stopping: the log keeps what was new
+            self.router.tell(Wake())
 
     def routed(self, timeout: float | None) -> None:
         self.router.ask(Wake(), timeout=timeout)

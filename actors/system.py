@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Self
 
 import msgspec
+import pykka
 
 from actors.addresses import Resolver, system_resolver
 from actors.clock import SystemClock
@@ -19,7 +20,9 @@ from eventstore import (
     AppendResult,
     EventCounts,
     Filter,
+    InvalidInput,
     Record,
+    SigninWebhooksError,
     Store,
     format_time,
     parse_events,
@@ -100,9 +103,9 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
 
     @property
     def store(self) -> Store:
+        """The log: opened on first use (reads and writes need no running delivery)."""
         if self._store is None:
-            self.start()
-        assert self._store is not None
+            self._store = Store(self.path, self.clock)
         return self._store
 
     def publish(
@@ -110,12 +113,17 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
     ) -> AppendResult:
         """Append one event or many, all or none: JSON text (an object, an array or NDJSON),
         a dict, or a list of dicts."""
-        if isinstance(events, str):
-            events = events.encode()
-        elif isinstance(events, dict):
-            events = _encode(events)
-        elif not isinstance(events, bytes):
-            events = _encode(list(events))
+        try:
+            if isinstance(events, str):
+                events = events.encode()
+            elif isinstance(events, dict):
+                events = _encode(events)
+            elif not isinstance(events, bytes):
+                events = _encode(list(events))
+        except (TypeError, UnicodeError, msgspec.EncodeError) as e:
+            raise InvalidInput(
+                f"events must be JSON text, a dict or a list of dicts ({e})"
+            ) from None
         parsed = parse_events(events)
         with self.store.errors():
             result = self.store.log.append(parsed)
@@ -125,12 +133,15 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
     def wake(self) -> None:
         """Tell the router new facts are in the log (other processes' are noticed by polling)."""
         if self._pipeline is not None:
-            self._pipeline.wake()
+            self._pipeline.wake()  # a stopped router has nothing to wake: the log has it all
 
     def routed(self, timeout: float | None = None) -> None:
         """Wait until the router has handed every event now in the log to its batchers."""
         if self._pipeline is not None:
-            self._pipeline.routed(timeout)
+            try:
+                self._pipeline.routed(timeout)
+            except pykka.Timeout:
+                raise SigninWebhooksError(f"the log was not routed within {timeout}s") from None
 
     def replay(
         self,

@@ -27,7 +27,7 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
         "sealed_at": d.sealed_at,
         "settled_at": d.settled_at,
         "next_attempt_at": d.next_attempt_at,
-        "attempts": d.attempts,
+        "attempt_count": d.attempts,
     }
 
 

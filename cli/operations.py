@@ -25,17 +25,16 @@ def test(
     shown = {**delivery_view(delivery), **attempt_view(attempt)}
     if as_json:
         echo_json(shown)
-        return
-    result = attempt.error or f"HTTP {attempt.status}"
-    echo_fields(
-        {
-            "delivery": delivery.id,
-            "status": delivery.status,
-            "result": result,
-            "duration": shown["duration"],
-            "response_body": attempt.response_body,
-        }
-    )
+    else:
+        echo_fields(
+            {
+                "delivery": delivery.id,
+                "status": delivery.status,
+                "result": attempt.error or f"HTTP {attempt.status}",
+                "duration": shown["duration"],
+                "response_body": attempt.response_body,
+            }
+        )
     if delivery.status != "succeeded":
         raise SystemExit(1)
 

@@ -141,7 +141,7 @@ def is_ndjson(content_type: str) -> bool:
 def validate_headers(pairs: Iterable[str] | Mapping[str, str]) -> dict[str, str]:
     """Custom headers from 'Name: value' strings or a mapping, safe to send as given."""
     if isinstance(pairs, str):
-        raise InvalidInput(f"headers {pairs!r} is one string: give a list of 'Name: value' strings")
+        raise InvalidInput("headers is one string: give a list of 'Name: value' strings")
     if isinstance(pairs, Mapping):
         items = list(pairs.items())
     else:
@@ -159,12 +159,11 @@ def validate_headers(pairs: Iterable[str] | Mapping[str, str]) -> dict[str, str]
 
 def _split_header(pair: str) -> tuple[str, str]:
     if not isinstance(pair, str):
-        raise InvalidInput(f"header {pair!r} is not text: write it as 'Name: value'")
+        raise InvalidInput("a header is not text: write it as 'Name: value'")
     name, colon, value = pair.strip(" \t").partition(":")
-    if not colon:
+    if not colon:  # its value is not shown: it may be a credential
         raise InvalidInput(
-            f"header {pair!r} has no ':': write it as 'Name: value', "
-            "e.g. 'Authorization: Bearer ...'"
+            "a --header has no ':': write it as 'Name: value', e.g. 'Authorization: Bearer ...'"
         )
     return name, value
 

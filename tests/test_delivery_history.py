@@ -211,9 +211,9 @@ def failed_delivery(
     """A subscription whose delivery of one event failed twice, for good: its id, the delivery's."""
     sub_id = subscribe(system, endpoint, max_events=1, retry_schedule="1m", **fields)
     system.publish(event("doomed"))
-    delivery_of(operator, sub_id, status="retrying", attempts=1)
+    delivery_of(operator, sub_id, status="retrying", attempt_count=1)
     clock.advance(minutes=1)
-    delivery = delivery_of(operator, sub_id, status="failed", attempts=2)
+    delivery = delivery_of(operator, sub_id, status="failed", attempt_count=2)
     return sub_id, delivery["id"]
 
 
@@ -250,10 +250,10 @@ def test_a_failing_endpoint_delivery_shows_every_attempt_and_the_exact_body_sent
         headers={"Authorization": "Bearer t0k3n"},
     )
     published = system.publish([event("e1", guest={"name": "Zoë"}), event("e2")])
-    delivery_of(operator, sub_id, status="retrying", attempts=1)
+    delivery_of(operator, sub_id, status="retrying", attempt_count=1)
     sealed_at = format_time(clock.now)
     clock.advance(minutes=1)
-    delivery_id = delivery_of(operator, sub_id, status="failed", attempts=2)["id"]
+    delivery_id = delivery_of(operator, sub_id, status="failed", attempt_count=2)["id"]
 
     shown = operator.json("deliveries", "show", delivery_id)
     first, second = endpoint.requests
@@ -305,7 +305,7 @@ def test_a_failing_endpoint_delivery_shows_every_attempt_and_the_exact_body_sent
 def test_an_unreachable_endpoint_is_recorded_as_connection_refused(system, operator, clock):
     sub_id = subscribe(system, closed_port_url(), max_events=1, retry_schedule="1m")
     system.publish(event("nobody-home"))
-    delivery = delivery_of(operator, sub_id, status="retrying", attempts=1)
+    delivery = delivery_of(operator, sub_id, status="retrying", attempt_count=1)
 
     (attempt,) = operator.json("deliveries", "show", delivery["id"])["attempts"]
     assert (attempt["response_status"], attempt["error_kind"]) == (None, "connection_refused")
@@ -324,7 +324,7 @@ def test_deliveries_list_is_newest_first_and_filters_by_subscription_and_status(
         clock.advance(seconds=1)
     wait_until(lambda: statuses(operator, good_id) == ["succeeded"] * 3, "three deliveries")
     system.publish(event("b0", context_id="ctx_hall"))
-    delivery_of(operator, bad_id, attempts=1)
+    delivery_of(operator, bad_id, attempt_count=1)
     clock.advance(minutes=1)
     delivery_of(operator, bad_id, status="failed")
 
@@ -338,7 +338,7 @@ def test_deliveries_list_is_newest_first_and_filters_by_subscription_and_status(
     assert [d["id"] for d in goods] == webhook_ids[::-1]
     assert {d["status"] for d in goods} == {"succeeded"}
     (failed,) = operator.json("deliveries", "list", "--status", "failed")
-    assert (failed["subscription_id"], failed["attempts"]) == (bad_id, 2)
+    assert (failed["subscription_id"], failed["attempt_count"]) == (bad_id, 2)
     assert (
         operator.json("deliveries", "list", "--subscription", good_id, "--status", "failed") == []
     )
@@ -391,9 +391,9 @@ def test_a_retried_delivery_that_fails_again_gets_a_whole_new_series_of_attempts
     sub_id, delivery_id = failed_delivery(system, operator, clock, endpoint)
 
     operator.ok("deliveries", "retry", delivery_id)
-    delivery_of(operator, sub_id, status="retrying", attempts=3)
+    delivery_of(operator, sub_id, status="retrying", attempt_count=3)
     clock.advance(minutes=1)
-    delivery_of(operator, sub_id, status="failed", attempts=4)
+    delivery_of(operator, sub_id, status="failed", attempt_count=4)
     shown = operator.json("deliveries", "show", delivery_id)
     assert [(a["trigger"], a["outcome"]) for a in shown["attempts"][2:]] == [
         ("retry", "retrying"),
@@ -414,7 +414,7 @@ def test_retry_of_a_pending_retrying_or_succeeded_delivery_is_refused_without_fo
         [event("ok"), event("gone", context_id="ctx_gone"), event("f", context_id="ctx_flaky")]
     )
     succeeded = delivery_of(operator, ok_id, status="succeeded")["id"]
-    pending = delivery_of(operator, gone_id, status="pending", attempts=1)["id"]
+    pending = delivery_of(operator, gone_id, status="pending", attempt_count=1)["id"]
     retrying = delivery_of(operator, flaky_id, status="retrying")["id"]
 
     for delivery_id, status in (
@@ -455,7 +455,7 @@ def test_retry_without_a_running_system_waits_for_run_which_then_carries_it_out(
     systems.start()
     retried = endpoint.wait_for(3)[2]
     assert header(retried, "webhook-id") == delivery_id
-    delivery_of(operator, sub_id, status="succeeded", attempts=3)
+    delivery_of(operator, sub_id, status="succeeded", attempt_count=3)
     assert operator.json("deliveries", "show", delivery_id)["attempts"][-1]["trigger"] == "retry"
 
 
@@ -528,7 +528,7 @@ def test_subscriptions_test_against_a_failing_endpoint_exits_1_and_records_the_f
     )
     assert len(endpoint.requests) == 1  # a test is sent once, never retried
     (recorded,) = operator.json("deliveries", "list", "--status", "failed")
-    assert (recorded["trigger"], recorded["attempts"]) == ("test", 1)
+    assert (recorded["trigger"], recorded["attempt_count"]) == ("test", 1)
     [attempt] = operator.json("deliveries", "show", recorded["id"])["attempts"]
     assert (attempt["response_status"], attempt["error_kind"]) == (502, "http_status")
 
@@ -647,7 +647,7 @@ def test_retention_removes_exactly_the_deliveries_settled_longer_ago_than_the_ho
     system.publish(event("old-ok"))
     old_ok = delivery_of(operator, good_id, status="succeeded")["id"]
     system.publish(event("old-failed", context_id="ctx_bad"))
-    delivery_of(operator, bad_id, attempts=1)
+    delivery_of(operator, bad_id, attempt_count=1)
     clock.advance(minutes=1)
     old_failed = delivery_of(operator, bad_id, status="failed")["id"]  # settled at +1m
     clock.advance(minutes=30)
