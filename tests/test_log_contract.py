@@ -172,6 +172,7 @@ class LogContract:
 
         assert list(log.read()) == before
         assert log.last_sequence() == before[-1].sequence
+
     def test_same_id_with_true_where_1_was_published_is_other_content(self, log):
         self.append(log, event(1, id="evt-1", flag=1))
 
@@ -371,6 +372,7 @@ class LogContract:
             b'"amount":1.50,"name":"\\u00e9","nested":{"b":[1,2],"a":{}},'
             + f'"sequence":{record.sequence},"recorded_at":"{record.recorded_at}"}}'.encode()
         )
+
     def test_a_null_id_or_occurred_at_is_never_delivered_twice(self, log):
         try:
             log.append(parse_events(json.dumps(event(1, id=None, occurred_at=None)).encode()))

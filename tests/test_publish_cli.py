@@ -419,12 +419,16 @@ def test_every_invalid_event_of_a_call_is_reported_and_none_appended(db):
     assert "line 2" in message and "line 4" in message
     assert "line 1" not in message and "line 3" not in message
     assert [e["id"] for e in replay(db)] == ["evt-0"]
+
+
 def test_ndjson_whose_first_line_is_not_json_is_reported_by_line(db):
     result = cli(db, "publish", input=b"{oops\n" + VALID + b"\n" + VALID + b"\n")
 
     assert result.exit_code == 2
     assert "line 1" in "\n".join(assert_reported(result.stderr))
     assert replay(db) == []
+
+
 def test_an_id_ending_in_a_newline_is_outside_the_alphabet(db):
     result = cli(db, "publish", input=line(event(1, id="evt-1\n")))
 
