@@ -25,7 +25,7 @@ _HOW_TO_ALLOW = (
     "`signin-webhooks settings set allow_private_networks true` "
     "or pass --allow-private-networks"
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _OCTAL = re.compile(r"0[0-7]+")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
@@ -239,7 +239,7 @@ def check_endpoint(url: str, *, resolver: Resolver, allow_private: bool) -> list
     """Validate a subscription URL and return the checked addresses its host resolves to."""
     validate_url(url)
     parts = urlsplit(url)
-    port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
     return resolve_checked(
         parts.hostname or "", port, resolver=resolver, allow_private=allow_private
     )

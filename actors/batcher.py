@@ -182,7 +182,9 @@ class Batcher(Listener):
                 self._arm_reseal()
                 return
             event = self.unrecorded.popleft()
-            self.queue.append(_delivery(event, sequence, self.runtime.clock()))
+            self.queue.append(
+                Delivery.from_seal(event, sequence, format_time(self.runtime.clock()))
+            )
         self._send_next()
 
     def _arm_reseal(self) -> None:
@@ -284,20 +286,3 @@ class Batcher(Listener):
         if self.retry_timer:
             self.retry_timer.cancel()
             self.retry_timer = None
-
-
-def _delivery(event: BatchSealed, sequence: int, now: dt.datetime) -> Delivery:
-    return Delivery(
-        id=event.batch_id,
-        subscription_id=event.subscription_id,
-        status="pending",
-        trigger=event.trigger,
-        count=event.count,
-        bytes=event.bytes,
-        first_sequence=event.first_sequence,
-        last_sequence=event.last_sequence,
-        ndjson=event.ndjson,
-        ranges=event.ranges,
-        sealed_at=format_time(now),
-        sealed_sequence=sequence,
-    )

@@ -159,7 +159,8 @@ class DeliveryCommands:
         delivery = self.delivery(seal.batch_id)[0]
         with Transport(resolver=self.resolver, allow_private=self.allow_private_networks()) as t:
             Deliverer(self.store, recorder, t, self.clock).deliver(Job(delivery, sub, 1, "test"))
-        return self.delivery(seal.batch_id)[0], self.delivery(seal.batch_id)[1][-1]
+        delivery, attempts = self.delivery(seal.batch_id)
+        return delivery, attempts[-1]
 
     def retention(self, *, dry_run: bool = False) -> RetentionReport:
         return run_retention(self.store, self.clock(), dry_run=dry_run)

@@ -35,7 +35,13 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util import SKIP_HEADER, parse_url
 
-from actors.addresses import BlockedAddress, ResolutionFailed, Resolver, resolve_checked
+from actors.addresses import (
+    DEFAULT_PORTS,
+    BlockedAddress,
+    ResolutionFailed,
+    Resolver,
+    resolve_checked,
+)
 from actors.addresses import system_resolver as system_resolver
 from actors.connections import Deadline, HostSlots, HTTPPool, HTTPSPool, watching
 from eventstore.errors import InvalidInput
@@ -57,7 +63,6 @@ _DISCARD_LIMIT = 1024 * 1024  # past this, dropping the connection is cheaper th
 _READ_SIZE = 16 * 1024
 _MAX_POOLS = 256
 _RESOLVER_THREADS = 8
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
@@ -124,14 +129,14 @@ class _Target:
             parts = parse_url(url)
         except LocationParseError as e:
             raise InvalidInput(f"cannot parse endpoint URL {url!r}: {e}") from e
-        if parts.scheme not in _DEFAULT_PORTS or not parts.host or parts.auth:
+        if parts.scheme not in DEFAULT_PORTS or not parts.host or parts.auth:
             raise InvalidInput(
                 f"endpoint URL {url!r} must be http(s)://host/... without user:password"
             )
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
         if not 1 <= port <= 65535:
             raise InvalidInput(f"endpoint URL {url!r} has port {port}: ports run from 1 to 65535")
-        header = parts.host if port == _DEFAULT_PORTS[parts.scheme] else f"{parts.host}:{port}"
+        header = parts.host if port == DEFAULT_PORTS[parts.scheme] else f"{parts.host}:{port}"
         host = parts.host.lower().strip("[]")
         return cls(parts.scheme, host, port, parts.request_uri, header)
 

@@ -101,7 +101,7 @@ def validate(raw: bytes, where: str) -> Published:
     try:
         obj = _ANY.decode(raw)
     except msgspec.DecodeError as e:
-        raise InvalidInput(f"{where}: not valid JSON ({_reason(e)})") from None
+        raise InvalidInput(f"{where}: not valid JSON ({reason(e)})") from None
     if not isinstance(obj, dict):
         raise InvalidInput(f"{where}: an event must be a JSON object, got {_json_kind(obj)}")
     body = raw
@@ -148,7 +148,8 @@ def _refuse_repeated_keys(body: bytes, where: str) -> None:
     json.loads(body, object_pairs_hook=check)
 
 
-def _reason(e: Exception) -> str:
+def reason(e: Exception) -> str:
+    """msgspec's decode error, without its prefix."""
     return str(e).removeprefix("JSON is malformed: ")
 
 

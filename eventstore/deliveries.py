@@ -18,11 +18,6 @@ from eventstore.projection import Projection
 
 STATUSES = ("pending", "retrying", "succeeded", "failed", "cancelled")
 SETTLED = ("succeeded", "failed", "cancelled")
-ERROR_KINDS = (
-    "http_status", "redirect", "timeout", "connection_refused", "connection_reset",
-    "dns", "tls", "blocked_address", "protocol",
-)  # fmt: skip
-TRIGGERS = ("schedule", "retry", "recover", "test")
 
 
 class BatchSealed(InternalEvent, frozen=True, tag="batch.sealed"):
@@ -36,10 +31,6 @@ class BatchSealed(InternalEvent, frozen=True, tag="batch.sealed"):
     ndjson: bool
     trigger: str = "schedule"
     body: str | None = None  # test deliveries only
-
-    def sequences(self) -> Iterator[int]:
-        for first, n in self.ranges:
-            yield from range(first, first + n)
 
     @property
     def first_sequence(self) -> int:
@@ -152,6 +143,25 @@ class Delivery(msgspec.Struct, kw_only=True):
         for first, n in self.ranges:
             yield from range(first, first + n)
 
+    @classmethod
+    def from_seal(cls, event: BatchSealed, sequence: int, sealed_at: str) -> Delivery:
+        """A delivery as its seal makes it: pending, no attempt yet."""
+        return cls(
+            id=event.batch_id,
+            subscription_id=event.subscription_id,
+            status="pending",
+            trigger=event.trigger,
+            count=event.count,
+            bytes=event.bytes,
+            first_sequence=event.first_sequence,
+            last_sequence=event.last_sequence,
+            ndjson=event.ndjson,
+            ranges=event.ranges,
+            sealed_at=sealed_at,
+            sealed_sequence=sequence,
+            body=event.body,
+        )
+
 
 _TAGS = {
     cls.type_name()
@@ -202,20 +212,8 @@ class DeliveryHistory(Projection):
                 continue
             event = record.event()
             if isinstance(event, BatchSealed):
-                changed[event.batch_id] = Delivery(
-                    id=event.batch_id,
-                    subscription_id=event.subscription_id,
-                    status="pending",
-                    trigger=event.trigger,
-                    count=event.count,
-                    bytes=event.bytes,
-                    first_sequence=event.first_sequence,
-                    last_sequence=event.last_sequence,
-                    ndjson=event.ndjson,
-                    ranges=event.ranges,
-                    sealed_at=record.recorded_at,
-                    sealed_sequence=record.sequence,
-                    body=event.body,
+                changed[event.batch_id] = Delivery.from_seal(
+                    event, record.sequence, record.recorded_at
                 )
                 if event.trigger == "schedule":
                     positions[event.subscription_id] = changed[event.batch_id].last_sequence

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from eventstore.errors import InvalidInput
 
+DAY = 24 * 3600  # seconds
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
 _UNIT_ORDER = ("h", "m", "s", "ms")
 _COMPONENT = re.compile(r"([0-9]+)(ms|h|m|s)")

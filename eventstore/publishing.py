@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from eventstore.catalogue import Published, validate
+from eventstore.catalogue import Published, reason, validate
 from eventstore.errors import InvalidInput
 
 MAX_REPORTED = 20
@@ -43,7 +43,7 @@ def _frame(text: bytes, skipped_lines: int) -> list[tuple[str, bytes]]:
         try:
             items = _RAW_LIST.decode(text)
         except msgspec.DecodeError as e:
-            raise InvalidInput(f"input is not a valid JSON array ({_reason(e)})") from None
+            raise InvalidInput(f"input is not a valid JSON array ({reason(e)})") from None
         return [(f"index {i}", bytes(item)) for i, item in enumerate(items)]
     try:
         return [("event", bytes(_RAW.decode(text)))]
@@ -56,7 +56,7 @@ def _frame(text: bytes, skipped_lines: int) -> list[tuple[str, bytes]]:
     ]
     if "trailing characters" in str(error) or any(_is_json(line) for _, line in lines[:100]):
         return lines
-    raise InvalidInput(f"input is not valid JSON ({_reason(error)})")
+    raise InvalidInput(f"input is not valid JSON ({reason(error)})")
 
 
 def _is_json(line: bytes) -> bool:
@@ -65,7 +65,3 @@ def _is_json(line: bytes) -> bool:
     except msgspec.DecodeError:
         return False
     return True
-
-
-def _reason(e: Exception) -> str:
-    return str(e).removeprefix("JSON is malformed: ")

@@ -8,13 +8,12 @@ from typing import Any
 
 import msgspec
 
-from eventstore.durations import format_duration, parse_duration
+from eventstore.durations import DAY, format_duration, parse_duration
 from eventstore.errors import InvalidInput
 from eventstore.events import InternalEvent
 from eventstore.log import Record
 from eventstore.projection import Projection
 
-DAY = 24 * 3600
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 

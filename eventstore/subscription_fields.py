@@ -10,6 +10,7 @@ import msgspec
 
 from eventstore.catalogue import EVENT_TYPES
 from eventstore.durations import (
+    DAY,
     format_duration,
     format_duration_list,
     parse_duration,
@@ -19,7 +20,6 @@ from eventstore.endpoints import validate_content_type, validate_headers, valida
 from eventstore.errors import InvalidInput
 
 KiB, MiB = 1024, 1024 * 1024
-DAY = 24 * 3600
 Scope = Literal["context", "organization"]
 
 
