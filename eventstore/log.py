@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
 """
-_INSERT = (
+INSERT = (
     "INSERT INTO events (id, type, organization_id, context_id, occurred_at, recorded_at,"
     " assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -168,7 +168,7 @@ class EventLog:
                 ))  # fmt: skip
             if not rows:
                 return AppendResult(0, duplicates, None, None)
-            conn.executemany(_INSERT, rows)
+            conn.executemany(INSERT, rows)
             last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
         return AppendResult(len(rows), duplicates, last - len(rows) + 1, last)
 
@@ -182,7 +182,7 @@ class EventLog:
 
         def insert(conn: sqlite3.Connection) -> int:
             recorded_at = format_time(self.clock())  # under the lock: never earlier than before
-            conn.executemany(_INSERT, [
+            conn.executemany(INSERT, [
                 (event_id, kind, None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1, body)
                 for event_id, (kind, body) in zip(ids, bodies, strict=True)
             ])  # fmt: skip
