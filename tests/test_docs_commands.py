@@ -88,7 +88,9 @@ def _commands(doc: str) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("doc", ["operations.md", "publishing.md", "subscriptions.md"])
+@pytest.mark.parametrize(
+    "doc", ["../README.md", "operations.md", "publishing.md", "subscriptions.md"]
+)
 def test_every_command_a_page_names_exists_with_the_options_it_gives(doc: str) -> None:
     # operations.md shows commands for a live installation (ids of its own, systemd): their
     # names and options are checked against the command line itself.
