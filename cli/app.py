@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 from actors import WebhookSystem
 from actors.system import DEFAULT_DB, ENV_DB
 from eventstore import InvalidInput, NotFound, SigninWebhooksError
+from eventstore.database import store_error
 
 
 class App(click.Group):
@@ -33,6 +35,8 @@ class App(click.Group):
             fail(str(e), 2)
         except SigninWebhooksError as e:
             fail(str(e), 1)
+        except sqlite3.Error as e:  # a read that met a damaged, locked or vanished database
+            fail(str(store_error(e, getattr(ctx.obj, "path", "the database"))), 1)
         except UnicodeEncodeError as e:  # argv bytes that are not UTF-8 arrive as surrogates
             shown = e.object if isinstance(e.object, str) else repr(e.object)
             fail(f"{shown[:80]!r} is not UTF-8 text; give every value as UTF-8", 2)

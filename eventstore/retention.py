@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from eventstore.catalogue import EVENT_TYPES
 from eventstore.database import write_transaction
-from eventstore.deliveries import DeliveriesExpired, DeliveryHistory
+from eventstore.deliveries import BatchSealed, DeliveriesExpired, DeliveryHistory
 from eventstore.settings import InstallationSettings
 from eventstore.stats import EventCounts, LogCompacted
 from eventstore.store import Store
@@ -51,10 +51,11 @@ def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> R
             horizon = format_time(now - dt.timedelta(seconds=settings.log_retention))
             # A dry run counts as if the expiry above had happened, as the real run does.
             gone = set(expired) if dry_run else set()
+            known = store.log.last_sequence()  # the boundary holds for the log up to here
             through = _compaction_boundary(store, horizon, gone)
             removed = _count(store, through) if through else 0
-            if removed and not dry_run:
-                _compact(store, through, removed)
+            if removed and not dry_run and not _compact(store, through, removed, known):
+                through, removed = None, 0  # a batch sealed meanwhile: the next run decides
     return RetentionReport(len(expired), settled_before, removed or 0, through or None)
 
 
@@ -112,11 +113,20 @@ def _count(store: Store, through: int) -> int:
     ).fetchone()[0]
 
 
-def _compact(store: Store, through: int, removed: int) -> None:
-    """Snapshot what a rebuild would lose, then delete, in one transaction."""
+def _compact(store: Store, through: int, removed: int, known: int) -> bool:
+    """Snapshot what a rebuild would lose, then delete, in one transaction; unless an operator's
+    `recover` sealed a batch since the boundary was worked out (`known`): it may hold events
+    below it. (Scheduled batches only take events past every subscription's position.)"""
     counts = EventCounts()
     store.project(counts)
     with write_transaction(store.db) as conn:
+        sealed_since = conn.execute(
+            "SELECT 1 FROM events WHERE sequence > ? AND internal = 1 AND type = ?"
+            " AND json_extract(CAST(body AS TEXT), '$.trigger') = 'recover' LIMIT 1",
+            [known, BatchSealed.type_name()],
+        ).fetchone()
+        if sealed_since:
+            return False
         after = store.projector.checkpoint(counts)
         pending = list(store.log.read(after, signin=True, internal=True))
         if pending:
@@ -132,3 +142,4 @@ def _compact(store: Store, through: int, removed: int) -> None:
                 "UPDATE projections SET sequence = ? WHERE name = ?",
                 [pending[-1].sequence, counts.name],
             )
+    return True
