@@ -1,15 +1,19 @@
-"""Shared fixtures: a clock the test advances by hand, and the installed command."""
+"""Shared fixtures: a clock the test advances by hand, the installed command, a database file, a
+running system on it, and real HTTP endpoints."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from actors import WebhookSystem
 from actors.clock import ManualClock
+from tests.endpoint import Endpoint
+from tests.helpers import installed
 
 
 @pytest.fixture
@@ -21,8 +25,32 @@ def clock() -> ManualClock:
 @pytest.fixture(scope="session")
 def command() -> str:
     """The `signin-webhooks` executable installed beside the running interpreter."""
-    beside = Path(sys.executable).parent / "signin-webhooks"
-    found = str(beside) if beside.exists() else shutil.which("signin-webhooks")
-    if found is None:
-        pytest.fail("the signin-webhooks command is not installed")
-    return found
+    return installed()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The database file, not created yet."""
+    return tmp_path / "hooks.db"
+
+
+@pytest.fixture
+def system(tmp_path: Path, clock: ManualClock) -> Iterator[WebhookSystem]:
+    """A running system on the test's clock, private networks allowed (the endpoints are local)."""
+    with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as running:
+        yield running
+
+
+@pytest.fixture
+def endpoints() -> Iterator[Callable[..., Endpoint]]:
+    """Start as many endpoints as a test needs: `endpoints()`, `endpoints(Reply(500))`."""
+    started: list[Endpoint] = []
+
+    def start(default: Any = None) -> Endpoint:
+        server = Endpoint(default).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -20,23 +20,10 @@ from actors.addresses import (
     system_resolver,
 )
 from eventstore.errors import InvalidInput, SigninWebhooksError
+from tests.helpers import FakeDns
 
 PUBLIC_V4 = "93.184.216.34"
 PUBLIC_V6 = "2606:2800:220:1::"
-
-
-class FakeDns:
-    """A resolver that answers from a dict and remembers what it was asked."""
-
-    def __init__(self, answers: dict[str, list[str]]) -> None:
-        self.answers = answers
-        self.asked: list[tuple[str, int]] = []
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.asked.append((host, port))
-        if host not in self.answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return self.answers[host]
 
 
 def no_dns(host: str, port: int) -> list[str]:

@@ -17,20 +17,21 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from actors import WebhookSystem
 from eventstore import Store
-from tests.endpoint import Endpoint, Received, Reply, Trickle
+from tests.endpoint import Endpoint, Reply, Trickle
+from tests.helpers import objects, wait_until
 
-T = TypeVar("T")
 SEED = 20260131
 KILLS = 6
 DEADLINE = 40.0  # real seconds for the last `run` to deliver everything after the publisher ends
+POLL = 0.05  # real seconds between two checks while waiting
 
 # Publishes the calls in the file, in order, pausing between calls; prints "done" at the end.
 PUBLISHER = """
@@ -47,17 +48,6 @@ with WebhookSystem(db, deliver=False) as system:
         time.sleep(pause)
 print(f"done {time.monotonic() - started:.1f}", flush=True)
 """
-
-
-def wait_until(check: Callable[[], T], what: str, timeout: float) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def make_event(n: int, rng: random.Random) -> dict[str, Any]:
@@ -97,24 +87,14 @@ def matches(name: str, event: dict[str, Any]) -> bool:
     return "events" not in scope or event["type"].startswith("signin.session.")
 
 
-def objects(request: Received) -> list[dict[str, Any]]:
-    if request.headers["Content-Type"] == "application/x-ndjson":
-        assert request.body.endswith(b"\n")
-        return [json.loads(line) for line in request.body.decode().splitlines()]
-    return json.loads(request.body)
-
-
 @pytest.fixture
-def endpoints() -> Iterator[dict[str, Endpoint]]:
+def endpoints(endpoints: Callable[..., Endpoint]) -> dict[str, Endpoint]:
     """One endpoint per subscription; lobby's answers slowly (about 40 ms), so that kills often
     fall between a request received and its attempt recorded, and batches are re-sent."""
-    servers = {
-        name: Endpoint(Trickle(Reply(200), delay=0.001) if name == "lobby" else Reply(200)).start()
+    return {
+        name: endpoints(Trickle(Reply(200), delay=0.001) if name == "lobby" else Reply(200))
         for name in SUBSCRIPTIONS
     }
-    yield servers
-    for server in servers.values():
-        server.stop()
 
 
 class Runner:
@@ -196,20 +176,22 @@ def test_run_killed_at_random_moments_loses_nothing_and_only_resends_whole_batch
 
         def delivered() -> bool:
             for name, server in endpoints.items():
-                got = {o["id"] for r in server.requests for o in objects(r)}
+                got = {o["id"] for r in server.requests for o in objects(r, terminated=True)}
                 if not got >= set(expected[name]):
                     return False
             return True
 
-        wait_until(delivered, "every event at every matching endpoint", DEADLINE)
+        wait_until(delivered, "every event at every matching endpoint", DEADLINE, POLL)
         with WebhookSystem(db, deliver=False) as reader:
-            wait_until(reader.running, "the last `run` up", 10)  # SIGTERM is handled from then
+            # SIGTERM is handled from then
+            wait_until(reader.running, "the last `run` up", 10, POLL)
             wait_until(
                 lambda: (
                     not any(reader.deliveries(status=status) for status in ("pending", "retrying"))
                 ),
                 "every delivery recorded as settled",
                 10,
+                POLL,
             )
             history = {
                 name: reader.deliveries(subscription_id=sub_id, limit=100_000)
@@ -241,7 +223,7 @@ def test_run_killed_at_random_moments_loses_nothing_and_only_resends_whole_batch
         for request in requests:
             webhook_id = request.headers["webhook-id"]
             bodies[webhook_id].add(request.body)
-            batch = objects(request)
+            batch = objects(request, terminated=True)
             assert 1 <= len(batch) <= 7
             for obj in batch:
                 if obj["id"] not in batches_of:
@@ -321,7 +303,10 @@ def test_publish_killed_mid_call_leaves_all_of_its_events_or_none(
         start = wal_size(db)
         threshold = start + (256 * 1024 if when == "wal-growing" else 4 * 1024 * 1024)
         wait_until(
-            lambda: wal_size(db) > threshold or publish.poll() is not None, "the -wal to grow", 20
+            lambda: wal_size(db) > threshold or publish.poll() is not None,
+            "the -wal to grow",
+            20,
+            POLL,
         )
         time.sleep(rng.uniform(0, 0.02))
     else:

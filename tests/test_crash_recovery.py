@@ -20,6 +20,7 @@ import pytest
 
 from actors import WebhookSystem
 from tests.endpoint import Endpoint, Hang, Received, Reply, Trickle
+from tests.helpers import objects, wait_until
 
 STARTED = "delivering from"
 DEADLINE = 60.0  # seconds for what should take one or two
@@ -45,7 +46,9 @@ class Runner:
 
     def wait_started(self) -> Runner:
         wait_until(
-            lambda: STARTED in self.stderr or self.process.poll() is not None, "`run` to start"
+            lambda: STARTED in self.stderr or self.process.poll() is not None,
+            "`run` to start",
+            DEADLINE,
         )
         assert self.process.poll() is None, f"`run` exited {self.process.returncode}: {self.stderr}"
         return self
@@ -79,14 +82,6 @@ def runners(tmp_path: Path, command: str) -> Iterator[Callable[[], Runner]]:
             runner.process.wait()
 
 
-def wait_until(condition: Callable[[], object], what: str, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"waited {deadline:.0f} s for {what}")
-        time.sleep(0.01)
-
-
 def publish(command: str, db: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
     """Publish from a process of its own, as an operator would."""
     done = subprocess.run(
@@ -113,13 +108,6 @@ def internal_events(db: Path) -> list[dict[str, Any]]:
     """The system's own facts in the log, as `replay --all` shows them."""
     with WebhookSystem(db, deliver=False) as system:
         return [json.loads(r.replayed()) for r in system.replay(internal=True) if r.internal]
-
-
-def events_in(request: Received) -> list[dict[str, Any]]:
-    if request.headers["Content-Type"] == "application/x-ndjson":
-        assert request.body.endswith(b"\n")
-        return [json.loads(line) for line in request.body.splitlines()]
-    return json.loads(request.body)
 
 
 def assert_signed(request: Received, secret: str) -> None:
@@ -205,12 +193,13 @@ def test_a_runner_killed_mid_delivery_resumes_and_delivers_every_event_at_least_
 
         def received_all() -> bool:
             return all(
-                set(expected[name]) <= {e["id"] for r in ep.requests for e in events_in(r)}
+                set(expected[name])
+                <= {e["id"] for r in ep.requests for e in objects(r, terminated=True)}
                 for name, (ep, _, _) in subscriptions.items()
             )
 
         second = runners()
-        wait_until(received_all, "every event at its endpoint")
+        wait_until(received_all, "every event at its endpoint", DEADLINE)
         assert second.stop(signal.SIGTERM)[0] == 0
 
     sequence_of = {e["id"]: e["sequence"] for e in log}
@@ -224,7 +213,7 @@ def test_a_runner_killed_mid_delivery_resumes_and_delivers_every_event_at_least_
         for request in requests:
             assert_signed(request, secrets[name])
             webhook_id = request.headers["webhook-id"]
-            events = events_in(request)
+            events = objects(request, terminated=True)
             assert 1 <= len(events) <= max_events
             if webhook_id in body_of:  # a batch sent again: the same bytes, to the byte
                 assert request.body == body_of[webhook_id], name
@@ -320,7 +309,7 @@ def test_a_retry_due_at_its_recorded_time_survives_a_restart(tmp_path, command, 
             retrying[:] = [e for e in internal_events(db) if e["type"] == "attempt.recorded"]
             return bool(retrying)
 
-        wait_until(recorded, "the failed attempt in the log")
+        wait_until(recorded, "the failed attempt in the log", DEADLINE)
         first.kill()
         assert (retrying[0]["outcome"], retrying[0]["status"]) == ("retrying", 500)
         assert retrying[0]["next_attempt_at"] is not None

@@ -11,76 +11,38 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import cli.app
 from actors import ManualClock, WebhookSystem
 from actors.subscription_commands import ENV_ALLOW_PRIVATE
 from actors.system import ENV_DB
-from cli import main
 from eventstore import EventCounts, Store, format_time
 from eventstore.deliveries import DeliveryHistory
 from eventstore.subscriptions import REDACTED
-from tests.endpoint import Endpoint, Received, Reply, closed_port_url
+from tests.endpoint import Endpoint, Reply, closed_port_url
+from tests.helpers import (
+    create_subscription,
+    event,
+    fields_of,
+    header,
+    ids,
+    invoke,
+    one_error_line,
+    received_ids,
+    wait_until,
+)
 
-T = TypeVar("T")
-PREFIX = "signin-webhooks: "
 SETTLE = 0.25  # real seconds given to the actors before asserting that nothing happened
 HISTORY_TABLES = ("deliveries", "attempts", "batch_positions")
 
 
 # -- helpers
-
-
-def event(event_id: str, type: str = "signin.session.created", **fields: Any) -> dict[str, Any]:
-    """A valid Sign In event in ctx_lobby of org_acme unless told otherwise."""
-    required = (
-        {"mac": "3c:22:fb:10:aa:01", "ip": "10.20.0.17"}
-        if type.startswith("signin.dhcp.")
-        else {"session_id": "ses_1"}
-    )
-    return {
-        "id": event_id,
-        "type": type,
-        "organization_id": "org_acme",
-        "context_id": "ctx_lobby",
-        **required,
-        **fields,
-    }
-
-
-def wait_until(check: Callable[[], T], what: str, timeout: float = 5.0) -> T:
-    """Poll `check` until it returns something truthy: the actors run on their own threads."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def header(request: Received, name: str) -> str:
-    (value,) = [v for k, v in request.headers.items() if k.lower() == name.lower()]
-    return value
-
-
-def ids(request: Received) -> list[str]:
-    return [obj["id"] for obj in json.loads(request.body)]
-
-
-def received_ids(endpoint: Endpoint) -> list[str]:
-    return [i for request in endpoint.requests for i in ids(request)]
-
-
-def fields_of(text: str) -> dict[str, str]:
-    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
 
 @pytest.fixture
@@ -104,10 +66,7 @@ class Operator:
         self.db = db
 
     def __call__(self, *args: str) -> Result:
-        result = CliRunner().invoke(main, ["--db", str(self.db), "--allow-private-networks", *args])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise AssertionError(f"{args} raised instead of reporting") from result.exception
-        return result
+        return invoke("--db", str(self.db), "--allow-private-networks", *args)
 
     def ok(self, *args: str) -> str:
         result = self(*args)
@@ -121,30 +80,12 @@ class Operator:
         """The one error line of a refused command, without its prefix."""
         result = self(*args)
         assert result.exit_code == code, (args, result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
-        [line] = result.stderr.splitlines()
-        assert line.startswith(PREFIX)
-        return line.removeprefix(PREFIX)
+        return one_error_line(result.stderr, result.stdout)
 
 
 @pytest.fixture
 def operator(db: Path) -> Operator:
     return Operator(db)
-
-
-@pytest.fixture
-def endpoints() -> Iterator[Callable[..., Endpoint]]:
-    """Start as many endpoints as a test needs: `endpoints()`, `endpoints(Reply(500))`."""
-    started: list[Endpoint] = []
-
-    def start(default: Any = None) -> Endpoint:
-        server = Endpoint(default).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 class Systems:
@@ -180,11 +121,7 @@ def system(systems: Systems) -> WebhookSystem:
 
 def subscribe(system: WebhookSystem, endpoint: Endpoint | str, **fields: Any) -> str:
     """A context subscription on ctx_lobby unless told otherwise; its id."""
-    if "organization" not in fields:
-        fields.setdefault("context", "ctx_lobby")
-    fields.setdefault("name", "test")
-    url = endpoint if isinstance(endpoint, str) else endpoint.url_for("/hook")
-    return system.create_subscription(url=url, **fields).subscription.id
+    return create_subscription(system, endpoint, **fields).subscription.id
 
 
 def delivery_of(operator: Operator, sub_id: str, count: int = 1, **expected: Any) -> dict[str, Any]:

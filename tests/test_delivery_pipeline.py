@@ -12,101 +12,31 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from actors import ManualClock, WebhookSystem
+from actors import WebhookSystem
 from actors.signing import new_secret, verify
 from eventstore.deliveries import AttemptRecorded, BatchCancelled, BatchSealed
 from tests.endpoint import Endpoint, Hang, Received, Reply
+from tests.helpers import (
+    create_subscription,
+    event,
+    facts,
+    header,
+    ids,
+    objects,
+    received_ids,
+    wait_for_facts,
+    wait_until,
+)
 
-T = TypeVar("T")
 USER_AGENT = f"signin-webhooks/{importlib.metadata.version('signin-webhooks')}"
 SETTLE = 0.25  # real seconds given to the actors before asserting that nothing happened
-REQUIRED = {
-    "signin.session": {"session_id": "ses_1"},
-    "signin.arenasession": {"arena_session_id": "ars_1", "mac": "3c:22:fb:10:aa:01"},
-    "signin.dhcp": {"mac": "3c:22:fb:10:aa:01", "ip": "10.20.0.17"},
-    "signin.configuration": {"entity_type": "AccessPolicy", "entity_id": "pol_9", "action": "x"},
-}
 
 
 # -- helpers
-
-
-def event(
-    event_id: str,
-    type: str = "signin.session.created",
-    *,
-    context: str = "ctx_lobby",
-    organization: str = "org_acme",
-    **fields: Any,
-) -> dict[str, Any]:
-    """A valid Sign In event with a chosen id, so a test can follow it to the endpoint."""
-    required = REQUIRED[type.rsplit(".", 1)[0]]
-    return {
-        "id": event_id,
-        "type": type,
-        "organization_id": organization,
-        "context_id": context,
-        **required,
-        **fields,
-    }
-
-
-def wait_until(check: Callable[[], T | None], what: str, timeout: float = 5.0) -> T:
-    """Poll `check` until it returns something truthy: the actors run on their own threads."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def facts(system: WebhookSystem, cls: type[T], sub_id: str) -> list[T]:
-    """The system's own facts of one kind about one subscription, read from the log."""
-    tag = cls.type_name()  # type: ignore[attr-defined]
-    return [
-        fact
-        for record in system.replay(internal=True)
-        if record.type == tag and (fact := record.event()).subscription_id == sub_id  # type: ignore[attr-defined]
-    ]
-
-
-def wait_for_facts(system: WebhookSystem, cls: type[T], sub_id: str, n: int) -> list[T]:
-    """At least `n` facts of one kind: the actors record them on their own threads."""
-
-    def enough() -> list[T] | None:
-        found = facts(system, cls, sub_id)
-        return found if len(found) >= n else None
-
-    return wait_until(enough, f"{n} {cls.__name__}")
-
-
-def header(request: Received, name: str) -> str:
-    matches = [v for k, v in request.headers.items() if k.lower() == name.lower()]
-    assert len(matches) == 1, f"{name}: {request.headers}"
-    return matches[0]
-
-
-def ids(request: Received) -> list[str]:
-    return [obj["id"] for obj in objects(request)]
-
-
-def objects(request: Received) -> list[dict[str, Any]]:
-    if header(request, "Content-Type") == "application/x-ndjson":
-        return [json.loads(line) for line in request.body.splitlines()]
-    return json.loads(request.body)
-
-
-def received_ids(endpoint: Endpoint) -> list[str]:
-    return [i for request in endpoint.requests for i in ids(request)]
 
 
 def verifies(secret: str, request: Received) -> bool:
@@ -119,33 +49,9 @@ def verifies(secret: str, request: Received) -> bool:
     )
 
 
-@pytest.fixture
-def endpoints() -> Iterator[Callable[..., Endpoint]]:
-    """Start as many endpoints as a test needs: `endpoints()`, `endpoints(Reply(500))`."""
-    started: list[Endpoint] = []
-
-    def start(default: Any = None) -> Endpoint:
-        server = Endpoint(default).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-@pytest.fixture
-def system(tmp_path: Path, clock: ManualClock) -> Iterator[WebhookSystem]:
-    with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as running:
-        yield running
-
-
 def subscribe(system: WebhookSystem, endpoint: Endpoint, **fields: Any) -> tuple[str, str]:
     """A context subscription on ctx_lobby unless told otherwise: its id and its secret."""
-    if "organization" not in fields:
-        fields.setdefault("context", "ctx_lobby")
-    fields.setdefault("name", "test")
-    saved = system.create_subscription(url=endpoint.url_for("/hook"), **fields)
+    saved = create_subscription(system, endpoint, **fields)
     assert saved.secret is not None
     return saved.subscription.id, saved.secret
 

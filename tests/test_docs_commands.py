@@ -13,8 +13,8 @@ import click
 import pytest
 
 from cli import main
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 BLOCK = re.compile(r"^( *)```(sh|python)\n(.*?)^\1```", re.M | re.S)
 # The docs' example hosts (*.example.com) do not resolve here; make that quick, not a timeout.

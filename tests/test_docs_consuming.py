@@ -23,8 +23,9 @@ from actors.signing import sign
 from eventstore.deliveries import AttemptRecorded
 from tests.endpoint import Received
 from tests.endpoint import endpoint as endpoint_fixture  # noqa: F401  (the `endpoint` fixture)
+from tests.helpers import ROOT, event, facts, wait_until
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = ROOT / "docs"
 EXAMPLE = DOCS / "examples" / "verify_signature.py"
 
 
@@ -42,17 +43,6 @@ def system(tmp_path: Path) -> Iterator[WebhookSystem]:
     """On the real clock: the example checks timestamps against the time now."""
     with WebhookSystem(tmp_path / "hooks.db", allow_private_networks=True) as running:
         yield running
-
-
-def event(event_id: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": "signin.session.created",
-        "organization_id": "org_acme",
-        "context_id": "ctx_lobby",
-        "session_id": "ses_1",
-        **fields,
-    }
 
 
 def captured(system: WebhookSystem, endpoint, **fields: Any) -> tuple[Received, str]:
@@ -151,16 +141,10 @@ def test_the_example_receiver_takes_each_event_once_and_refuses_forgeries(
 
 
 def wait_for_success(system: WebhookSystem, sub_id: str) -> AttemptRecorded:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for record in system.replay(internal=True):
-            if record.type == "attempt.recorded":
-                attempt = record.event()
-                assert isinstance(attempt, AttemptRecorded)
-                if attempt.subscription_id == sub_id and attempt.status == 204:
-                    return attempt
-        time.sleep(0.01)
-    raise AssertionError("no successful attempt was recorded")
+    return wait_until(
+        lambda: next((a for a in facts(system, AttemptRecorded, sub_id) if a.status == 204), None),
+        "a successful attempt",
+    )
 
 
 def post(server: ThreadingHTTPServer, body: bytes, headers: dict[str, str]) -> int:

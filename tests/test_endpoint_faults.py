@@ -10,16 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from actors import ManualClock, WebhookSystem
 from eventstore import parse_time
 from eventstore.deliveries import AttemptRecorded, Delivery
+from tests import helpers
 from tests.endpoint import (
     Behaviour,
     Endpoint,
@@ -31,8 +31,8 @@ from tests.endpoint import (
     Trickle,
     closed_port_url,
 )
+from tests.helpers import received_ids, wait_until
 
-T = TypeVar("T")
 SETTLE = 0.3  # real seconds given to the actors before asserting that nothing happened
 TIMEOUT = 1.0  # each faulty subscription's attempt deadline, in real seconds
 SCHEDULE = (60.0, 120.0)  # "1m,2m"
@@ -69,30 +69,8 @@ FAULTS = {
 }
 
 
-def wait_until(check: Callable[[], T], what: str, timeout: float = 5.0) -> T:
-    """Poll `check` until it returns something truthy: the actors run on their own threads."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 def event(event_id: str) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": "signin.session.created",
-        "organization_id": "org_acme",
-        "context_id": "ctx_lobby",
-        "session_id": f"ses_{event_id}",
-    }
-
-
-def received_ids(endpoint: Endpoint) -> list[str]:
-    return [obj["id"] for request in endpoint.requests for obj in json.loads(request.body)]
+    return helpers.event(event_id, session_id=f"ses_{event_id}")
 
 
 def oldest_delivery(system: WebhookSystem, sub_id: str) -> Delivery | None:
@@ -107,12 +85,6 @@ def attempts_of(system: WebhookSystem, delivery_id: str, n: int) -> list[Attempt
         f"{n} recorded attempts of {delivery_id}",
         timeout=TIMEOUT + 5,
     )
-
-
-@pytest.fixture
-def system(tmp_path: Path, clock: ManualClock) -> Iterator[WebhookSystem]:
-    with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as running:
-        yield running
 
 
 @pytest.fixture

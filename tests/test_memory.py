@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from actors import WebhookSystem
+from eventstore.deliveries import BatchSealed
 from tests.endpoint import closed_port_url
+from tests.helpers import facts
 
 SUBSCRIPTIONS = 1000
 SMALL, LARGE = 10_000, 100_000
@@ -71,11 +73,7 @@ def peak_rss_mb(db: Path) -> float:
 
 def sealed_counts(db: Path) -> list[int]:
     with WebhookSystem(db, deliver=False) as system:
-        return [
-            record.event().count  # type: ignore[attr-defined]
-            for record in system.replay(internal=True)
-            if record.type == "batch.sealed"
-        ]
+        return [sealed.count for sealed in facts(system, BatchSealed)]
 
 
 class MemoryGrew(AssertionError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import stat
@@ -12,13 +11,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from actors import WebhookSystem
-from cli import main
 from eventstore import EVENT_TYPES, MAX_EVENT_BYTES, InternalEvent, Store, format_time
-
-PREFIX = "signin-webhooks: "
+from tests.helpers import assert_reported, invoke, run_unprivileged
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.cli.note_recorded"):
@@ -45,10 +42,7 @@ def line(obj: dict[str, Any]) -> bytes:
 
 def cli(db: Path | None, *args: str, input: bytes | None = None, **kw: Any) -> Result:
     prefix = [] if db is None else ["--db", str(db)]
-    result = CliRunner().invoke(main, [*prefix, *args], input=input, **kw)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError("the command raised instead of reporting") from result.exception
-    return result
+    return invoke(*prefix, *args, input=input, **kw)
 
 
 def publish(db: Path, data: bytes, *args: str) -> dict[str, Any]:
@@ -61,20 +55,6 @@ def replay(db: Path, *args: str) -> list[dict[str, Any]]:
     result = cli(db, "replay", *args)
     assert result.exit_code == 0, result.stderr
     return [json.loads(text) for text in result.stdout.splitlines()]
-
-
-def assert_reported(stderr: str, stdout: str = "") -> list[str]:
-    """One or more error lines, each with the command's prefix, and never a traceback."""
-    lines = stderr.splitlines()
-    assert lines, "no error was printed"
-    assert all(text.startswith(PREFIX) for text in lines), stderr
-    assert "Traceback" not in stderr + stdout
-    return lines
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "hooks.db"
 
 
 # -- publish: the input shapes ---------------------------------------------------------------
@@ -509,27 +489,6 @@ def test_a_file_that_is_not_sqlite_is_left_alone(tmp_path):
     assert "not" in assert_reported(result.stderr)[0]
     assert notes.read_bytes() == b"these are my notes, not a database\n" * 200
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
-
-
-def run_unprivileged(command: str, *args: str, input: bytes) -> subprocess.CompletedProcess:
-    """Run the command so file permissions bind. Root ignores them through CAP_DAC_OVERRIDE:
-    dropping that capability from the child's bounding set (before exec) makes a root child
-    obey the owner's mode bits. Skips where that cannot be done."""
-    preexec = None
-    if os.geteuid() == 0:
-        libc = ctypes.CDLL(None, use_errno=True)
-
-        def preexec() -> None:
-            pr_capbset_drop, cap_dac_override = 24, 1
-            if libc.prctl(pr_capbset_drop, cap_dac_override, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-    try:
-        return subprocess.run(
-            [command, *args], input=input, capture_output=True, preexec_fn=preexec, timeout=60
-        )
-    except subprocess.SubprocessError as e:
-        pytest.skip(f"running as root, and cannot drop CAP_DAC_OVERRIDE to make modes bind: {e}")
 
 
 def test_a_database_in_an_unwritable_folder_is_a_store_failure(tmp_path, command):

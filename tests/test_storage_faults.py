@@ -8,9 +8,7 @@ log is intact afterwards: every acknowledged event is there, none of the failed 
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
 import resource
 import signal
 import sqlite3
@@ -23,8 +21,9 @@ from typing import Any
 import pytest
 
 from actors import WebhookSystem
+from tests import helpers
+from tests.helpers import ROOT, installed, one_error_line
 
-PREFIX = "signin-webhooks: "
 BUSY_TIMEOUT_MS = 1000  # the child's busy timeout, so that waiting out a lock takes a second
 # The command, run by this interpreter with the busy timeout shortened: the product's own code,
 # only quicker to give up on a lock.
@@ -74,23 +73,16 @@ def run(
         input=input,
         capture_output=True,
         preexec_fn=preexec,
-        cwd=Path(__file__).parent.parent,
+        cwd=ROOT,
         timeout=60,
     )
-
-
-def installed() -> str:
-    return str(Path(sys.executable).parent / "signin-webhooks")
 
 
 def one_clear_line(done: subprocess.CompletedProcess[bytes], code: int = 1) -> str:
     """The one error line of a failed command, without its prefix."""
     stderr, stdout = done.stderr.decode(), done.stdout.decode()
     assert done.returncode == code, (done.returncode, stdout, stderr)
-    assert "Traceback" not in stderr + stdout
-    [line] = stderr.splitlines()
-    assert line.startswith(PREFIX)
-    return line.removeprefix(PREFIX)
+    return one_error_line(stderr, stdout)
 
 
 def publish(db: Path, events: list[dict[str, Any]]) -> None:
@@ -193,26 +185,8 @@ def test_a_publish_on_a_full_filesystem_says_the_disk_is_full_and_appends_nothin
 # -- the database is read-only -----------------------------------------------------------------
 
 
-def without_dac_override() -> Callable[[], None] | None:
-    """Root ignores file modes through CAP_DAC_OVERRIDE; dropping it from the child's bounding
-    set before exec makes the modes bind. None when not root: the modes bind already."""
-    if os.geteuid() != 0:
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def preexec() -> None:
-        pr_capbset_drop, cap_dac_override = 24, 1
-        if libc.prctl(pr_capbset_drop, cap_dac_override, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-
-    return preexec
-
-
 def run_unprivileged(db: Path, *args: str, input: bytes = b"") -> subprocess.CompletedProcess:
-    try:
-        return run(db, *args, input=input, preexec=without_dac_override())
-    except subprocess.SubprocessError as e:
-        pytest.skip(f"running as root, and cannot drop CAP_DAC_OVERRIDE to make modes bind: {e}")
+    return helpers.run_unprivileged(installed(), "--db", str(db), *args, input=input, cwd=ROOT)
 
 
 @pytest.mark.parametrize(

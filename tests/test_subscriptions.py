@@ -9,7 +9,6 @@ import base64
 import ipaddress
 import random
 import re
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,23 +20,12 @@ from actors.clock import ManualClock
 from actors.subscription_commands import ENV_ALLOW_PRIVATE, Saved
 from eventstore import InvalidInput, NotFound
 from eventstore.subscriptions import Subscriptions
+from tests.helpers import FakeDns
 
 PUBLIC = "93.184.216.34"
 HOST = "hooks.example.com"
 URL = f"https://{HOST}/signin"
 Opener = Callable[..., WebhookSystem]
-
-
-class FakeDNS:
-    """A resolver answering from a table; a name not in it does not resolve."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, list[str]] = {HOST: [PUBLIC], "other.example.com": [PUBLIC]}
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        if host not in self.answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return self.answers[host]
 
 
 @pytest.fixture(autouse=True)
@@ -46,17 +34,13 @@ def no_env_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def dns() -> FakeDNS:
-    return FakeDNS()
+def dns() -> FakeDns:
+    """A resolver answering from a table the test can fill in; other names do not resolve."""
+    return FakeDns({HOST: [PUBLIC], "other.example.com": [PUBLIC]})
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "hooks.db"
-
-
-@pytest.fixture
-def open_system(db: Path, dns: FakeDNS, clock: ManualClock) -> Iterator[Opener]:
+def open_system(db: Path, dns: FakeDns, clock: ManualClock) -> Iterator[Opener]:
     """Start a system on the test's database; each call is a restart."""
     started: list[WebhookSystem] = []
 
@@ -545,7 +529,7 @@ def test_a_non_public_address_is_refused_in_every_spelling(
 
 @pytest.mark.parametrize("address", sorted(set(PRIVATE_SPELLINGS.values())))
 def test_a_name_resolving_to_a_non_public_address_is_refused(
-    system: WebhookSystem, dns: FakeDNS, address: str
+    system: WebhookSystem, dns: FakeDns, address: str
 ) -> None:
     dns.answers["internal.example.com"] = [PUBLIC, address]
     shown = re.escape(f"resolves to {ipaddress.ip_address(address)},")
@@ -554,7 +538,7 @@ def test_a_name_resolving_to_a_non_public_address_is_refused(
     assert log_length(system) == 0
 
 
-def test_updating_to_a_non_public_address_is_refused(system: WebhookSystem, dns: FakeDNS) -> None:
+def test_updating_to_a_non_public_address_is_refused(system: WebhookSystem, dns: FakeDns) -> None:
     saved = create(system)
     dns.answers["internal.example.com"] = ["10.1.2.3"]
     before = log_length(system)
@@ -567,7 +551,7 @@ def test_updating_to_a_non_public_address_is_refused(system: WebhookSystem, dns:
 
 @pytest.mark.parametrize("answer", ["unresolvable", "empty"])
 def test_a_name_that_does_not_resolve_is_saved_with_a_warning(
-    system: WebhookSystem, dns: FakeDNS, answer: str
+    system: WebhookSystem, dns: FakeDns, answer: str
 ) -> None:
     if answer == "empty":
         dns.answers["later.example.com"] = []

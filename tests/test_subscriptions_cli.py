@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from actors import WebhookSystem
 from actors.subscription_commands import ENV_ALLOW_PRIVATE
 from actors.system import ENV_DB
-from cli import main
 from eventstore import parse_time
+from tests.helpers import PREFIX, fields_of, invoke, one_error_line
 
-PREFIX = "signin-webhooks: "
 PUBLIC_URL = "https://93.184.216.34/hook"
 LOCAL_URL = "http://127.0.0.1:8080/hook"
 TABLE_HEADER = ["ID", "NAME", "SCOPE", "URL", "EVENTS", "STATE"]
@@ -34,10 +33,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
-    result = CliRunner().invoke(main, list(args), env=env, input=input)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError("the command raised instead of reporting") from result.exception
-    return result
+    return invoke(*args, env=env, input=input)
 
 
 def ok(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
@@ -54,10 +50,7 @@ def refused(*args: str, code: int = 2, env: dict[str, str] | None = None) -> str
     """The one error line of a refused command, without its prefix."""
     result = cli(*args, env=env)
     assert result.exit_code == code, result.stdout
-    assert "Traceback" not in result.stderr + result.stdout
-    [line] = result.stderr.splitlines()
-    assert line.startswith(PREFIX)
-    return line.removeprefix(PREFIX)
+    return one_error_line(result.stderr, result.stdout)
 
 
 def create(*extra: str) -> dict[str, Any]:
@@ -70,10 +63,6 @@ def audit() -> str:
 
 def listed() -> str:
     return ok("subscriptions", "list", "--all", "--json").stdout
-
-
-def fields_of(text: str) -> dict[str, str]:
-    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
 
 # -- every command, fresh and after a restart ------------------------------------------------
