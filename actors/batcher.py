@@ -94,6 +94,7 @@ class Batcher(Listener):
         self.reseal_timer: Timer | None = None
         self.queue = DeliveryQueue(runtime.recorder, subscription.id, unsettled)
         self.in_flight: str | None = None
+        self.rerun: Delivery | None = None  # a retry of the delivery in flight
         self.retry_timer: Timer | None = None
 
     def on_start(self) -> None:
@@ -226,6 +227,13 @@ class Batcher(Listener):
             )
         if outcome.status in ("succeeded", "failed"):
             self.queue.pop()
+        if self.rerun is not None:  # a retry asked for while this attempt was in flight
+            rerun, self.rerun = self.rerun, None
+            rerun.attempts, rerun.series_start = delivery.attempts, delivery.attempts + 1
+            if outcome.status in ("succeeded", "failed"):
+                self.queue.insert_next(rerun, behind_head=False)
+            else:
+                delivery.series_start, delivery.next_attempt_at = rerun.series_start, None
         if outcome.status == "pending":  # 410 Gone: disabled in the log; the router confirms
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
         if self.sub.deleted:  # deleted during this attempt, the batcher's last
@@ -238,6 +246,9 @@ class Batcher(Listener):
 
     def _retry(self, delivery: Delivery) -> None:
         """Start a new series of attempts, queued behind the delivery in flight."""
+        if delivery.id == self.in_flight:  # once this attempt ends, whatever it comes to
+            self.rerun = delivery
+            return
         for queued in self.queue:
             if queued.id == delivery.id:
                 queued.series_start, queued.next_attempt_at = delivery.series_start, None

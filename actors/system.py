@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Self
@@ -37,6 +39,19 @@ _encode = msgspec.json.encode
 def database_path(path: str | os.PathLike[str] | None = None) -> str | os.PathLike[str]:
     """The database to use: the one given, else $SIGNIN_WEBHOOKS_DB, else ./signin-webhooks.db."""
     return path or os.environ.get(ENV_DB) or DEFAULT_DB
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A bulk publish makes one long-lived object per event and frees them together: the cyclic
+    garbage collector would scan them over and over (a tenth of a bulk call's time, measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class WebhookSystem(SubscriptionCommands, DeliveryCommands):
@@ -124,9 +139,8 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
             raise InvalidInput(
                 f"events must be JSON text, a dict or a list of dicts ({e})"
             ) from None
-        parsed = parse_events(events)
-        with self.store.errors():
-            result = self.store.log.append(parsed)
+        with _collector_paused(), self.store.errors():
+            result = self.store.log.append(parse_events(events))
         self.wake()
         return result
 

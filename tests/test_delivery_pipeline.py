@@ -529,3 +529,20 @@ def test_a_change_made_while_nothing_runs_cancels_the_backlog_at_the_next_start(
         }
         assert len(endpoint.requests) == 1
         assert {d.status for d in running.deliveries(subscription_id=sub_id)} == {"cancelled"}
+
+
+def test_a_retry_asked_for_during_an_attempt_starts_a_new_series_once_it_ends(system, endpoints):
+    endpoint = endpoints(Reply(200))
+    endpoint.respond(Hang())
+    sub_id, _ = subscribe(system, endpoint, max_events=1, timeout="1s", retry_schedule="1h")
+    system.publish(event("a"))
+    endpoint.wait_for(1)  # hanging: the attempt is in flight
+    (sealed,) = facts(system, BatchSealed, sub_id)
+    system.retry_delivery(sealed.batch_id, force=True)
+
+    endpoint.wait_for(2, timeout=10)  # after the timeout, at once: not an hour later
+    attempts = wait_for_facts(system, AttemptRecorded, sub_id, 2)
+    assert [(a.attempt, a.trigger, a.outcome) for a in attempts] == [
+        (1, "schedule", "retrying"),
+        (2, "retry", "succeeded"),
+    ]
