@@ -6,6 +6,7 @@ As the eventsourcing library tests its recorders, `LogContract` states what any 
 
 from __future__ import annotations
 
+import abc
 import itertools
 import json
 import re
@@ -54,7 +55,7 @@ def no_repeated_keys(data: bytes) -> dict[str, Any]:
     return json.loads(data, object_pairs_hook=check)
 
 
-class LogContract:
+class LogContract(abc.ABC):
     """What every log backend must do.
 
     A subclass provides the fixtures `log` (a fresh, empty log whose clock is the `clock` fixture)
@@ -62,13 +63,13 @@ class LogContract:
     reach under the log the way an operator or a failing disk would.
     """
 
+    @abc.abstractmethod
     def delete_events(self, log: EventLog, sequences: list[int]) -> None:
         """Remove rows behind the log's back, as retention or compaction would."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def fail_inserts_of(self, log: EventLog, event_id: str) -> type[Exception]:
         """Make the storage refuse the row with this id; returns the error it then raises."""
-        raise NotImplementedError
 
     @staticmethod
     def append(log: EventLog, *events: dict[str, Any]) -> AppendResult:
