@@ -121,9 +121,9 @@ class DeliveryCommands:
         if end is not None and end <= start:
             raise InvalidInput("--until must be later than --since")
         window = Filter(types=sub.fields.events, since=start, until=end, **_scope(sub))  # type: ignore[arg-type]
-        entries = [(r.sequence, r.delivered_size()) for r in self.store.log.read(filter=window)]
-        if dry_run or not entries:
-            return len(entries), None
+        entries = ((r.sequence, r.delivered_size()) for r in self.store.log.read(filter=window))
+        if dry_run:
+            return sum(1 for _ in entries), None
         ndjson = is_ndjson(sub.fields.content_type)
         limits = {"max_events": sub.fields.max_events, "max_bytes": sub.fields.max_bytes}
         seals = [
@@ -132,7 +132,8 @@ class DeliveryCommands:
                         ndjson=ndjson, trigger="recover")
             for sequences, size in pack(entries, ndjson=ndjson, **limits)
         ]  # fmt: skip
-        return len(entries), self._request(*seals)
+        count = sum(seal.count for seal in seals)
+        return count, self._request(*seals) if seals else None
 
     def test_subscription(
         self, subscription_id: str, *, event_type: str | None = None

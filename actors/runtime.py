@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -68,8 +69,6 @@ class Listener(pykka.ThreadingActor):
         try:
             return self.handle(message)
         except Exception:
-            import logging
-
             logging.getLogger(type(self).__module__).exception(
                 "%s failed on %r", type(self).__name__, type(message).__name__
             )

@@ -62,6 +62,7 @@ class SubscriptionCommands:
     resolver: Resolver
     allow_private_override: bool | None
     clock: Callable[[], dt.datetime]
+    wake: Callable[[], None]
 
     # -- reading
 
@@ -167,9 +168,6 @@ class SubscriptionCommands:
         with self.store.errors():
             self.store.log.append_internal([event])
         self.wake()
-
-    def wake(self) -> None:
-        """Provided by WebhookSystem."""
 
     def _check_address(self, fields: SubscriptionFields) -> list[str]:
         try:

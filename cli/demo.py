@@ -3,6 +3,7 @@ recovers, a subscription, a burst of sample events, and the deliveries it receiv
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 import time
@@ -102,6 +103,4 @@ def demo(count: int) -> None:
 
 
 def _delivered() -> int:
-    import json
-
     return sum(len(json.loads(body)) for _, body in _Endpoint.received)

@@ -7,6 +7,7 @@ that consumers receive every field exactly as sent. Validation decodes a typed v
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
@@ -135,8 +136,6 @@ def same_content(stored_body: bytes, body: bytes) -> bool:
 
 
 def _refuse_repeated_keys(body: bytes, where: str) -> None:
-    import json
-
     def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
