@@ -14,8 +14,8 @@ import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from eventstore.endpoints import validate_url
-from eventstore.errors import InvalidInput, SigninWebhooksError
+from signin_webhooks.eventstore.endpoints import validate_url
+from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
 
 Resolver = Callable[[str, int], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -11,16 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-
-from actors.delivery import Job, Outcome
-from actors.delivery_queue import DeliveryQueue
-from actors.runtime import Listener, Runtime
-from actors.scheduler import Timer
-from eventstore import SigninWebhooksError, format_time, parse_time
-from eventstore.deliveries import BatchCancelled, BatchSealed, Delivery, body_size, to_ranges
-from eventstore.endpoints import is_ndjson
-from eventstore.ids import short_id
-from eventstore.subscriptions import Subscription
+from signin_webhooks.actors.delivery import Job, Outcome
+from signin_webhooks.actors.delivery_queue import DeliveryQueue
+from signin_webhooks.actors.runtime import Listener, Runtime
+from signin_webhooks.actors.scheduler import Timer
+from signin_webhooks.eventstore import SigninWebhooksError, format_time, parse_time
+from signin_webhooks.eventstore.deliveries import (
+    BatchCancelled,
+    BatchSealed,
+    Delivery,
+    body_size,
+    to_ranges,
+)
+from signin_webhooks.eventstore.endpoints import is_ndjson
+from signin_webhooks.eventstore.ids import short_id
+from signin_webhooks.eventstore.subscriptions import Subscription
 
 ERROR_BACKOFF = 30.0  # after a failure of our own (not the endpoint's), try again this soon
 ERROR_DELAY = dt.timedelta(seconds=ERROR_BACKOFF)

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pykka
-
-from actors.runtime import Listener, Recorder
-from actors.signing import sign
-from actors.transport import Attempt, Transport
-from eventstore import Store, format_time
-from eventstore.deliveries import AttemptRecorded, Delivery
-from eventstore.errors import StoreError
-from eventstore.subscriptions import REDACTED, Subscription, SubscriptionDisabled
+from signin_webhooks.actors.runtime import Listener, Recorder
+from signin_webhooks.actors.signing import sign
+from signin_webhooks.actors.transport import Attempt, Transport
+from signin_webhooks.eventstore import Store, format_time
+from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+from signin_webhooks.eventstore.errors import StoreError
+from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription, SubscriptionDisabled
 
 VERSION = importlib.metadata.version("signin-webhooks")
 USER_AGENT = f"signin-webhooks/{VERSION}"

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-
-from actors.addresses import Resolver
-from actors.delivery import Deliverer, Job, batch_body
-from actors.runlock import holder
-from actors.runtime import Recorder
-from actors.transport import Transport
-from eventstore import (
+from signin_webhooks.actors.addresses import Resolver
+from signin_webhooks.actors.delivery import Deliverer, Job, batch_body
+from signin_webhooks.actors.runlock import holder
+from signin_webhooks.actors.runtime import Recorder
+from signin_webhooks.actors.transport import Transport
+from signin_webhooks.eventstore import (
     CATALOGUE,
     EVENT_TYPES,
     Filter,
@@ -25,7 +24,7 @@ from eventstore import (
     format_time,
     parse_time,
 )
-from eventstore.deliveries import (
+from signin_webhooks.eventstore.deliveries import (
     STATUSES,
     AttemptRecorded,
     BatchSealed,
@@ -35,13 +34,13 @@ from eventstore.deliveries import (
     pack,
     to_ranges,
 )
-from eventstore.durations import format_duration
-from eventstore.endpoints import is_ndjson
-from eventstore.ids import new_ids, short_id
-from eventstore.retention import RetentionReport, run_retention
-from eventstore.settings import Settings
-from eventstore.subscription_fields import matches
-from eventstore.subscriptions import Subscription
+from signin_webhooks.eventstore.durations import format_duration
+from signin_webhooks.eventstore.endpoints import is_ndjson
+from signin_webhooks.eventstore.ids import new_ids, short_id
+from signin_webhooks.eventstore.retention import RetentionReport, run_retention
+from signin_webhooks.eventstore.settings import Settings
+from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.subscriptions import Subscription
 
 
 @dataclass(frozen=True)

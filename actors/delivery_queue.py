@@ -7,9 +7,8 @@ from collections import deque
 from collections.abc import Iterator
 
 import msgspec
-
-from actors.runtime import Recorder
-from eventstore.deliveries import Delivery
+from signin_webhooks.actors.runtime import Recorder
+from signin_webhooks.eventstore.deliveries import Delivery
 
 IN_MEMORY = 32  # deliveries held per subscription; the rest are read back when their turn comes
 

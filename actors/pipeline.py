@@ -9,19 +9,18 @@ import os
 import threading
 
 import pykka
-
-from actors.addresses import Resolver
-from actors.clock import SystemClock
-from actors.delivery import Deliverer, DeliveryActor
-from actors.pool import DeliveryPool
-from actors.retention import RetentionKeeper
-from actors.router import Router, Wake
-from actors.runlock import RunLock
-from actors.runtime import Recorder, Runtime, start_actor
-from actors.scheduler import Scheduler
-from actors.transport import Transport
-from eventstore import Store
-from eventstore.settings import Settings
+from signin_webhooks.actors.addresses import Resolver
+from signin_webhooks.actors.clock import SystemClock
+from signin_webhooks.actors.delivery import Deliverer, DeliveryActor
+from signin_webhooks.actors.pool import DeliveryPool
+from signin_webhooks.actors.retention import RetentionKeeper
+from signin_webhooks.actors.router import Router, Wake
+from signin_webhooks.actors.runlock import RunLock
+from signin_webhooks.actors.runtime import Recorder, Runtime, start_actor
+from signin_webhooks.actors.scheduler import Scheduler
+from signin_webhooks.actors.transport import Transport
+from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore.settings import Settings
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL = 0.05  # another process's publish is noticed within this (and a query)

@@ -8,9 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pykka
-
-from actors.delivery import Job
-from actors.runtime import Listener
+from signin_webhooks.actors.delivery import Job
+from signin_webhooks.actors.runtime import Listener
 
 
 def host_of(url: str) -> str:

@@ -6,12 +6,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from actors.runtime import Listener, Runtime
-from eventstore import Store
-from eventstore.deliveries import DeliveryHistory
-from eventstore.retention import run_retention
-from eventstore.settings import InstallationSettings
-from eventstore.subscriptions import Subscriptions
+from signin_webhooks.actors.runtime import Listener, Runtime
+from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore.deliveries import DeliveryHistory
+from signin_webhooks.eventstore.retention import run_retention
+from signin_webhooks.eventstore.settings import InstallationSettings
+from signin_webhooks.eventstore.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 INTERVAL = dt.timedelta(minutes=10)

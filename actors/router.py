@@ -8,19 +8,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from actors.batcher import Batcher, Changed, Matched, Recovered, Retry
-from actors.runtime import Listener, Runtime, start_actor
-from eventstore import EVENT_TYPES, Filter, Store
-from eventstore.deliveries import (
+from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Retry
+from signin_webhooks.actors.runtime import Listener, Runtime, start_actor
+from signin_webhooks.eventstore import EVENT_TYPES, Filter, Store
+from signin_webhooks.eventstore.deliveries import (
     BatchCancelled,
     BatchSealed,
     Delivery,
     DeliveryHistory,
     RetryRequested,
 )
-from eventstore.log import Record
-from eventstore.subscription_fields import matches
-from eventstore.subscriptions import (
+from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.subscriptions import (
     LIFECYCLE,
     Subscription,
     SubscriptionCreated,

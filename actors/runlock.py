@@ -7,7 +7,7 @@ import fcntl
 import os
 import socket
 
-from eventstore import SigninWebhooksError
+from signin_webhooks.eventstore import SigninWebhooksError
 
 
 class AlreadyRunning(SigninWebhooksError):

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pykka
-
-from actors.clock import SystemClock
-from actors.scheduler import Scheduler
-from eventstore import Store
-from eventstore.deliveries import Delivery, DeliveryHistory
-from eventstore.events import InternalEvent
-from eventstore.settings import Settings
+from signin_webhooks.actors.clock import SystemClock
+from signin_webhooks.actors.scheduler import Scheduler
+from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore.deliveries import Delivery, DeliveryHistory
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.settings import Settings
 
 ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
 

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from actors.clock import SystemClock
+from signin_webhooks.actors.clock import SystemClock
 
 log = logging.getLogger(__name__)
 

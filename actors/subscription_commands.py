@@ -8,21 +8,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.addresses import BlockedAddress, ResolutionFailed, Resolver, check_endpoint
-from actors.signing import new_secret
-from eventstore import InvalidInput, NotFound, Store
-from eventstore.durations import parse_duration
-from eventstore.events import InternalEvent
-from eventstore.ids import short_id
-from eventstore.settings import (
+from signin_webhooks.actors.addresses import (
+    BlockedAddress,
+    ResolutionFailed,
+    Resolver,
+    check_endpoint,
+)
+from signin_webhooks.actors.signing import new_secret
+from signin_webhooks.eventstore import InvalidInput, NotFound, Store
+from signin_webhooks.eventstore.durations import parse_duration
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.ids import short_id
+from signin_webhooks.eventstore.settings import (
     InstallationSettings,
     SettingChanged,
     Settings,
     check_setting,
     parse_bool,
 )
-from eventstore.subscription_fields import SubscriptionFields, validate_fields
-from eventstore.subscriptions import (
+from signin_webhooks.eventstore.subscription_fields import SubscriptionFields, validate_fields
+from signin_webhooks.eventstore.subscriptions import (
     SecretRotated,
     Subscription,
     SubscriptionCreated,

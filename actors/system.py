@@ -11,14 +11,16 @@ from typing import Any, Self
 
 import msgspec
 import pykka
-
-from actors.addresses import Resolver, system_resolver
-from actors.clock import SystemClock
-from actors.delivery_commands import DeliveryCommands
-from actors.pipeline import Pipeline
-from actors.runlock import RunLock
-from actors.subscription_commands import SubscriptionCommands, allow_private_from_env
-from eventstore import (
+from signin_webhooks.actors.addresses import Resolver, system_resolver
+from signin_webhooks.actors.clock import SystemClock
+from signin_webhooks.actors.delivery_commands import DeliveryCommands
+from signin_webhooks.actors.pipeline import Pipeline
+from signin_webhooks.actors.runlock import RunLock
+from signin_webhooks.actors.subscription_commands import (
+    SubscriptionCommands,
+    allow_private_from_env,
+)
+from signin_webhooks.eventstore import (
     AppendResult,
     EventCounts,
     Filter,

@@ -6,12 +6,12 @@ delivery actor records it and schedules a retry, it never has to catch anything.
 Three things urllib3 does not do by itself are done here:
 - the deadline is total (resolution, the wait for a free connection, connect, send, the whole
   response): urllib3's timeouts are per socket operation, so an endpoint trickling one byte at a
-  time would hold an attempt for ever. `actors.connections.Deadline` shuts the attempt's socket
+  time would hold an attempt for ever. `connections.Deadline` shuts the attempt's socket
   when it passes, which wakes whatever read or write is blocked on it;
 - the host is resolved and checked by `resolve_checked`, then the checked address is what is
   connected to (TLS still verified against the host name), so DNS rebinding cannot slip past;
 - at most `max_connections_per_host` attempts run at once per (host, port)
-  (`actors.connections.HostSlots`), so endpoints that hang until their timeout hold up only
+  (`connections.HostSlots`), so endpoints that hang until their timeout hold up only
   their own host.
 """
 
@@ -29,22 +29,21 @@ from http.client import HTTPException, IncompleteRead
 from typing import Literal
 
 import msgspec
-from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
-from urllib3.exceptions import EmptyPoolError, LocationParseError, NewConnectionError
-from urllib3.exceptions import SSLError as Urllib3SSLError
-from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
-from urllib3.util import SKIP_HEADER, parse_url
-
-from actors.addresses import (
+from signin_webhooks.actors.addresses import (
     DEFAULT_PORTS,
     BlockedAddress,
     ResolutionFailed,
     Resolver,
     resolve_checked,
 )
-from actors.addresses import system_resolver as system_resolver
-from actors.connections import Deadline, HostSlots, HTTPPool, HTTPSPool, watching
-from eventstore.errors import InvalidInput
+from signin_webhooks.actors.addresses import system_resolver as system_resolver
+from signin_webhooks.actors.connections import Deadline, HostSlots, HTTPPool, HTTPSPool, watching
+from signin_webhooks.eventstore.errors import InvalidInput
+from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
+from urllib3.exceptions import EmptyPoolError, LocationParseError, NewConnectionError
+from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+from urllib3.util import SKIP_HEADER, parse_url
 
 ErrorKind = Literal[
     "http_status",

@@ -1,6 +1,6 @@
 """How a person drives it: the `signin-webhooks` command."""
 
-from cli import (  # noqa: F401  (registers the commands)
+from signin_webhooks.cli import (  # noqa: F401  (registers the commands)
     deliveries,
     demo,
     events,
@@ -9,7 +9,7 @@ from cli import (  # noqa: F401  (registers the commands)
     settings,
     subscriptions,
 )
-from cli.app import main
-from cli.bench import command as _bench  # noqa: F401
+from signin_webhooks.cli.app import main
+from signin_webhooks.cli.bench import command as _bench  # noqa: F401
 
 __all__ = ["main"]

@@ -7,11 +7,10 @@ import sys
 from typing import Any
 
 import click
-
-from actors import WebhookSystem
-from actors.system import DEFAULT_DB, ENV_DB
-from eventstore import InvalidInput, NotFound, SigninWebhooksError
-from eventstore.database import store_error
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors.system import DEFAULT_DB, ENV_DB
+from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError
+from signin_webhooks.eventstore.database import store_error
 
 
 class App(click.Group):

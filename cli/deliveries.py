@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-
-from actors import WebhookSystem
-from cli.app import main, pass_system
-from cli.output import echo_fields, echo_json, echo_table
-from eventstore import StoreError
-from eventstore.deliveries import STATUSES, AttemptRecorded, Delivery
-from eventstore.durations import format_duration
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.eventstore import StoreError
+from signin_webhooks.eventstore.deliveries import STATUSES, AttemptRecorded, Delivery
+from signin_webhooks.eventstore.durations import format_duration
 
 
 def delivery_view(d: Delivery) -> dict[str, Any]:

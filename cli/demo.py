@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import click
-
-from actors import WebhookSystem
-from actors.signing import verify
-from cli.app import main
-from cli.output import echo_table
-from cli.samples import sample_events
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors.signing import verify
+from signin_webhooks.cli.app import main
+from signin_webhooks.cli.output import echo_table
+from signin_webhooks.cli.samples import sample_events
 
 FAILURES = 2  # the endpoint's first answers are 503, then it recovers
 

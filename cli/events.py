@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
-
-from actors import WebhookSystem
-from cli.app import main, pass_system
-from cli.output import echo_fields, echo_json, echo_table
-from eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
 
 
 @main.command()

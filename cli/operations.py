@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-
-from actors import WebhookSystem
-from cli.app import main, pass_system
-from cli.deliveries import attempt_view, delivery_view
-from cli.output import echo_fields, echo_json, echo_table
-from cli.subscriptions import subscriptions
-from eventstore import EVENT_TYPES
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.deliveries import attempt_view, delivery_view
+from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.cli.subscriptions import subscriptions
+from signin_webhooks.eventstore import EVENT_TYPES
 
 
 @subscriptions.command()

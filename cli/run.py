@@ -6,9 +6,8 @@ import signal
 import threading
 
 import click
-
-from actors import WebhookSystem
-from cli.app import main, pass_system
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.app import main, pass_system
 
 
 @main.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from eventstore import CATALOGUE
+from signin_webhooks.eventstore import CATALOGUE
 
 _FIELDS = {
     "session_id": lambda r, i: f"ses_{i:08d}",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import click
-
-from actors import WebhookSystem
-from cli.app import main, pass_system
-from cli.output import echo_json, echo_table
-from eventstore.settings import SETTINGS
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.output import echo_json, echo_table
+from signin_webhooks.eventstore.settings import SETTINGS
 
 
 @main.group(invoke_without_command=True)

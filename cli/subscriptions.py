@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-
-from actors import WebhookSystem
-from actors.subscription_commands import Saved
-from cli.app import main, pass_system
-from cli.output import echo_fields, echo_json, echo_table
-from eventstore.durations import format_duration, format_duration_list
-from eventstore.subscriptions import REDACTED, Subscription
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors.subscription_commands import Saved
+from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.eventstore.durations import format_duration, format_duration_list
+from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
 
 
 def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:

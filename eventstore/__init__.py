@@ -1,14 +1,19 @@
 """What is true: the append-only log, the event catalogue, and the projections kept from it."""
 
-from eventstore.catalogue import CATALOGUE, EVENT_TYPES, MAX_EVENT_BYTES, Published
-from eventstore.errors import InvalidInput, NotFound, SigninWebhooksError, StoreError
-from eventstore.events import InternalEvent
-from eventstore.log import AppendResult, EventLog, Filter, Record
-from eventstore.projection import Projection, Projector
-from eventstore.publishing import parse_events
-from eventstore.stats import EventCounts
-from eventstore.store import Store
-from eventstore.times import format_time, parse_time, utc_now
+from signin_webhooks.eventstore.catalogue import CATALOGUE, EVENT_TYPES, MAX_EVENT_BYTES, Published
+from signin_webhooks.eventstore.errors import (
+    InvalidInput,
+    NotFound,
+    SigninWebhooksError,
+    StoreError,
+)
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.log import AppendResult, EventLog, Filter, Record
+from signin_webhooks.eventstore.projection import Projection, Projector
+from signin_webhooks.eventstore.publishing import parse_events
+from signin_webhooks.eventstore.stats import EventCounts
+from signin_webhooks.eventstore.store import Store
+from signin_webhooks.eventstore.times import format_time, parse_time, utc_now
 
 __all__ = [
     "CATALOGUE",

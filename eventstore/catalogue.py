@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
 import msgspec
-
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import InvalidInput
 
 MAX_EVENT_BYTES = 256 * 1024
 _EXAMPLE = "e.g. 2026-01-31T09:00:00Z"

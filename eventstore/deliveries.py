@@ -11,10 +11,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 
 import msgspec
-
-from eventstore.events import InternalEvent
-from eventstore.log import Record
-from eventstore.projection import Projection
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.projection import Projection
 
 STATUSES = ("pending", "retrying", "succeeded", "failed", "cancelled")
 SETTLED = ("succeeded", "failed", "cancelled")

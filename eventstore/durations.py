@@ -10,7 +10,7 @@ import math
 import re
 from decimal import Decimal
 
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import InvalidInput
 
 DAY = 24 * 3600  # seconds
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}

@@ -8,13 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
-
-from eventstore.catalogue import Published, same_content
-from eventstore.database import create_schema, write_transaction
-from eventstore.errors import InvalidInput
-from eventstore.events import InternalEvent, decode_internal, encode_internal
-from eventstore.ids import new_ids
-from eventstore.times import format_time, utc_now
+from signin_webhooks.eventstore.catalogue import Published, same_content
+from signin_webhooks.eventstore.database import create_schema, write_transaction
+from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.events import InternalEvent, decode_internal, encode_internal
+from signin_webhooks.eventstore.ids import new_ids
+from signin_webhooks.eventstore.times import format_time, utc_now
 
 # AUTOINCREMENT: a sequence is never reused, even after retention deletes rows.
 SCHEMA = """

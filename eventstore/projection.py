@@ -7,8 +7,8 @@ import abc
 import sqlite3
 from typing import ClassVar
 
-from eventstore.database import create_schema, write_transaction
-from eventstore.log import EventLog, Record
+from signin_webhooks.eventstore.database import create_schema, write_transaction
+from signin_webhooks.eventstore.log import EventLog, Record
 
 CHECKPOINTS = """
 CREATE TABLE IF NOT EXISTS projections (name TEXT PRIMARY KEY, sequence INTEGER NOT NULL)

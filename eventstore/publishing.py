@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import msgspec
-
-from eventstore.catalogue import Published, reason, validate
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.catalogue import Published, reason, validate
+from signin_webhooks.eventstore.errors import InvalidInput
 
 MAX_REPORTED = 20
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])

@@ -6,15 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from eventstore.catalogue import EVENT_TYPES
-from eventstore.database import write_transaction
-from eventstore.deliveries import BatchSealed, DeliveriesExpired, DeliveryHistory
-from eventstore.settings import InstallationSettings
-from eventstore.stats import EventCounts, LogCompacted
-from eventstore.store import Store
-from eventstore.subscription_fields import matches
-from eventstore.subscriptions import Subscriptions
-from eventstore.times import format_time
+from signin_webhooks.eventstore.catalogue import EVENT_TYPES
+from signin_webhooks.eventstore.database import write_transaction
+from signin_webhooks.eventstore.deliveries import BatchSealed, DeliveriesExpired, DeliveryHistory
+from signin_webhooks.eventstore.settings import InstallationSettings
+from signin_webhooks.eventstore.stats import EventCounts, LogCompacted
+from signin_webhooks.eventstore.store import Store
+from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.subscriptions import Subscriptions
+from signin_webhooks.eventstore.times import format_time
 
 
 @dataclass(frozen=True)

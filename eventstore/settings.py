@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-
-from eventstore.durations import DAY, format_duration, parse_duration
-from eventstore.errors import InvalidInput
-from eventstore.events import InternalEvent
-from eventstore.log import Record
-from eventstore.projection import Projection
+from signin_webhooks.eventstore.durations import DAY, format_duration, parse_duration
+from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.projection import Projection
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 

@@ -6,9 +6,9 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
-from eventstore.events import InternalEvent
-from eventstore.log import Record
-from eventstore.projection import Projection
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.projection import Projection
 
 
 class LogCompacted(InternalEvent, frozen=True, tag="log.compacted"):

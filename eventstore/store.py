@@ -8,10 +8,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 
-from eventstore.database import open_database, store_error
-from eventstore.log import EventLog
-from eventstore.projection import Projection, Projector
-from eventstore.times import utc_now
+from signin_webhooks.eventstore.database import open_database, store_error
+from signin_webhooks.eventstore.log import EventLog
+from signin_webhooks.eventstore.projection import Projection, Projector
+from signin_webhooks.eventstore.times import utc_now
 
 BACKGROUND_CACHE_KIB = 256
 

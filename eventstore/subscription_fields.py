@@ -7,17 +7,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import msgspec
-
-from eventstore.catalogue import EVENT_TYPES
-from eventstore.durations import (
+from signin_webhooks.eventstore.catalogue import EVENT_TYPES
+from signin_webhooks.eventstore.durations import (
     DAY,
     format_duration,
     format_duration_list,
     parse_duration,
     parse_duration_list,
 )
-from eventstore.endpoints import validate_content_type, validate_headers, validate_url
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.endpoints import (
+    validate_content_type,
+    validate_headers,
+    validate_url,
+)
+from signin_webhooks.eventstore.errors import InvalidInput
 
 KiB, MiB = 1024, 1024 * 1024
 Scope = Literal["context", "organization"]

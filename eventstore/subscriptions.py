@@ -6,12 +6,11 @@ import datetime as dt
 import sqlite3
 
 import msgspec
-
-from eventstore.events import InternalEvent
-from eventstore.log import Record
-from eventstore.projection import Projection
-from eventstore.subscription_fields import SubscriptionFields
-from eventstore.times import format_time, parse_time
+from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.projection import Projection
+from signin_webhooks.eventstore.subscription_fields import SubscriptionFields
+from signin_webhooks.eventstore.times import format_time, parse_time
 
 REDACTED = "[redacted]"
 

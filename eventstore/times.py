@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import InvalidInput
 
 
 def utc_now() -> dt.datetime:

@@ -9,8 +9,7 @@ import sys
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-from actors.addresses import (
+from signin_webhooks.actors.addresses import (
     BlockedAddress,
     ResolutionFailed,
     check_endpoint,
@@ -19,7 +18,8 @@ from actors.addresses import (
     resolve_checked,
     system_resolver,
 )
-from eventstore.errors import InvalidInput, SigninWebhooksError
+from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
+
 from tests.helpers import FakeDns
 
 PUBLIC_V4 = "93.184.216.34"

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore import Store
 
-from actors import WebhookSystem
-from eventstore import Store
 from tests.endpoint import Endpoint, Reply, Trickle
 from tests.helpers import objects, wait_until
 
@@ -36,7 +36,7 @@ POLL = 0.05  # real seconds between two checks while waiting
 # Publishes the calls in the file, in order, pausing between calls; prints "done" at the end.
 PUBLISHER = """
 import json, sys, time
-from actors import WebhookSystem
+from signin_webhooks.actors import WebhookSystem
 
 db, calls_file = sys.argv[1], sys.argv[2]
 started = time.monotonic()

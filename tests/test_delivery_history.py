@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from signin_webhooks.actors import ManualClock, WebhookSystem
+from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
+from signin_webhooks.actors.system import ENV_DB
+from signin_webhooks.cli import app as cli_app
+from signin_webhooks.eventstore import EventCounts, Store, format_time
+from signin_webhooks.eventstore.deliveries import DeliveryHistory
+from signin_webhooks.eventstore.subscriptions import REDACTED
 
-import cli.app
-from actors import ManualClock, WebhookSystem
-from actors.subscription_commands import ENV_ALLOW_PRIVATE
-from actors.system import ENV_DB
-from eventstore import EventCounts, Store, format_time
-from eventstore.deliveries import DeliveryHistory
-from eventstore.subscriptions import REDACTED
 from tests.endpoint import Endpoint, Reply, closed_port_url
 from tests.helpers import (
     create_subscription,
@@ -53,7 +53,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> P
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, clock=clock, **kwargs)
 
-    monkeypatch.setattr(cli.app, "WebhookSystem", OnTestClock)
+    monkeypatch.setattr(cli_app, "WebhookSystem", OnTestClock)
     monkeypatch.delenv(ENV_DB, raising=False)
     monkeypatch.delenv(ENV_ALLOW_PRIVATE, raising=False)
     return tmp_path / "hooks.db"

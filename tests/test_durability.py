@@ -9,12 +9,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from eventstore import Store
+from signin_webhooks.eventstore import Store
 
 # Appends calls of `size` events forever, printing each call's sequences once it has returned.
 LOOPING_PUBLISHER = """
 import sys
-from actors import WebhookSystem
+from signin_webhooks.actors import WebhookSystem
 
 db, size = sys.argv[1], int(sys.argv[2])
 with WebhookSystem(db, deliver=False) as system:
@@ -32,7 +32,7 @@ with WebhookSystem(db, deliver=False) as system:
 # Waits for "go" on stdin, then publishes `calls` calls of `size` events, printing each report.
 PUBLISHER = """
 import json, sys
-from actors import WebhookSystem
+from signin_webhooks.actors import WebhookSystem
 
 db, name, calls, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sys.stdin.readline()

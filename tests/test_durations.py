@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from eventstore.durations import (
+from signin_webhooks.eventstore.durations import (
     format_duration,
     format_duration_list,
     parse_duration,
     parse_duration_list,
 )
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import InvalidInput
 
 DAY = 86_400
 

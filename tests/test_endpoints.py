@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from eventstore.endpoints import (
+from signin_webhooks.eventstore.endpoints import (
     is_ndjson,
     validate_content_type,
     validate_headers,
     validate_url,
 )
-from eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import InvalidInput
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from eventstore import (
+from signin_webhooks.eventstore import (
     AppendResult,
     EventLog,
     Filter,

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore.deliveries import BatchSealed
 
-from actors import WebhookSystem
-from eventstore.deliveries import BatchSealed
 from tests.endpoint import closed_port_url
 from tests.helpers import facts
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 # second), then prints its peak RSS in MB. VmHWM, not ru_maxrss, which Linux carries over exec.
 _CHILD = """
 import sys, time
-from actors import WebhookSystem
+from signin_webhooks.actors import WebhookSystem
 
 with WebhookSystem(sys.argv[1], allow_private_networks=True) as system:
     system.routed(timeout=120)

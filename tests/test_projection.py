@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from actors import WebhookSystem
-from eventstore import EventCounts, InternalEvent, Projector, Store, parse_events
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore import EventCounts, InternalEvent, Projector, Store, parse_events
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.projection.note_recorded"):

@@ -7,14 +7,14 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "actors": {"ManualClock", "SystemClock", "WebhookSystem", "database_path"},
-    "eventstore": {
+    "signin_webhooks.actors": {"ManualClock", "SystemClock", "WebhookSystem", "database_path"},
+    "signin_webhooks.eventstore": {
         "CATALOGUE", "EVENT_TYPES", "MAX_EVENT_BYTES", "AppendResult", "EventCounts", "EventLog",
         "Filter", "InternalEvent", "InvalidInput", "NotFound", "Projection", "Projector",
         "Published", "Record", "SigninWebhooksError", "Store", "StoreError", "format_time",
         "parse_events", "parse_time", "utc_now",
     },
-    "cli": {"main"},
+    "signin_webhooks.cli": {"main"},
 }  # fmt: skip
 
 
@@ -27,7 +27,7 @@ def test_each_package_states_its_public_api_and_every_name_imports(package: str)
 
 
 def test_the_webhook_system_offers_what_a_host_program_needs() -> None:
-    from actors import WebhookSystem
+    from signin_webhooks.actors import WebhookSystem
 
     for method in (
         "start", "stop", "publish", "replay", "routed", "create_subscription", "subscriptions",

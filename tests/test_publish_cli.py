@@ -12,9 +12,15 @@ from typing import Any
 import msgspec
 import pytest
 from click.testing import Result
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore import (
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    InternalEvent,
+    Store,
+    format_time,
+)
 
-from actors import WebhookSystem
-from eventstore import EVENT_TYPES, MAX_EVENT_BYTES, InternalEvent, Store, format_time
 from tests.helpers import assert_reported, invoke, run_unprivileged
 
 

@@ -3,8 +3,7 @@ import hashlib
 import hmac
 
 import pytest
-
-from actors.signing import new_secret, sign, verify
+from signin_webhooks.actors.signing import new_secret, sign, verify
 
 # The test vector published with the Standard Webhooks reference libraries.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

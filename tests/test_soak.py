@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from actors import WebhookSystem
+from signin_webhooks.actors import WebhookSystem
 
 psutil = pytest.importorskip("psutil")
 

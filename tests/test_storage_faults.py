@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from signin_webhooks.actors import WebhookSystem
 
-from actors import WebhookSystem
 from tests import helpers
 from tests.helpers import ROOT, installed, one_error_line
 
@@ -29,9 +29,9 @@ BUSY_TIMEOUT_MS = 1000  # the child's busy timeout, so that waiting out a lock t
 # only quicker to give up on a lock.
 PATCHED_CLI = f"""
 import sys
-import eventstore.database
-eventstore.database.BUSY_TIMEOUT_MS = {BUSY_TIMEOUT_MS}
-from cli import main
+import signin_webhooks.eventstore.database
+signin_webhooks.eventstore.database.BUSY_TIMEOUT_MS = {BUSY_TIMEOUT_MS}
+from signin_webhooks.cli import main
 main(sys.argv[1:], prog_name="signin-webhooks")
 """
 # Holds the database's write lock until its stdin closes, or until it is killed.

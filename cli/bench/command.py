@@ -8,17 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-
-from cli.app import main
-from cli.bench.deliver import deliver
-from cli.bench.fanout import fan_out
-from cli.bench.ingest import ingest_bulk, ingest_single
-from cli.bench.latency import latency
-from cli.bench.memory import memory
-from cli.bench.recover import recover
-from cli.bench.rows import Row
-from cli.bench.sink import Sink
-from cli.output import echo_json, echo_table
+from signin_webhooks.cli.app import main
+from signin_webhooks.cli.bench.deliver import deliver
+from signin_webhooks.cli.bench.fanout import fan_out
+from signin_webhooks.cli.bench.ingest import ingest_bulk, ingest_single
+from signin_webhooks.cli.bench.latency import latency
+from signin_webhooks.cli.bench.memory import memory
+from signin_webhooks.cli.bench.recover import recover
+from signin_webhooks.cli.bench.rows import Row
+from signin_webhooks.cli.bench.sink import Sink
+from signin_webhooks.cli.output import echo_json, echo_table
 
 #: scenario -> (full size, quick size)
 SIZES = {

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import msgspec
 import urllib3
-
-from actors import WebhookSystem
-from cli.bench.rows import Row, row
-from cli.bench.setup import CHUNK, add_subscriptions
-from cli.bench.sink import Sink
-from cli.samples import sample_events
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.rows import Row, row
+from signin_webhooks.cli.bench.setup import CHUNK, add_subscriptions
+from signin_webhooks.cli.bench.sink import Sink
+from signin_webhooks.cli.samples import sample_events
 
 BATCH = 1000
 

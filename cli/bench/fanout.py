@@ -7,15 +7,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from actors.clock import SystemClock
-from actors.router import Router
-from actors.runtime import Recorder, Runtime
-from actors.scheduler import Scheduler
-from cli.bench.rows import Row, row, timed
-from cli.bench.setup import add_subscriptions, publish_many
-from eventstore import EVENT_TYPES, Store
-from eventstore.settings import InstallationSettings
-from eventstore.subscription_fields import matches
+from signin_webhooks.actors.clock import SystemClock
+from signin_webhooks.actors.router import Router
+from signin_webhooks.actors.runtime import Recorder, Runtime
+from signin_webhooks.actors.scheduler import Scheduler
+from signin_webhooks.cli.bench.rows import Row, row, timed
+from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
+from signin_webhooks.eventstore import EVENT_TYPES, Store
+from signin_webhooks.eventstore.settings import InstallationSettings
+from signin_webhooks.eventstore.subscription_fields import matches
 
 EVENT_SETS = (["*"], ["signin.session.*"], ["signin.dhcp.*", "signin.configuration.audit"])
 

@@ -7,14 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import msgspec
-
-from actors import WebhookSystem
-from cli.bench.rows import Row, row, timed
-from cli.samples import sample_events
-from eventstore import parse_events
-from eventstore.database import BUSY_TIMEOUT_MS
-from eventstore.ids import new_ids
-from eventstore.log import INSERT, SCHEMA
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.rows import Row, row, timed
+from signin_webhooks.cli.samples import sample_events
+from signin_webhooks.eventstore import parse_events
+from signin_webhooks.eventstore.database import BUSY_TIMEOUT_MS
+from signin_webhooks.eventstore.ids import new_ids
+from signin_webhooks.eventstore.log import INSERT, SCHEMA
 
 ROUNDS = 3
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import msgspec
 import urllib3
-
-from actors import WebhookSystem
-from cli.bench.rows import Row, row
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.rows import Row, row
 
 RATE = 200  # events a second
 

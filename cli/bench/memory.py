@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli.bench.rows import Row, row
-from cli.bench.setup import add_subscriptions, publish_many
+from signin_webhooks.cli.bench.rows import Row, row
+from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
 
 # Starts the system, waits until everything in the log is routed, prints peak RSS in MB. VmHWM,
 # not ru_maxrss: Linux carries ru_maxrss over exec, so a child would inherit the parent's peak.
 _CHILD = """
 import sys
-from actors import WebhookSystem
+from signin_webhooks.actors import WebhookSystem
 with WebhookSystem(sys.argv[1], allow_private_networks=True) as system:
     system.routed(timeout=600)
     status = open("/proc/self/status").read()

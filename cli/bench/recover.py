@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from actors import WebhookSystem
-from cli.bench.rows import Row, row
-from cli.bench.setup import add_subscriptions, publish_many
-from cli.bench.sink import Sink
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.rows import Row, row
+from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
+from signin_webhooks.cli.bench.sink import Sink
 
 SUBSCRIPTIONS = 100
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
-
-from actors import WebhookSystem
-from actors.signing import new_secret
-from cli.samples import sample_events
-from eventstore.ids import short_id
-from eventstore.subscription_fields import validate_fields
-from eventstore.subscriptions import SubscriptionCreated
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors.signing import new_secret
+from signin_webhooks.cli.samples import sample_events
+from signin_webhooks.eventstore.ids import short_id
+from signin_webhooks.eventstore.subscription_fields import validate_fields
+from signin_webhooks.eventstore.subscriptions import SubscriptionCreated
 
 CHUNK = 50_000
 

@@ -16,7 +16,9 @@ class Sink:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli.bench.sink_process"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-m", "signin_webhooks.cli.bench.sink_process"],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.process.stdout is not None
         port = int(self.process.stdout.readline())

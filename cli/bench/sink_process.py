@@ -1,7 +1,7 @@
 """A sink endpoint for the benchmark, run in its own process: it counts what it receives.
 
-`python -m cli.bench.sink_process` prints its port, then serves until killed; GET / returns the
-counts, DELETE / resets them.
+`python -m signin_webhooks.cli.bench.sink_process` prints its port, then serves until killed;
+GET / returns the counts, DELETE / resets them.
 """
 
 from __future__ import annotations
