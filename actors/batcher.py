@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+
 from signin_webhooks.actors.delivery import Job, Outcome
 from signin_webhooks.actors.delivery_queue import DeliveryQueue
 from signin_webhooks.actors.runtime import Listener, Runtime

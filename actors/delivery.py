@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pykka
+
 from signin_webhooks.actors.runtime import Listener, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport

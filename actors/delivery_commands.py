@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+
 from signin_webhooks.actors.addresses import Resolver
 from signin_webhooks.actors.delivery import Deliverer, Job, batch_body
 from signin_webhooks.actors.runlock import holder

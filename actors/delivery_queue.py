@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Iterator
 
 import msgspec
+
 from signin_webhooks.actors.runtime import Recorder
 from signin_webhooks.eventstore.deliveries import Delivery
 

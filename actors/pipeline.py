@@ -9,6 +9,7 @@ import os
 import threading
 
 import pykka
+
 from signin_webhooks.actors.addresses import Resolver
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery import Deliverer, DeliveryActor

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pykka
+
 from signin_webhooks.actors.delivery import Job
 from signin_webhooks.actors.runtime import Listener
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pykka
+
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.eventstore import Store

@@ -11,6 +11,7 @@ from typing import Any, Self
 
 import msgspec
 import pykka
+
 from signin_webhooks.actors.addresses import Resolver, system_resolver
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery_commands import DeliveryCommands

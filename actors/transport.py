@@ -29,6 +29,12 @@ from http.client import HTTPException, IncompleteRead
 from typing import Literal
 
 import msgspec
+from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
+from urllib3.exceptions import EmptyPoolError, LocationParseError, NewConnectionError
+from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+from urllib3.util import SKIP_HEADER, parse_url
+
 from signin_webhooks.actors.addresses import (
     DEFAULT_PORTS,
     BlockedAddress,
@@ -39,11 +45,6 @@ from signin_webhooks.actors.addresses import (
 from signin_webhooks.actors.addresses import system_resolver as system_resolver
 from signin_webhooks.actors.connections import Deadline, HostSlots, HTTPPool, HTTPSPool, watching
 from signin_webhooks.eventstore.errors import InvalidInput
-from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
-from urllib3.exceptions import EmptyPoolError, LocationParseError, NewConnectionError
-from urllib3.exceptions import SSLError as Urllib3SSLError
-from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
-from urllib3.util import SKIP_HEADER, parse_url
 
 ErrorKind = Literal[
     "http_status",

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.system import DEFAULT_DB, ENV_DB
 from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError

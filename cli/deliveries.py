@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.output import echo_fields, echo_json, echo_table

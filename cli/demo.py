@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import click
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.signing import verify
 from signin_webhooks.cli.app import main

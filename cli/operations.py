@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view

@@ -6,6 +6,7 @@ import signal
 import threading
 
 import click
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_commands import Saved
 from signin_webhooks.cli.app import main, pass_system

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
 import msgspec
+
 from signin_webhooks.eventstore.errors import InvalidInput
 
 MAX_EVENT_BYTES = 256 * 1024

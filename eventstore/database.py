@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
+
 from signin_webhooks.eventstore.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000

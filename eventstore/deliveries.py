@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 
 import msgspec
+
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.projection import Projection

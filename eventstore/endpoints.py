@@ -12,8 +12,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from urllib.parse import SplitResult, urlsplit
 
-from signin_webhooks.eventstore.errors import InvalidInput
 from urllib3.util import parse_url
+
+from signin_webhooks.eventstore.errors import InvalidInput
 
 _REG_NAME = re.compile(r"[a-z0-9._-]+")
 _TOKEN_HINT = "use letters, digits and !#$%&'*+-.^_`|~ with no spaces"

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
+
 from signin_webhooks.eventstore.catalogue import Published, same_content
 from signin_webhooks.eventstore.database import create_schema, write_transaction
 from signin_webhooks.eventstore.errors import InvalidInput

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+
 from signin_webhooks.eventstore.catalogue import Published, reason, validate
 from signin_webhooks.eventstore.errors import InvalidInput
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
+
 from signin_webhooks.eventstore.durations import DAY, format_duration, parse_duration
 from signin_webhooks.eventstore.errors import InvalidInput
 from signin_webhooks.eventstore.events import InternalEvent

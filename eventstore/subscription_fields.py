@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import msgspec
+
 from signin_webhooks.eventstore.catalogue import EVENT_TYPES
 from signin_webhooks.eventstore.durations import (
     DAY,

@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 
 import msgspec
+
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.projection import Projection

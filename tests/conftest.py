@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
-
 from tests.endpoint import Endpoint
 from tests.helpers import installed
 

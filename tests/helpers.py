@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_commands import Saved
 from signin_webhooks.cli import main
 from signin_webhooks.eventstore import InternalEvent
-
 from tests.endpoint import Endpoint, Received
 
 T = TypeVar("T")

@@ -9,6 +9,7 @@ import sys
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
 from signin_webhooks.actors.addresses import (
     BlockedAddress,
     ResolutionFailed,
@@ -19,7 +20,6 @@ from signin_webhooks.actors.addresses import (
     system_resolver,
 )
 from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
-
 from tests.helpers import FakeDns
 
 PUBLIC_V4 = "93.184.216.34"

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import Store
-
 from tests.endpoint import Endpoint, Reply, Trickle
 from tests.helpers import objects, wait_until
 

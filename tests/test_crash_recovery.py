@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signin_webhooks.actors import WebhookSystem
 
+from signin_webhooks.actors import WebhookSystem
 from tests.endpoint import Endpoint, Hang, Received, Reply, Trickle
 from tests.helpers import objects, wait_until
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+
 from signin_webhooks.actors import ManualClock, WebhookSystem
 from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.system import ENV_DB
@@ -24,7 +25,6 @@ from signin_webhooks.cli import app as cli_app
 from signin_webhooks.eventstore import EventCounts, Store, format_time
 from signin_webhooks.eventstore.deliveries import DeliveryHistory
 from signin_webhooks.eventstore.subscriptions import REDACTED
-
 from tests.endpoint import Endpoint, Reply, closed_port_url
 from tests.helpers import (
     create_subscription,

@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.signing import new_secret, verify
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, BatchCancelled, BatchSealed
-
 from tests.endpoint import Endpoint, Hang, Received, Reply
 from tests.helpers import (
     create_subscription,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 import pytest
-from signin_webhooks.cli import main
 
+from signin_webhooks.cli import main
 from tests.helpers import ROOT
 
 DOCS = ROOT / "docs"

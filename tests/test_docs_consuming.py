@@ -17,10 +17,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
-
 from tests.endpoint import Received
 from tests.endpoint import endpoint as endpoint_fixture  # noqa: F401  (the `endpoint` fixture)
 from tests.helpers import ROOT, event, facts, wait_until

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import ManualClock, WebhookSystem
 from signin_webhooks.eventstore import parse_time
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
-
 from tests import helpers
 from tests.endpoint import (
     Behaviour,

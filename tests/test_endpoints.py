@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from signin_webhooks.eventstore.endpoints import (
     is_ndjson,
     validate_content_type,

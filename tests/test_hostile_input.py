@@ -23,10 +23,10 @@ import pytest
 from click.testing import Result
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
 from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
-
 from tests.endpoint import Endpoint
 from tests.helpers import PREFIX, assert_reported, invoke, wait_until
 

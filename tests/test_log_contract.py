@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from signin_webhooks.eventstore import (
     AppendResult,
     EventLog,

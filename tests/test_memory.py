@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore.deliveries import BatchSealed
-
 from tests.endpoint import closed_port_url
 from tests.helpers import facts
 

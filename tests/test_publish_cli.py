@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 from click.testing import Result
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import (
     EVENT_TYPES,
@@ -20,7 +21,6 @@ from signin_webhooks.eventstore import (
     Store,
     format_time,
 )
-
 from tests.helpers import assert_reported, invoke, run_unprivileged
 
 

@@ -3,6 +3,7 @@ import hashlib
 import hmac
 
 import pytest
+
 from signin_webhooks.actors.signing import new_secret, sign, verify
 
 # The test vector published with the Standard Webhooks reference libraries.

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 
 psutil = pytest.importorskip("psutil")

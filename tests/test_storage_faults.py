@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from signin_webhooks.actors import WebhookSystem
 
+from signin_webhooks.actors import WebhookSystem
 from tests import helpers
 from tests.helpers import ROOT, installed, one_error_line
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
 from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE, Saved
 from signin_webhooks.eventstore import InvalidInput, NotFound
 from signin_webhooks.eventstore.subscriptions import Subscriptions
-
 from tests.helpers import FakeDns
 
 PUBLIC = "93.184.216.34"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.system import ENV_DB
 from signin_webhooks.eventstore import parse_time
-
 from tests.helpers import PREFIX, fields_of, invoke, one_error_line
 
 PUBLIC_URL = "https://93.184.216.34/hook"

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from signin_webhooks.actors.transport import Attempt, Transport, parse_retry_after
 from signin_webhooks.eventstore.errors import InvalidInput
-
 from tests.endpoint import (
     Endpoint,
     Hang,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+
 from signin_webhooks.cli.app import main
 from signin_webhooks.cli.bench.deliver import deliver
 from signin_webhooks.cli.bench.fanout import fan_out

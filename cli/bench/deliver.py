@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import urllib3
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import CHUNK, add_subscriptions

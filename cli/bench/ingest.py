@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import msgspec
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.samples import sample_events

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 import urllib3
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.rows import Row, row
 

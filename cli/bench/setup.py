@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.signing import new_secret
 from signin_webhooks.cli.samples import sample_events
