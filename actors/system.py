@@ -14,13 +14,12 @@ import pykka
 
 from signin_webhooks.actors.addresses import Resolver, system_resolver
 from signin_webhooks.actors.clock import SystemClock
-from signin_webhooks.actors.delivery_commands import DeliveryCommands
+from signin_webhooks.actors.delivery_manager import DeliveryManager
+from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.pipeline import Pipeline
-from signin_webhooks.actors.runlock import RunLock
-from signin_webhooks.actors.subscription_commands import (
-    SubscriptionCommands,
-    allow_private_from_env,
-)
+from signin_webhooks.actors.runlock import RunLock, holder
+from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
+from signin_webhooks.actors.subscription_manager import SubscriptionManager
 from signin_webhooks.eventstore import (
     AppendResult,
     EventCounts,
@@ -33,6 +32,8 @@ from signin_webhooks.eventstore import (
     parse_events,
     parse_time,
 )
+from signin_webhooks.eventstore.retention import RetentionReport, run_retention
+from signin_webhooks.eventstore.status import subscription_status
 
 DEFAULT_DB = "signin-webhooks.db"
 ENV_DB = "SIGNIN_WEBHOOKS_DB"
@@ -57,8 +58,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class WebhookSystem(SubscriptionCommands, DeliveryCommands):
-    """Publish Sign In events, manage subscriptions, read the log; a context manager.
+class WebhookSystem:
+    """Publish Sign In events, read the log, and run delivery; a context manager. Its parts:
+    `subscriptions`, `deliveries` and `settings`, each built by a `construct_*` method that a
+    subclass may override.
 
     `with WebhookSystem("hooks.db") as system: system.publish({...})`
     """
@@ -80,11 +83,32 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
         self.deliver = deliver
         self.clock = clock or SystemClock()
         self.resolver = resolver
-        self._pipeline: Pipeline | None = None
         self.allow_private_override = (
             allow_private_from_env() if allow_private_networks is None else allow_private_networks
         )
-        self._store: Store | None = None
+        self._pipeline: Pipeline | None = None
+        self.ledger = self.construct_ledger()
+        self.settings = self.construct_settings()
+        self.deliveries = self.construct_deliveries()
+        self.subscriptions = self.construct_subscriptions()
+
+    # -- the parts
+
+    def construct_ledger(self) -> Ledger:
+        return Ledger(self.path, self.clock, self.wake)
+
+    def construct_settings(self) -> SettingsManager:
+        return SettingsManager(self.ledger, allow_private_override=self.allow_private_override)
+
+    def construct_deliveries(self) -> DeliveryManager:
+        return DeliveryManager(self.ledger)
+
+    def construct_subscriptions(self) -> SubscriptionManager:
+        return SubscriptionManager(
+            self.ledger, self.settings, self.deliveries, resolver=self.resolver
+        )
+
+    # -- running
 
     def start(self) -> Self:
         lock = None
@@ -92,12 +116,11 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
             lock = RunLock(self.path)
             lock.acquire()  # before anything else: a second `run` is refused at once
         try:
-            if self._store is None:
-                self._store = Store(self.path, self.clock)
+            self.ledger.open()
             if lock is not None:
                 self._pipeline = Pipeline(
                     lock, self.path, self.clock, self.resolver, self.allow_private_override,
-                    self.settings(),
+                    self.settings.show(),
                 )  # fmt: skip
         except BaseException:
             if lock is not None:
@@ -109,9 +132,7 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
         if self._pipeline is not None:
             self._pipeline.stop()
             self._pipeline = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.ledger.close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -119,12 +140,16 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def running(self) -> str | None:
+        """Who runs delivery from this database now, or None."""
+        return holder(self.path)
+
     @property
     def store(self) -> Store:
         """The log: opened on first use (reads and writes need no running delivery)."""
-        if self._store is None:
-            self._store = Store(self.path, self.clock)
-        return self._store
+        return self.ledger.store
+
+    # -- the log
 
     def publish(
         self, events: bytes | str | dict[str, Any] | Iterable[dict[str, Any]]
@@ -188,3 +213,14 @@ class WebhookSystem(SubscriptionCommands, DeliveryCommands):
     def event_counts(self) -> list[dict[str, object]]:
         """Events per type, organization and context, from the event-counts projection."""
         return EventCounts.rows(self.store.project(EventCounts()))
+
+    # -- operations
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per subscription: backlog, age of the oldest undelivered event, last success, and
+        since when it has been failing."""
+        return subscription_status(self.store, self.clock())
+
+    def retention(self, *, dry_run: bool = False) -> RetentionReport:
+        """Expire settled deliveries past their retention, and compact the log if set."""
+        return run_retention(self.store, self.clock(), dry_run=dry_run)

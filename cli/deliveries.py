@@ -68,7 +68,7 @@ def list_(
     as_json: bool,
 ) -> None:
     """Recent deliveries, newest first."""
-    found = system.deliveries(subscription_id=subscription_id, status=status, limit=limit)
+    found = system.deliveries.list(subscription_id=subscription_id, status=status, limit=limit)
     if as_json:
         echo_json([delivery_view(d) for d in found])
         return
@@ -96,9 +96,9 @@ def list_(
 @pass_system
 def show(system: WebhookSystem, delivery_id: str, as_json: bool) -> None:
     """One delivery: the exact body sent, and each attempt with its response."""
-    delivery, attempts = system.delivery(delivery_id)
+    delivery, attempts = system.deliveries.get(delivery_id)
     try:
-        body: str | None = system.delivery_body(delivery).decode()
+        body: str | None = system.deliveries.body(delivery).decode()
     except StoreError:
         body = None  # the log no longer holds its events
     shown = {
@@ -134,6 +134,6 @@ def show(system: WebhookSystem, delivery_id: str, as_json: bool) -> None:
 @pass_system
 def retry(system: WebhookSystem, delivery_id: str, force: bool) -> None:
     """Send a delivery again, same webhook-id, in a new series of attempts."""
-    requested = system.retry_delivery(delivery_id, force=force)
+    requested = system.deliveries.retry(delivery_id, force=force)
     waits = " it waits for `signin-webhooks run`" if requested.waits else " `run` carries it out"
     click.echo(f"retry of {delivery_id} requested;{waits}")

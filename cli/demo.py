@@ -55,7 +55,7 @@ def demo(count: int) -> None:
         click.echo(f"1. scratch database {db}")
         click.echo(f"2. endpoint {url}: answers 503 twice, then 200")
         with WebhookSystem(db, allow_private_networks=True) as system:
-            saved = system.create_subscription(
+            saved = system.subscriptions.create(
                 name="Lobby CRM",
                 url=url,
                 context="ctx_lobby",
@@ -85,7 +85,7 @@ def demo(count: int) -> None:
                 f"5. the endpoint received {_delivered()} events in {len(_Endpoint.received)}"
                 f" POSTs; signatures {'verified' if verified else 'DID NOT VERIFY'}\n"
             )
-            deliveries = system.deliveries(subscription_id=sub.id)
+            deliveries = system.deliveries.list(subscription_id=sub.id)
             echo_table(
                 [(d.id, d.status, d.count, d.attempts, d.first_sequence, d.last_sequence)
                  for d in reversed(deliveries)],
@@ -94,7 +94,7 @@ def demo(count: int) -> None:
             retried = next((d for d in deliveries if d.attempts > 1), None)
             if retried is not None:
                 click.echo(f"\nattempts of {retried.id}:")
-                for a in system.delivery(retried.id)[1]:
+                for a in system.deliveries.get(retried.id)[1]:
                     result_line = a.error or f"HTTP {a.status}"
                     click.echo(f"  {a.attempt}. {a.started_at}  {result_line} -> {a.outcome}")
     server.shutdown()

@@ -21,7 +21,7 @@ def test(
     system: WebhookSystem, subscription_id: str, event_type: str | None, as_json: bool
 ) -> None:
     """Send one synthetic event now and show what came back."""
-    delivery, attempt = system.test_subscription(subscription_id, event_type=event_type)
+    delivery, attempt = system.subscriptions.test(subscription_id, event_type=event_type)
     shown = {**delivery_view(delivery), **attempt_view(attempt)}
     if as_json:
         echo_json(shown)
@@ -49,7 +49,9 @@ def recover(
     system: WebhookSystem, subscription_id: str, since: str, until: str | None, dry_run: bool
 ) -> None:
     """Re-send a window of the subscription's events in new batches."""
-    count, requested = system.recover(subscription_id, since=since, until=until, dry_run=dry_run)
+    count, requested = system.subscriptions.recover(
+        subscription_id, since=since, until=until, dry_run=dry_run
+    )
     if dry_run or requested is None:
         click.echo(f"{count} events in the window" + ("" if dry_run else "; nothing to send"))
     else:

@@ -23,7 +23,7 @@ def settings(ctx: click.Context) -> None:
 @pass_system
 def show(system: WebhookSystem, as_json: bool = False) -> None:
     """Show every setting, its value and what it sets."""
-    values = system.settings().shown()
+    values = system.settings.show().shown()
     if as_json:
         echo_json(values)
     else:
@@ -36,5 +36,5 @@ def show(system: WebhookSystem, as_json: bool = False) -> None:
 @pass_system
 def set_(system: WebhookSystem, key: str, value: str) -> None:
     """Change one setting, e.g. `settings set delivery_retention 72h`."""
-    shown = system.set_setting(key, value).shown()
+    shown = system.settings.set(key, value).shown()
     click.echo(f"{key}: {shown[key]}")

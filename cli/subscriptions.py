@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.actors.subscription_commands import Saved
+from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
 from signin_webhooks.eventstore.durations import format_duration, format_duration_list
@@ -124,7 +124,7 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
 def create(system: WebhookSystem, disabled: bool, as_json: bool, **values: Any) -> None:
     """Create a subscription; prints its id and its secret (shown this once)."""
     given = _given(values)
-    saved = system.create_subscription(
+    saved = system.subscriptions.create(
         name=given.pop("name", None), url=given.pop("url", None), enabled=not disabled, **given
     )
     _warn(saved)
@@ -138,7 +138,7 @@ def create(system: WebhookSystem, disabled: bool, as_json: bool, **values: Any) 
 @pass_system
 def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: bool) -> None:
     """List subscriptions, a readable table or --json."""
-    subs = system.subscriptions(include_deleted=include_deleted)
+    subs = system.subscriptions.list(include_deleted=include_deleted)
     if as_json:
         echo_json([view(s, reveal=reveal) for s in subs])
         return
@@ -165,7 +165,7 @@ def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: b
 @pass_system
 def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: bool) -> None:
     """Show one subscription."""
-    _echo(system.subscription(subscription_id), as_json, reveal)
+    _echo(system.subscriptions.get(subscription_id), as_json, reveal)
 
 
 @subscriptions.command()
@@ -175,7 +175,7 @@ def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: boo
 @pass_system
 def update(system: WebhookSystem, subscription_id: str, as_json: bool, **values: Any) -> None:
     """Change the given settings of a subscription; the rest keep their values."""
-    saved = system.update_subscription(subscription_id, **_given(values))
+    saved = system.subscriptions.update(subscription_id, **_given(values))
     _warn(saved)
     _echo(saved.subscription, as_json)
 
@@ -187,7 +187,7 @@ def update(system: WebhookSystem, subscription_id: str, as_json: bool, **values:
 @pass_system
 def enable(system: WebhookSystem, subscription_id: str, from_now: bool, as_json: bool) -> None:
     """Resume delivery where it stopped (or, with --from-now, from now on)."""
-    _echo(system.enable_subscription(subscription_id, from_now=from_now), as_json)
+    _echo(system.subscriptions.enable(subscription_id, from_now=from_now), as_json)
 
 
 @subscriptions.command()
@@ -196,7 +196,7 @@ def enable(system: WebhookSystem, subscription_id: str, from_now: bool, as_json:
 @pass_system
 def disable(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
     """Stop delivery without deleting; what is published meanwhile waits."""
-    _echo(system.disable_subscription(subscription_id), as_json)
+    _echo(system.subscriptions.disable(subscription_id), as_json)
 
 
 @subscriptions.command()
@@ -205,7 +205,7 @@ def disable(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
 @pass_system
 def delete(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
     """Delete a subscription and cancel what it has pending."""
-    _echo(system.delete_subscription(subscription_id), as_json)
+    _echo(system.subscriptions.delete(subscription_id), as_json)
 
 
 @subscriptions.command(name="rotate-secret")
@@ -217,5 +217,5 @@ def delete(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
 @pass_system
 def rotate_secret(system: WebhookSystem, subscription_id: str, grace: str, as_json: bool) -> None:
     """Make a new signing secret; prints it once. Both are signed with during the grace."""
-    saved = system.rotate_secret(subscription_id, grace=grace)
+    saved = system.subscriptions.rotate_secret(subscription_id, grace=grace)
     _echo(saved.subscription, as_json, secret=saved.secret)

@@ -275,6 +275,23 @@ class DeliveryHistory(Projection):
         return _decode(row[0]) if row else None
 
     @staticmethod
+    def newest(
+        conn: sqlite3.Connection,
+        *,
+        subscription_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries newest first, of one subscription and in one status when given."""
+        sql, args = "SELECT state FROM deliveries WHERE 1", []
+        if subscription_id is not None:
+            sql, args = sql + " AND subscription_id = ?", [*args, subscription_id]
+        if status is not None:
+            sql, args = sql + " AND status = ?", [*args, status]
+        rows = conn.execute(sql + " ORDER BY sealed_at DESC, id DESC LIMIT ?", [*args, limit])
+        return [_decode(row[0]) for row in rows]
+
+    @staticmethod
     def unsettled(conn: sqlite3.Connection, subscription_id: str) -> list[Delivery]:
         """Pending and retrying deliveries of one subscription, in the order they go out."""
         rows = conn.execute(
@@ -296,3 +313,19 @@ class DeliveryHistory(Projection):
             "SELECT body FROM attempts WHERE delivery_id = ? ORDER BY sequence", [delivery_id]
         )
         return [_attempt(row[0]) for row in rows]
+
+    @staticmethod
+    def health(conn: sqlite3.Connection, subscription_id: str) -> tuple[str | None, str | None]:
+        """The last success, and the first failure since it while the latest attempt failed."""
+        rows = conn.execute(
+            "SELECT a.body FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"
+            " WHERE d.subscription_id = ? ORDER BY a.sequence DESC LIMIT 1000",
+            [subscription_id],
+        ).fetchall()
+        failing_since = None
+        for (body,) in rows:
+            attempt = _attempt(body)
+            if attempt.error_kind is None:
+                return attempt.started_at, failing_since
+            failing_since = attempt.started_at
+        return None, failing_since

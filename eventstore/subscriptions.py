@@ -7,8 +7,9 @@ import sqlite3
 
 import msgspec
 
+from signin_webhooks.eventstore.errors import NotFound
 from signin_webhooks.eventstore.events import InternalEvent
-from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.log import Filter, Record
 from signin_webhooks.eventstore.projection import Projection
 from signin_webhooks.eventstore.subscription_fields import SubscriptionFields
 from signin_webhooks.eventstore.times import format_time, parse_time
@@ -87,6 +88,18 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    def window(self, *, since: str | None = None, until: str | None = None) -> Filter:
+        """A read of the log that returns this subscription's events: its scope, its types (the
+        patterns are globs already), recorded in [since, until) when given."""
+        scope, scope_id = self.fields.scope, self.fields.scope_id
+        return Filter(
+            types=self.fields.events,
+            organization=scope_id if scope == "organization" else None,
+            context=scope_id if scope == "context" else None,
+            since=since,
+            until=until,
+        )
 
     def valid_secrets(self, now: dt.datetime) -> list[str]:
         """Secrets to sign with now: the current one, and the previous during its grace."""
@@ -175,6 +188,23 @@ class Subscriptions(Projection):
             "SELECT state FROM subscriptions WHERE id = ?", [subscription_id]
         ).fetchone()
         return _decode(row[0]) if row else None
+
+    @staticmethod
+    def require(
+        conn: sqlite3.Connection, subscription_id: str, *, deleted_ok: bool = False
+    ) -> Subscription:
+        """One subscription; a deleted one is refused unless `deleted_ok`."""
+        found = Subscriptions.get(conn, subscription_id)
+        if found is None:
+            raise NotFound(
+                f"no subscription {subscription_id!r}; `subscriptions list` shows the ids"
+            )
+        if found.deleted and not deleted_ok:
+            raise NotFound(
+                f"subscription {subscription_id!r} was deleted at {found.deleted_at};"
+                " `subscriptions list --all` shows it"
+            )
+        return found
 
     @staticmethod
     def all(conn: sqlite3.Connection, *, deleted: bool = False) -> list[Subscription]:

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.actors.subscription_commands import Saved
+from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.cli import main
 from signin_webhooks.eventstore import InternalEvent
 from tests.endpoint import Endpoint, Received
@@ -87,7 +87,7 @@ def create_subscription(system: WebhookSystem, endpoint: Endpoint | str, **field
         fields.setdefault("context", "ctx_lobby")
     fields.setdefault("name", "test")
     url = endpoint if isinstance(endpoint, str) else endpoint.url_for("/hook")
-    return system.create_subscription(url=url, **fields)
+    return system.subscriptions.create(url=url, **fields)
 
 
 # -- what an endpoint received -----------------------------------------------------------------

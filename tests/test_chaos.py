@@ -134,7 +134,7 @@ def test_run_killed_at_random_moments_loses_nothing_and_only_resends_whole_batch
     db = tmp_path / "hooks.db"
     with WebhookSystem(db, deliver=False, allow_private_networks=True) as system:
         sub_ids = {
-            name: system.create_subscription(
+            name: system.subscriptions.create(
                 name=name,
                 url=endpoints[name].url_for(f"/{name}"),
                 max_events=7,
@@ -187,14 +187,16 @@ def test_run_killed_at_random_moments_loses_nothing_and_only_resends_whole_batch
             wait_until(reader.running, "the last `run` up", 10, POLL)
             wait_until(
                 lambda: (
-                    not any(reader.deliveries(status=status) for status in ("pending", "retrying"))
+                    not any(
+                        reader.deliveries.list(status=status) for status in ("pending", "retrying")
+                    )
                 ),
                 "every delivery recorded as settled",
                 10,
                 POLL,
             )
             history = {
-                name: reader.deliveries(subscription_id=sub_id, limit=100_000)
+                name: reader.deliveries.list(subscription_id=sub_id, limit=100_000)
                 for name, sub_id in sub_ids.items()
             }
         assert runner.stop() == 0, (tmp_path / "run.log").read_text()

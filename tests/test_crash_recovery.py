@@ -99,7 +99,7 @@ def publish(command: str, db: Path, events: list[dict[str, Any]]) -> dict[str, A
 def subscribe(db: Path, url: str, **fields: Any) -> tuple[str, str]:
     """Create a subscription without running anything; its id and its secret."""
     with WebhookSystem(db, deliver=False, allow_private_networks=True) as system:
-        saved = system.create_subscription(name="a subscription", url=url, **fields)
+        saved = system.subscriptions.create(name="a subscription", url=url, **fields)
     assert saved.secret is not None
     return saved.subscription.id, saved.secret
 

@@ -19,7 +19,7 @@ import pytest
 from click.testing import Result
 
 from signin_webhooks.actors import ManualClock, WebhookSystem
-from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
+from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.system import ENV_DB
 from signin_webhooks.cli import app as cli_app
 from signin_webhooks.eventstore import EventCounts, Store, format_time

@@ -207,7 +207,7 @@ def test_after_rotation_requests_carry_both_signatures_until_the_grace_ends(
 ):
     endpoint = endpoints()
     sub_id, old = subscribe(system, endpoint, max_events=1)
-    new = system.rotate_secret(sub_id, grace="1h").secret
+    new = system.subscriptions.rotate_secret(sub_id, grace="1h").secret
     assert new is not None
     system.publish(event("during-grace"))
 
@@ -284,7 +284,7 @@ def test_410_gone_disables_the_subscription_and_its_batch_is_resent_when_enabled
 
     endpoint.wait_for(1)
     disabled = wait_until(
-        lambda: (s := system.subscription(sub_id)) and not s.enabled and s, "disabled"
+        lambda: (s := system.subscriptions.get(sub_id)) and not s.enabled and s, "disabled"
     )
     assert "410" in disabled.disabled_reason
     (attempt,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
@@ -293,7 +293,7 @@ def test_410_gone_disables_the_subscription_and_its_batch_is_resent_when_enabled
     time.sleep(SETTLE)
     assert len(endpoint.requests) == 1
 
-    system.enable_subscription(sub_id)
+    system.subscriptions.enable(sub_id)
     first, again, later = endpoint.wait_for(3)
     assert header(again, "webhook-id") == header(first, "webhook-id")
     assert again.body == first.body
@@ -360,13 +360,13 @@ def test_disable_stops_delivery_and_enable_resumes_with_nothing_lost(system, end
     system.publish(event("before"))
     endpoint.wait_for(1)
 
-    system.disable_subscription(sub_id, reason="maintenance")
+    system.subscriptions.disable(sub_id, reason="maintenance")
     system.publish([event("during1"), event("during2")])
     wait_for_facts(system, BatchSealed, sub_id, 3)
     time.sleep(SETTLE)
     assert received_ids(endpoint) == ["before"]
 
-    system.enable_subscription(sub_id)
+    system.subscriptions.enable(sub_id)
     endpoint.wait_for(3)
     system.publish(event("after"))
     endpoint.wait_for(4)
@@ -379,7 +379,7 @@ def test_enable_from_now_skips_the_backlog_and_cancels_its_batches(system, endpo
     system.publish([event("old1"), event("old2")])
     sealed = wait_for_facts(system, BatchSealed, sub_id, 2)
 
-    system.enable_subscription(sub_id, from_now=True)
+    system.subscriptions.enable(sub_id, from_now=True)
     cancelled = wait_for_facts(system, BatchCancelled, sub_id, 2)
     assert {c.batch_id for c in cancelled} == {b.batch_id for b in sealed}
     system.publish(event("new"))
@@ -395,7 +395,7 @@ def test_an_update_takes_effect_for_the_next_attempt(system, endpoints, clock):
     old.wait_for(1)
     wait_for_facts(system, AttemptRecorded, sub_id, 1)
 
-    system.update_subscription(sub_id, url=new.url_for("/new-hook"))
+    system.subscriptions.update(sub_id, url=new.url_for("/new-hook"))
     system.publish(event("next"))
     # The batcher sealed "next" after the update reached it (the log holds them in that order).
     first, second = wait_for_facts(system, BatchSealed, sub_id, 2)
@@ -418,7 +418,7 @@ def test_delete_cancels_what_is_pending(system, endpoints, clock):
     system.publish(event("queued"))
     sealed = wait_for_facts(system, BatchSealed, sub_id, 2)
 
-    system.delete_subscription(sub_id)
+    system.subscriptions.delete(sub_id)
     cancelled = wait_for_facts(system, BatchCancelled, sub_id, 2)
     assert {c.batch_id for c in cancelled} == {b.batch_id for b in sealed}
     clock.advance(60)
@@ -435,7 +435,7 @@ def test_delete_during_an_attempt_cancels_that_delivery_once_the_attempt_ends(
     system.publish(event("in-flight"))
     endpoint.wait_for(1)
 
-    system.delete_subscription(sub_id)
+    system.subscriptions.delete(sub_id)
     (attempt,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
     assert attempt.error_kind == "timeout"
     (cancelled,) = wait_for_facts(system, BatchCancelled, sub_id, 1)
@@ -516,10 +516,10 @@ def test_a_change_made_while_nothing_runs_cancels_the_backlog_at_the_next_start(
         wait_for_facts(running, AttemptRecorded, sub_id, 1)
     with WebhookSystem(db, deliver=False, clock=clock) as offline:
         if change == "delete":
-            offline.delete_subscription(sub_id)
+            offline.subscriptions.delete(sub_id)
         else:
-            offline.disable_subscription(sub_id)
-            offline.enable_subscription(sub_id, from_now=True)
+            offline.subscriptions.disable(sub_id)
+            offline.subscriptions.enable(sub_id, from_now=True)
     with WebhookSystem(db, clock=clock, allow_private_networks=True) as running:
         cancelled = wait_for_facts(running, BatchCancelled, sub_id, 2)
         clock.advance(hours=2)
@@ -528,7 +528,7 @@ def test_a_change_made_while_nothing_runs_cancels_the_backlog_at_the_next_start(
             s.batch_id for s in facts(running, BatchSealed, sub_id)
         }
         assert len(endpoint.requests) == 1
-        assert {d.status for d in running.deliveries(subscription_id=sub_id)} == {"cancelled"}
+        assert {d.status for d in running.deliveries.list(subscription_id=sub_id)} == {"cancelled"}
 
 
 def test_a_retry_asked_for_during_an_attempt_starts_a_new_series_once_it_ends(system, endpoints):
@@ -538,7 +538,7 @@ def test_a_retry_asked_for_during_an_attempt_starts_a_new_series_once_it_ends(sy
     system.publish(event("a"))
     endpoint.wait_for(1)  # hanging: the attempt is in flight
     (sealed,) = facts(system, BatchSealed, sub_id)
-    system.retry_delivery(sealed.batch_id, force=True)
+    system.deliveries.retry(sealed.batch_id, force=True)
 
     endpoint.wait_for(2, timeout=10)  # after the timeout, at once: not an hour later
     attempts = wait_for_facts(system, AttemptRecorded, sub_id, 2)

@@ -47,7 +47,7 @@ def system(tmp_path: Path) -> Iterator[WebhookSystem]:
 
 def captured(system: WebhookSystem, endpoint, **fields: Any) -> tuple[Received, str]:
     """One real delivery of two events, as the endpoint received it, and the secret."""
-    saved = system.create_subscription(
+    saved = system.subscriptions.create(
         name="consumer", url=endpoint.url_for("/hook"), context="ctx_lobby", max_events=2, **fields
     )
     system.publish([event("ev_1", guest={"email": "ada@example.com"}), event("ev_2")])
@@ -72,7 +72,7 @@ def test_the_example_verifies_a_real_delivery_and_refuses_it_altered(example, sy
     assert example.verify(secret, headers, body)
     assert not example.verify(secret, headers, body.replace(b"ev_1", b"ev_9"))
     assert not example.verify(secret, headers, body + b" ")
-    other = system.create_subscription(name="other", url=endpoint.url, context="x").secret
+    other = system.subscriptions.create(name="other", url=endpoint.url, context="x").secret
     assert not example.verify(other, headers, body)
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
         assert not example.verify(secret, {k: v for k, v in headers.items() if k != name}, body)
@@ -90,11 +90,11 @@ def test_the_example_refuses_a_delivery_signed_too_long_ago_or_ahead(example, sy
 
 
 def test_the_example_accepts_either_secret_during_a_rotation(example, system, endpoint):
-    saved = system.create_subscription(
+    saved = system.subscriptions.create(
         name="rotating", url=endpoint.url_for("/hook"), context="ctx_lobby", max_events=1
     )
     old = saved.secret
-    new = system.rotate_secret(saved.subscription.id).secret
+    new = system.subscriptions.rotate_secret(saved.subscription.id).secret
     system.publish(event("ev_rotated"))
     (request,) = endpoint.wait_for(1)
 
@@ -130,8 +130,8 @@ def test_the_example_receiver_takes_each_event_once_and_refuses_forgeries(
         assert work.empty()
 
         # And the running system, pointed at the receiver, sees its deliveries succeed.
-        sub_id = system.subscriptions()[0].id
-        system.update_subscription(sub_id, url=f"http://127.0.0.1:{server.server_port}/hook")
+        sub_id = system.subscriptions.list()[0].id
+        system.subscriptions.update(sub_id, url=f"http://127.0.0.1:{server.server_port}/hook")
         system.publish([event("ev_3"), event("ev_4")])
         assert [work.get(timeout=5)["id"] for _ in range(2)] == ["ev_3", "ev_4"]
         assert wait_for_success(system, sub_id).status == 204

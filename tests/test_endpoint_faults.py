@@ -74,14 +74,14 @@ def event(event_id: str) -> dict[str, Any]:
 
 
 def oldest_delivery(system: WebhookSystem, sub_id: str) -> Delivery | None:
-    found = system.deliveries(subscription_id=sub_id)
+    found = system.deliveries.list(subscription_id=sub_id)
     return min(found, key=lambda d: d.sealed_sequence) if found else None
 
 
 def attempts_of(system: WebhookSystem, delivery_id: str, n: int) -> list[AttemptRecorded]:
     """The delivery's attempts once at least `n` are recorded."""
     return wait_until(
-        lambda: len(found := system.delivery(delivery_id)[1]) >= n and found,
+        lambda: len(found := system.deliveries.get(delivery_id)[1]) >= n and found,
         f"{n} recorded attempts of {delivery_id}",
         timeout=TIMEOUT + 5,
     )
@@ -111,7 +111,7 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
     fault: tuple[Fault, Endpoint | None, str],
 ) -> None:
     expected, faulty, url = fault
-    faulty_id = system.create_subscription(
+    faulty_id = system.subscriptions.create(
         name="faulty",
         url=url,
         context="ctx_lobby",
@@ -120,7 +120,7 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
         timeout=f"{TIMEOUT:g}s",
         retry_schedule="1m,2m",
     ).subscription.id
-    healthy_id = system.create_subscription(
+    healthy_id = system.subscriptions.create(
         name="healthy", url=healthy.url_for("/hook"), context="ctx_lobby", max_events=1
     ).subscription.id
 
@@ -155,7 +155,8 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
     assert received_ids(healthy) == [e["id"] for e in first + later]
     wait_until(
         lambda: (
-            [d.status for d in system.deliveries(subscription_id=healthy_id)] == ["succeeded"] * 5
+            [d.status for d in system.deliveries.list(subscription_id=healthy_id)]
+            == ["succeeded"] * 5
         ),
         "the healthy deliveries recorded as succeeded",
     )
@@ -163,12 +164,12 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
     if expected.retry_in is None:
         clock.advance(hours=1)
         time.sleep(SETTLE)
-        assert len(system.delivery(delivery.id)[1]) == 1, "attempted again"
-        settled, _ = system.delivery(delivery.id)
+        assert len(system.deliveries.get(delivery.id)[1]) == 1, "attempted again"
+        settled, _ = system.deliveries.get(delivery.id)
         assert settled.status == expected.outcome
         assert settled.next_attempt_at is None
         if expected.status == 410:
-            sub = system.subscription(faulty_id)
+            sub = system.subscriptions.get(faulty_id)
             assert not sub.enabled
             assert "410" in sub.disabled_reason
             assert faulty is not None and len(faulty.requests) == 1  # the next batch waits
@@ -180,10 +181,10 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
     if expected.retry_in > SCHEDULE[0]:  # Retry-After holds the retry back past the schedule
         clock.advance(SCHEDULE[0] + 1)
         time.sleep(SETTLE)
-        assert len(system.delivery(delivery.id)[1]) == 1, "retried before Retry-After"
+        assert len(system.deliveries.get(delivery.id)[1]) == 1, "retried before Retry-After"
     clock.advance((due - clock()).total_seconds() - 1)
     time.sleep(SETTLE)
-    assert len(system.delivery(delivery.id)[1]) == 1, "retried before it was due"
+    assert len(system.deliveries.get(delivery.id)[1]) == 1, "retried before it was due"
     if faulty is not None:
         assert len(faulty.requests) == 1  # in order: the next batch waits for this one
     clock.advance(1)

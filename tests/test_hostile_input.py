@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
+from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
 from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
 from tests.endpoint import Endpoint
 from tests.helpers import PREFIX, assert_reported, invoke, wait_until
@@ -444,8 +444,8 @@ class Rebinding:
 
 def wait_for_attempt(system: WebhookSystem, sub_id: str, timeout: float = 5.0) -> Any:
     def first_attempt() -> Any:
-        for delivery in system.deliveries(subscription_id=sub_id):
-            _, attempts = system.delivery(delivery.id)
+        for delivery in system.deliveries.list(subscription_id=sub_id):
+            _, attempts = system.deliveries.get(delivery.id)
             if attempts:
                 return attempts[0]
         return None
@@ -465,7 +465,7 @@ def test_a_host_whose_dns_answer_turns_private_after_saving_is_blocked_at_connec
     resolver = Rebinding(later)
     system = WebhookSystem(tmp_path / "hooks.db", resolver=resolver, allow_private_networks=False)
     with Endpoint() as endpoint, system:
-        saved = system.create_subscription(
+        saved = system.subscriptions.create(
             name="rebinding",
             url=endpoint.url_for("/hook", host="hooks.rebind.example"),
             context="ctx_lobby",

@@ -52,7 +52,7 @@ def backlog(db: Path, events: int, **batching: object) -> None:
     url = closed_port_url()
     with WebhookSystem(db, deliver=False, allow_private_networks=True) as system:
         for i in range(SUBSCRIPTIONS):
-            system.create_subscription(
+            system.subscriptions.create(
                 name=f"s{i}", url=url, context=f"ctx-{i}", retry_schedule="1h", **batching
             )
         for start in range(0, events, 10_000):

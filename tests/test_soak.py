@@ -177,7 +177,7 @@ def test_sustained_publish_and_delivery_keeps_memory_flat_and_leaks_no_threads_o
     published = 0
     with WebhookSystem(tmp_path / "soak.db", allow_private_networks=True) as system:
         for name, scope in SUBSCRIPTIONS.items():
-            system.create_subscription(
+            system.subscriptions.create(
                 name=name,
                 url=f"{sink.url}/{name}",
                 max_events=50,

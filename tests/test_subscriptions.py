@@ -17,7 +17,8 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
-from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE, Saved
+from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
+from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.eventstore import InvalidInput, NotFound
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 from tests.helpers import FakeDns
@@ -63,7 +64,7 @@ def system(open_system: Opener) -> WebhookSystem:
 
 def create(system: WebhookSystem, **fields: Any) -> Saved:
     values: dict[str, Any] = {"name": "CRM", "url": URL, "context": "ctx_lobby", **fields}
-    return system.create_subscription(**values)
+    return system.subscriptions.create(**values)
 
 
 def log_length(system: WebhookSystem) -> int:
@@ -105,11 +106,11 @@ def test_the_secret_is_returned_at_create_and_is_24_random_bytes_or_more(
     assert first.secret is not None and first.secret.startswith("whsec_")
     assert len(base64.b64decode(first.secret.removeprefix("whsec_"), validate=True)) >= 24
     assert first.secret != second.secret
-    assert system.subscription(first.subscription.id).secrets[0].value == first.secret
+    assert system.subscriptions.get(first.subscription.id).secrets[0].value == first.secret
 
 
 def test_an_organization_subscription_keeps_its_scope(system: WebhookSystem) -> None:
-    saved = system.create_subscription(name="SIEM", url=URL, organization="org_acme")
+    saved = system.subscriptions.create(name="SIEM", url=URL, organization="org_acme")
     assert (saved.subscription.fields.scope, saved.subscription.fields.scope_id) == (
         "organization",
         "org_acme",
@@ -119,9 +120,9 @@ def test_an_organization_subscription_keeps_its_scope(system: WebhookSystem) -> 
 def test_a_fresh_database_has_no_subscriptions_and_default_settings(
     system: WebhookSystem,
 ) -> None:
-    assert system.subscriptions() == []
-    assert system.subscriptions(include_deleted=True) == []
-    assert system.settings().shown() == {
+    assert system.subscriptions.list() == []
+    assert system.subscriptions.list(include_deleted=True) == []
+    assert system.settings.show().shown() == {
         "delivery_retention": "72h",
         "log_retention": "off",
         "allow_private_networks": "false",
@@ -135,53 +136,56 @@ def test_every_change_survives_a_restart(open_system: Opener, clock: ManualClock
     created = create(system, headers={"Authorization": "Bearer t0k"})
     sub_id = created.subscription.id
     system = open_system()
-    assert system.subscription(sub_id).fields.headers == {"Authorization": "Bearer t0k"}
+    assert system.subscriptions.get(sub_id).fields.headers == {"Authorization": "Bearer t0k"}
 
-    system.update_subscription(sub_id, name="CRM (EU)", flush_interval="30s")
+    system.subscriptions.update(sub_id, name="CRM (EU)", flush_interval="30s")
     system = open_system()
-    assert system.subscription(sub_id).fields.name == "CRM (EU)"
-    assert system.subscription(sub_id).fields.flush_interval == 30.0
+    assert system.subscriptions.get(sub_id).fields.name == "CRM (EU)"
+    assert system.subscriptions.get(sub_id).fields.flush_interval == 30.0
 
-    system.disable_subscription(sub_id, reason="maintenance")
+    system.subscriptions.disable(sub_id, reason="maintenance")
     system = open_system()
-    assert not system.subscription(sub_id).enabled
-    assert system.subscription(sub_id).disabled_reason == "maintenance"
+    assert not system.subscriptions.get(sub_id).enabled
+    assert system.subscriptions.get(sub_id).disabled_reason == "maintenance"
 
-    system.enable_subscription(sub_id, from_now=True)
+    system.subscriptions.enable(sub_id, from_now=True)
     system = open_system()
-    assert system.subscription(sub_id).enabled
-    assert system.subscription(sub_id).disabled_reason == ""
+    assert system.subscriptions.get(sub_id).enabled
+    assert system.subscriptions.get(sub_id).disabled_reason == ""
 
-    rotated = system.rotate_secret(sub_id, grace="1h")
+    rotated = system.subscriptions.rotate_secret(sub_id, grace="1h")
     system = open_system()
-    assert system.subscription(sub_id).valid_secrets(clock.now) == [rotated.secret, created.secret]
+    assert system.subscriptions.get(sub_id).valid_secrets(clock.now) == [
+        rotated.secret,
+        created.secret,
+    ]
 
-    system.set_setting("delivery_pool_size", "32")
+    system.settings.set("delivery_pool_size", "32")
     system = open_system()
-    assert system.settings().delivery_pool_size == 32
+    assert system.settings.show().delivery_pool_size == 32
 
-    system.delete_subscription(sub_id)
+    system.subscriptions.delete(sub_id)
     system = open_system()
-    assert system.subscriptions() == []
-    assert system.subscription(sub_id, deleted_ok=True).deleted
+    assert system.subscriptions.list() == []
+    assert system.subscriptions.get(sub_id, deleted_ok=True).deleted
 
 
 def test_list_leaves_out_deleted_subscriptions_unless_asked(system: WebhookSystem) -> None:
     kept, gone = create(system, name="kept"), create(system, name="gone")
-    system.delete_subscription(gone.subscription.id)
-    assert [s.id for s in system.subscriptions()] == [kept.subscription.id]
-    every = {s.id: s.deleted for s in system.subscriptions(include_deleted=True)}
+    system.subscriptions.delete(gone.subscription.id)
+    assert [s.id for s in system.subscriptions.list()] == [kept.subscription.id]
+    every = {s.id: s.deleted for s in system.subscriptions.list(include_deleted=True)}
     assert every == {kept.subscription.id: False, gone.subscription.id: True}
 
 
 OPERATIONS = {
-    "get": lambda s, i: s.subscription(i),
-    "update": lambda s, i: s.update_subscription(i, name="x"),
-    "enable": lambda s, i: s.enable_subscription(i),
-    "enable --from-now": lambda s, i: s.enable_subscription(i, from_now=True),
-    "disable": lambda s, i: s.disable_subscription(i),
-    "delete": lambda s, i: s.delete_subscription(i),
-    "rotate-secret": lambda s, i: s.rotate_secret(i),
+    "get": lambda s, i: s.subscriptions.get(i),
+    "update": lambda s, i: s.subscriptions.update(i, name="x"),
+    "enable": lambda s, i: s.subscriptions.enable(i),
+    "enable --from-now": lambda s, i: s.subscriptions.enable(i, from_now=True),
+    "disable": lambda s, i: s.subscriptions.disable(i),
+    "delete": lambda s, i: s.subscriptions.delete(i),
+    "rotate-secret": lambda s, i: s.subscriptions.rotate_secret(i),
 }
 
 
@@ -200,7 +204,7 @@ def test_a_deleted_subscription_is_refused_and_nothing_is_stored(
     system: WebhookSystem, operation: str
 ) -> None:
     sub_id = create(system).subscription.id
-    system.delete_subscription(sub_id)
+    system.subscriptions.delete(sub_id)
     before = log_length(system)
     with pytest.raises(NotFound, match="was deleted"):
         OPERATIONS[operation](system, sub_id)
@@ -212,7 +216,7 @@ def test_a_deleted_subscription_is_refused_and_nothing_is_stored(
 
 def test_update_changes_only_the_given_fields(system: WebhookSystem) -> None:
     saved = create(system, events=["signin.dhcp.*"], max_events=500)
-    updated = system.update_subscription(saved.subscription.id, flush_interval="1m")
+    updated = system.subscriptions.update(saved.subscription.id, flush_interval="1m")
     assert updated.subscription.fields.flush_interval == 60.0
     assert updated.subscription.fields.events == ("signin.dhcp.*",)
     assert updated.subscription.fields.max_events == 500
@@ -222,13 +226,13 @@ def test_update_changes_only_the_given_fields(system: WebhookSystem) -> None:
 def test_an_update_that_changes_nothing_records_nothing(system: WebhookSystem) -> None:
     sub_id = create(system, name="CRM").subscription.id
     before = log_length(system)
-    system.update_subscription(sub_id, name="CRM", max_events=20_000)
+    system.subscriptions.update(sub_id, name="CRM", max_events=20_000)
     assert log_length(system) == before
 
 
 def test_update_can_move_a_subscription_to_the_other_scope(system: WebhookSystem) -> None:
     sub_id = create(system).subscription.id
-    fields = system.update_subscription(sub_id, organization="org_acme").subscription.fields
+    fields = system.subscriptions.update(sub_id, organization="org_acme").subscription.fields
     assert (fields.scope, fields.scope_id) == ("organization", "org_acme")
 
 
@@ -236,7 +240,7 @@ def test_update_refuses_both_scopes_and_stores_nothing(system: WebhookSystem) ->
     sub_id = create(system).subscription.id
     before = log_length(system)
     with pytest.raises(InvalidInput, match="not both"):
-        system.update_subscription(sub_id, context="c", organization="o")
+        system.subscriptions.update(sub_id, context="c", organization="o")
     assert log_length(system) == before
 
 
@@ -247,9 +251,9 @@ def test_rotation_keeps_the_old_secret_valid_for_its_grace(
     system: WebhookSystem, clock: ManualClock
 ) -> None:
     saved = create(system)
-    rotated = system.rotate_secret(saved.subscription.id, grace="1h")
+    rotated = system.subscriptions.rotate_secret(saved.subscription.id, grace="1h")
     assert rotated.secret not in (None, saved.secret)
-    sub = system.subscription(saved.subscription.id)
+    sub = system.subscriptions.get(saved.subscription.id)
     rotated_at = clock.now
     assert sub.valid_secrets(rotated_at) == [rotated.secret, saved.secret]
     assert sub.valid_secrets(clock.advance(minutes=59, seconds=59)) == [
@@ -261,8 +265,8 @@ def test_rotation_keeps_the_old_secret_valid_for_its_grace(
 
 def test_rotation_grace_defaults_to_24_hours(system: WebhookSystem, clock: ManualClock) -> None:
     saved = create(system)
-    rotated = system.rotate_secret(saved.subscription.id)
-    sub = system.subscription(saved.subscription.id)
+    rotated = system.subscriptions.rotate_secret(saved.subscription.id)
+    sub = system.subscriptions.get(saved.subscription.id)
     assert sub.valid_secrets(clock.advance(hours=23, minutes=59)) == [rotated.secret, saved.secret]
     assert sub.valid_secrets(clock.advance(minutes=2)) == [rotated.secret]
 
@@ -272,15 +276,15 @@ def test_rotation_refuses_a_bad_grace_and_stores_nothing(system: WebhookSystem, 
     saved = create(system)
     before = log_length(system)
     with pytest.raises(InvalidInput, match="--grace"):
-        system.rotate_secret(saved.subscription.id, grace=grace)
+        system.subscriptions.rotate_secret(saved.subscription.id, grace=grace)
     assert log_length(system) == before
-    assert system.subscription(saved.subscription.id).secrets[0].value == saved.secret
+    assert system.subscriptions.get(saved.subscription.id).secrets[0].value == saved.secret
 
 
 def test_secrets_and_header_values_are_redacted_in_the_audit_log(system: WebhookSystem) -> None:
     saved = create(system, headers={"Authorization": "Bearer t0k3n"})
-    rotated = system.rotate_secret(saved.subscription.id)
-    system.update_subscription(saved.subscription.id, headers=["X-Api-Key: k3y"])
+    rotated = system.subscriptions.rotate_secret(saved.subscription.id)
+    system.subscriptions.update(saved.subscription.id, headers=["X-Api-Key: k3y"])
     audit = b"\n".join(r.replayed() for r in system.replay(internal=True))
     for secret in (saved.secret, rotated.secret, "t0k3n", "k3y"):
         assert secret is not None and secret.encode() not in audit
@@ -298,19 +302,19 @@ def test_a_new_subscription_starts_after_its_creation(system: WebhookSystem) -> 
 
 def test_plain_enable_resumes_where_it_stopped(system: WebhookSystem) -> None:
     sub_id = create(system).subscription.id
-    start_after = system.subscription(sub_id).start_after
-    system.disable_subscription(sub_id)
+    start_after = system.subscriptions.get(sub_id).start_after
+    system.subscriptions.disable(sub_id)
     system.publish([session_event(1), session_event(2)])
-    enabled = system.enable_subscription(sub_id)
+    enabled = system.subscriptions.enable(sub_id)
     assert enabled.enabled
     assert enabled.start_after == start_after
 
 
 def test_enable_from_now_skips_what_was_published_while_disabled(system: WebhookSystem) -> None:
     sub_id = create(system).subscription.id
-    system.disable_subscription(sub_id)
+    system.subscriptions.disable(sub_id)
     published = system.publish([session_event(1), session_event(2)])
-    enabled = system.enable_subscription(sub_id, from_now=True)
+    enabled = system.subscriptions.enable(sub_id, from_now=True)
     assert enabled.enabled
     assert enabled.start_after == last_internal_sequence(system)
     assert enabled.start_after > published.last_sequence
@@ -319,7 +323,7 @@ def test_enable_from_now_skips_what_was_published_while_disabled(system: Webhook
 def test_a_subscription_created_disabled_waits_for_enable(system: WebhookSystem) -> None:
     saved = create(system, enabled=False)
     assert not saved.subscription.enabled
-    assert system.enable_subscription(saved.subscription.id).enabled
+    assert system.subscriptions.enable(saved.subscription.id).enabled
 
 
 # -- the projection ---------------------------------------------------------------------------
@@ -332,25 +336,25 @@ def test_rebuilding_the_projection_gives_exactly_the_live_state(system: WebhookS
     rng = random.Random(3)
     ids: list[str] = []
     for step in range(300):
-        live = [i for i in ids if not system.subscription(i, deleted_ok=True).deleted]
+        live = [i for i in ids if not system.subscriptions.get(i, deleted_ok=True).deleted]
         choice = rng.choice(CHANGES)
         if choice == "create" or not live:
             scope = {"organization": "org_acme"} if step % 3 else {"context": f"ctx_{step}"}
             ids.append(
-                system.create_subscription(name=f"sub {step}", url=URL, **scope).subscription.id
+                system.subscriptions.create(name=f"sub {step}", url=URL, **scope).subscription.id
             )
         elif choice == "update":
-            system.update_subscription(
+            system.subscriptions.update(
                 rng.choice(live), name=f"renamed {step}", max_events=rng.randint(1, 1000)
             )
         elif choice == "enable":
-            system.enable_subscription(rng.choice(live), from_now=rng.random() < 0.5)
+            system.subscriptions.enable(rng.choice(live), from_now=rng.random() < 0.5)
         elif choice == "disable":
-            system.disable_subscription(rng.choice(live), reason=f"step {step}")
+            system.subscriptions.disable(rng.choice(live), reason=f"step {step}")
         elif choice == "rotate":
-            system.rotate_secret(rng.choice(live), grace=f"{step}s")
+            system.subscriptions.rotate_secret(rng.choice(live), grace=f"{step}s")
         elif choice == "delete":
-            system.delete_subscription(rng.choice(live))
+            system.subscriptions.delete(rng.choice(live))
         else:
             system.publish([session_event(step)])
     store = system.store
@@ -472,16 +476,16 @@ def test_hostile_input_is_refused_and_nothing_is_stored(system: WebhookSystem, c
     with pytest.raises(InvalidInput):
         create(system, **HOSTILE[case])
     with pytest.raises(InvalidInput):
-        system.update_subscription(existing.id, **HOSTILE[case])
+        system.subscriptions.update(existing.id, **HOSTILE[case])
     assert log_length(system) == before
-    assert system.subscriptions() == [existing]
+    assert system.subscriptions.list() == [existing]
 
 
 def test_a_subscription_needs_exactly_one_scope(system: WebhookSystem) -> None:
     with pytest.raises(InvalidInput, match="exactly one of --context ID and --organization ID"):
-        system.create_subscription(name="x", url=URL)
+        system.subscriptions.create(name="x", url=URL)
     with pytest.raises(InvalidInput, match="not both"):
-        system.create_subscription(name="x", url=URL, context="c", organization="o")
+        system.subscriptions.create(name="x", url=URL, context="c", organization="o")
     assert log_length(system) == 0
 
 
@@ -544,9 +548,9 @@ def test_updating_to_a_non_public_address_is_refused(system: WebhookSystem, dns:
     before = log_length(system)
     for url in ("https://10.1.2.3/hook", "https://internal.example.com/hook"):
         with pytest.raises(InvalidInput, match="allow_private_networks"):
-            system.update_subscription(saved.subscription.id, url=url)
+            system.subscriptions.update(saved.subscription.id, url=url)
     assert log_length(system) == before
-    assert system.subscription(saved.subscription.id).fields.url == URL
+    assert system.subscriptions.get(saved.subscription.id).fields.url == URL
 
 
 @pytest.mark.parametrize("answer", ["unresolvable", "empty"])
@@ -556,7 +560,10 @@ def test_a_name_that_does_not_resolve_is_saved_with_a_warning(
     if answer == "empty":
         dns.answers["later.example.com"] = []
     saved = create(system, url="https://later.example.com/hook")
-    assert system.subscription(saved.subscription.id).fields.url == "https://later.example.com/hook"
+    assert (
+        system.subscriptions.get(saved.subscription.id).fields.url
+        == "https://later.example.com/hook"
+    )
     [warning] = saved.warnings
     assert "cannot resolve host 'later.example.com'" in warning
     assert "saved anyway" in warning
@@ -566,7 +573,7 @@ def test_private_networks_allowed_in_the_settings_accept_private_endpoints(
     open_system: Opener,
 ) -> None:
     system = open_system()
-    system.set_setting("allow_private_networks", "true")
+    system.settings.set("allow_private_networks", "true")
     system = open_system()
     saved = create(system, url="http://127.0.0.1:8080/hook")
     assert saved.subscription.fields.url == "http://127.0.0.1:8080/hook"
@@ -578,10 +585,10 @@ def test_allowing_private_networks_for_one_process_does_not_change_the_settings(
 ) -> None:
     create(open_system(allow_private_networks=True), url="http://10.0.0.1/hook")
     system = open_system()
-    assert system.settings().allow_private_networks is False
+    assert system.settings.show().allow_private_networks is False
     with pytest.raises(InvalidInput, match="private address"):
         create(system, url="http://10.0.0.1/hook")
-    assert [s.fields.url for s in system.subscriptions()] == ["http://10.0.0.1/hook"]
+    assert [s.fields.url for s in system.subscriptions.list()] == ["http://10.0.0.1/hook"]
 
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "TRUE"])
@@ -602,7 +609,7 @@ def test_an_environment_variable_that_does_not_allow_leaves_it_to_the_settings(
     monkeypatch.setenv(ENV_ALLOW_PRIVATE, value)
     with pytest.raises(InvalidInput):
         create(open_system(), url="http://192.168.1.1/hook")
-    open_system().set_setting("allow_private_networks", "yes")
+    open_system().settings.set("allow_private_networks", "yes")
     assert create(open_system(), url="http://192.168.1.1/hook").warnings == []
 
 
@@ -632,8 +639,8 @@ def test_a_bad_environment_variable_is_refused(monkeypatch: pytest.MonkeyPatch, 
 def test_each_setting_is_saved_and_prints_back_as_written(
     open_system: Opener, key: str, value: str, shown: str
 ) -> None:
-    assert open_system().set_setting(key, value).shown()[key] == shown
-    assert open_system().settings().shown()[key] == shown
+    assert open_system().settings.set(key, value).shown()[key] == shown
+    assert open_system().settings.show().shown()[key] == shown
 
 
 @pytest.mark.parametrize(
@@ -659,5 +666,5 @@ def test_a_bad_setting_is_refused_and_nothing_is_stored(
     system: WebhookSystem, key: str, value: str
 ) -> None:
     with pytest.raises(InvalidInput, match=key):
-        system.set_setting(key, value)
+        system.settings.set(key, value)
     assert log_length(system) == 0

@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.actors.subscription_commands import ENV_ALLOW_PRIVATE
+from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.system import ENV_DB
 from signin_webhooks.eventstore import parse_time
 from tests.helpers import PREFIX, fields_of, invoke, one_error_line
@@ -262,7 +262,7 @@ def test_rotation_keeps_the_old_secret_until_the_grace_ends() -> None:
     assert new == {"secret": rotated["secret"], "expires_at": None}
     assert old["secret"] == created["secret"] and old["expires_at"]
     with WebhookSystem(deliver=False) as system:
-        sub = system.subscription(created["id"])
+        sub = system.subscriptions.get(created["id"])
     expires, second = parse_time(old["expires_at"]), dt.timedelta(seconds=1)
     assert sub.valid_secrets(expires - second) == [rotated["secret"], created["secret"]]
     assert sub.valid_secrets(expires + second) == [rotated["secret"]]
@@ -282,19 +282,19 @@ def test_rotate_secret_refuses_a_bad_grace_and_stores_nothing(grace: str) -> Non
 def test_enable_from_now_moves_the_start_and_plain_enable_keeps_it() -> None:
     sub_id = create()["id"]
     with WebhookSystem(deliver=False) as system:
-        created_start = system.subscription(sub_id).start_after
+        created_start = system.subscriptions.get(sub_id).start_after
     ok("subscriptions", "disable", sub_id)
     ok("publish", input=input_events(2))
     ok("subscriptions", "enable", sub_id)
     with WebhookSystem(deliver=False) as system:
-        assert system.subscription(sub_id).start_after == created_start
+        assert system.subscriptions.get(sub_id).start_after == created_start
     ok("subscriptions", "disable", sub_id)
     ok("publish", input=input_events(2))
     ok("subscriptions", "enable", sub_id, "--from-now")
     enabled = json.loads(audit().splitlines()[-1])
     assert (enabled["type"], enabled["from_now"]) == ("subscription.enabled", True)
     with WebhookSystem(deliver=False) as system:
-        assert system.subscription(sub_id).start_after == enabled["sequence"]
+        assert system.subscriptions.get(sub_id).start_after == enabled["sequence"]
 
 
 def input_events(n: int) -> str:

@@ -66,7 +66,7 @@ def latency(folder: Path, n: int) -> list[Row]:
                 "context_id": "ctx_a", "session_id": f"ses_{i}", "id": f"lat-{i}"}  # fmt: skip
 
     with WebhookSystem(folder / "latency.db", allow_private_networks=True) as system:
-        system.create_subscription(
+        system.subscriptions.create(
             name="latency", url=url, context="ctx_a", max_events=1, flush_interval="0"
         )
         sent = _paced(n, lambda i: system.publish(event(i)))

@@ -1,0 +1,78 @@
+"""Delivery history and retries: what was sent, what came back, and sending it again."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from signin_webhooks.actors.delivery import batch_body
+from signin_webhooks.actors.ledger import Ledger
+from signin_webhooks.actors.runlock import holder
+from signin_webhooks.eventstore import InternalEvent, InvalidInput, NotFound
+from signin_webhooks.eventstore.deliveries import (
+    STATUSES,
+    AttemptRecorded,
+    Delivery,
+    DeliveryHistory,
+    RetryRequested,
+)
+from signin_webhooks.eventstore.subscriptions import Subscriptions
+
+
+@dataclass(frozen=True)
+class Requested:
+    """An operator request recorded in the log; `waits` when no `run` is up to carry it out."""
+
+    sequence: int
+    waits: bool
+
+
+class DeliveryManager:
+    """`system.deliveries`: list and inspect deliveries, rebuild their bodies, retry them."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def list(
+        self, *, subscription_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> builtins.list[Delivery]:
+        """Newest first."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+        conn = self.ledger.store.project(DeliveryHistory())
+        return DeliveryHistory.newest(
+            conn, subscription_id=subscription_id, status=status, limit=limit
+        )
+
+    def get(self, delivery_id: str) -> tuple[Delivery, builtins.list[AttemptRecorded]]:
+        """One delivery and its attempts, oldest first."""
+        conn = self.ledger.store.project(DeliveryHistory())
+        found = DeliveryHistory.get(conn, delivery_id)
+        if found is None:
+            raise NotFound(
+                f"no delivery {delivery_id!r} (expired after the retention period, or never"
+                " made); `deliveries list` shows the ids"
+            )
+        return found, DeliveryHistory.attempts(conn, delivery_id)
+
+    def body(self, delivery: Delivery) -> bytes:
+        """The exact body sent, rebuilt from the log."""
+        return batch_body(self.ledger.store, delivery)
+
+    def retry(self, delivery_id: str, *, force: bool = False) -> Requested:
+        """Send a delivery again now, under the same webhook-id, in a new series of attempts."""
+        delivery, _ = self.get(delivery_id)
+        store = self.ledger.store
+        sub = Subscriptions.require(store.project(Subscriptions()), delivery.subscription_id)
+        if delivery.trigger == "test":
+            raise InvalidInput("a test delivery is not retried; run `subscriptions test` again")
+        if delivery.status in ("pending", "retrying", "succeeded") and not force:
+            raise InvalidInput(
+                f"delivery {delivery_id} is {delivery.status}; retry it anyway with --force"
+            )
+        return self.request(RetryRequested(batch_id=delivery.id, subscription_id=sub.id))
+
+    def request(self, *events: InternalEvent) -> Requested:
+        """Record an operator request for the running system to carry out."""
+        sequence = self.ledger.record(*events)
+        return Requested(sequence, waits=holder(self.ledger.path) is None)

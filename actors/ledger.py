@@ -1,0 +1,52 @@
+"""The ledger: what the system's parts share to read the log and to record facts in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+
+from signin_webhooks.actors.clock import SystemClock
+from signin_webhooks.eventstore import InternalEvent, Store
+
+
+def _nothing_to_wake() -> None:
+    return None
+
+
+class Ledger:
+    """The store, opened on first use (reads and writes need no running delivery), and the one
+    way a part records a fact: appended, then the router woken to act on it."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        clock: Callable[[], dt.datetime] | None = None,
+        wake: Callable[[], None] = _nothing_to_wake,
+    ) -> None:
+        self.path = path
+        self.clock = clock or SystemClock()
+        self.wake = wake
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.open()
+
+    def open(self) -> Store:
+        """The store, opened now if it is not yet: a bad database is reported here."""
+        if self._store is None:
+            self._store = Store(self.path, self.clock)
+        return self._store
+
+    def record(self, *events: InternalEvent) -> int:
+        """Append the facts in one transaction; returns the last one's sequence."""
+        with self.store.errors():
+            sequence = self.store.log.append_internal(list(events))
+        self.wake()
+        return sequence
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

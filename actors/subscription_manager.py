@@ -1,0 +1,267 @@
+"""Managing subscriptions: each change validated, then recorded as an event; a test delivery
+sent from this process; a window of the log sent again."""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from signin_webhooks.actors.addresses import (
+    BlockedAddress,
+    ResolutionFailed,
+    Resolver,
+    check_endpoint,
+    system_resolver,
+)
+from signin_webhooks.actors.delivery import Deliverer, Job
+from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
+from signin_webhooks.actors.ledger import Ledger
+from signin_webhooks.actors.runtime import Recorder
+from signin_webhooks.actors.settings_manager import SettingsManager
+from signin_webhooks.actors.signing import new_secret
+from signin_webhooks.actors.transport import Transport
+from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput, format_time, parse_time
+from signin_webhooks.eventstore.deliveries import (
+    AttemptRecorded,
+    BatchSealed,
+    Delivery,
+    pack,
+    to_ranges,
+)
+from signin_webhooks.eventstore.durations import parse_duration
+from signin_webhooks.eventstore.endpoints import is_ndjson
+from signin_webhooks.eventstore.ids import new_ids, short_id
+from signin_webhooks.eventstore.subscription_fields import (
+    SubscriptionFields,
+    matches,
+    validate_fields,
+)
+from signin_webhooks.eventstore.subscriptions import (
+    SecretRotated,
+    Subscription,
+    SubscriptionCreated,
+    SubscriptionDeleted,
+    SubscriptionDisabled,
+    SubscriptionEnabled,
+    Subscriptions,
+    SubscriptionUpdated,
+    rotation_expiry,
+)
+
+DEFAULT_GRACE = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A subscription as saved, its secret when one was made, and what to warn about."""
+
+    subscription: Subscription
+    secret: str | None = None
+    warnings: builtins.list[str] = field(default_factory=builtins.list)
+
+
+class SubscriptionManager:
+    """`system.subscriptions`: create, read, change and remove subscriptions; test them; recover
+    a window of their events."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        settings: SettingsManager,
+        deliveries: DeliveryManager,
+        *,
+        resolver: Resolver = system_resolver,
+    ) -> None:
+        self.ledger = ledger
+        self.settings = settings
+        self.deliveries = deliveries
+        self.resolver = resolver
+
+    # -- reading
+
+    def list(self, *, include_deleted: bool = False) -> builtins.list[Subscription]:
+        conn = self.ledger.store.project(Subscriptions())
+        return Subscriptions.all(conn, deleted=include_deleted)
+
+    def get(self, subscription_id: str, *, deleted_ok: bool = False) -> Subscription:
+        """One subscription; a deleted one is refused unless `deleted_ok`."""
+        conn = self.ledger.store.project(Subscriptions())
+        return Subscriptions.require(conn, subscription_id, deleted_ok=deleted_ok)
+
+    # -- changing
+
+    def create(
+        self,
+        *,
+        name: str,
+        url: str,
+        context: str | None = None,
+        organization: str | None = None,
+        enabled: bool = True,
+        **fields: Any,
+    ) -> Saved:
+        """Validate and save a new subscription; its secret is returned here, and only here."""
+        values = {"name": name, "url": url, **fields, **_scope(context, organization)}
+        checked = validate_fields(values)
+        warnings = self._check_address(checked)
+        subscription_id, secret = short_id("sub_"), new_secret()
+        self.ledger.record(SubscriptionCreated(
+            subscription_id=subscription_id, fields=checked, enabled=enabled, secret=secret
+        ))  # fmt: skip
+        return Saved(self.get(subscription_id), secret, warnings)
+
+    def update(
+        self,
+        subscription_id: str,
+        *,
+        context: str | None = None,
+        organization: str | None = None,
+        **fields: Any,
+    ) -> Saved:
+        """Change some fields; the rest keep their values."""
+        current = self.get(subscription_id)
+        values = {**fields, **_scope(context, organization, required=False)}
+        checked = validate_fields(values, base=current.fields)
+        warnings = self._check_address(checked) if checked.url != current.fields.url else []
+        if checked != current.fields:
+            self.ledger.record(SubscriptionUpdated(subscription_id=subscription_id, fields=checked))
+        return Saved(self.get(subscription_id), None, warnings)
+
+    def enable(self, subscription_id: str, *, from_now: bool = False) -> Subscription:
+        """Resume where it stopped, or with `from_now`, skip what was published meanwhile."""
+        self.get(subscription_id)
+        self.ledger.record(SubscriptionEnabled(subscription_id=subscription_id, from_now=from_now))
+        return self.get(subscription_id)
+
+    def disable(self, subscription_id: str, *, reason: str = "") -> Subscription:
+        self.get(subscription_id)
+        self.ledger.record(SubscriptionDisabled(subscription_id=subscription_id, reason=reason))
+        return self.get(subscription_id)
+
+    def delete(self, subscription_id: str) -> Subscription:
+        self.get(subscription_id)
+        self.ledger.record(SubscriptionDeleted(subscription_id=subscription_id))
+        return self.get(subscription_id, deleted_ok=True)
+
+    def rotate_secret(self, subscription_id: str, *, grace: str | float = DEFAULT_GRACE) -> Saved:
+        """A new secret; the old one stays valid, and signed with, for `grace`."""
+        self.get(subscription_id)
+        if isinstance(grace, str):
+            grace = parse_duration(grace, what="--grace", maximum=30 * 24 * 3600)
+        secret = new_secret()
+        self.ledger.record(SecretRotated(
+            subscription_id=subscription_id,
+            secret=secret,
+            previous_expires_at=rotation_expiry(self.ledger.clock(), grace),
+        ))  # fmt: skip
+        return Saved(self.get(subscription_id), secret)
+
+    # -- the operator's tools
+
+    def test(
+        self, subscription_id: str, *, event_type: str | None = None
+    ) -> tuple[Delivery, AttemptRecorded]:
+        """Send one synthetic event now, from this process, outside the batches."""
+        sub = self.get(subscription_id)
+        event_type = event_type or next(t for t in EVENT_TYPES if matches(sub.fields.events, t))
+        if event_type not in CATALOGUE:
+            raise InvalidInput(f"--type {event_type!r} is not an event type; see `catalogue`")
+        clock, store = self.ledger.clock, self.ledger.store
+        body = _synthetic(sub, event_type, clock())
+        framed = body + b"\n" if is_ndjson(sub.fields.content_type) else b"[" + body + b"]"
+        seal = BatchSealed(
+            batch_id=short_id("dlv_"),
+            subscription_id=sub.id,
+            ranges=[],
+            count=1,
+            bytes=len(framed),
+            ndjson=framed.endswith(b"\n"),
+            trigger="test",
+            body=framed.decode(),
+        )
+        recorder = Recorder(store)
+        recorder.record(seal)
+        delivery = self.deliveries.get(seal.batch_id)[0]
+        allow_private = self.settings.allow_private_networks()
+        with Transport(resolver=self.resolver, allow_private=allow_private) as transport:
+            Deliverer(store, recorder, transport, clock).deliver(Job(delivery, sub, 1, "test"))
+        delivery, attempts = self.deliveries.get(seal.batch_id)
+        return delivery, attempts[-1]
+
+    def recover(
+        self,
+        subscription_id: str,
+        *,
+        since: str | dt.datetime,
+        until: str | dt.datetime | None = None,
+        dry_run: bool = False,
+    ) -> tuple[int, Requested | None]:
+        """Re-send the subscription's events recorded in [since, until) in new batches; returns
+        how many events that is, and the request (None for a dry run)."""
+        sub = self.get(subscription_id)
+        start = format_time(parse_time(since, what="--since"))
+        end = None if until is None else format_time(parse_time(until, what="--until"))
+        if end is not None and end <= start:
+            raise InvalidInput("--until must be later than --since")
+        window = sub.window(since=start, until=end)
+        log = self.ledger.store.log
+        entries = ((r.sequence, r.delivered_size()) for r in log.read(filter=window))
+        if dry_run:
+            return sum(1 for _ in entries), None
+        ndjson = is_ndjson(sub.fields.content_type)
+        limits = {"max_events": sub.fields.max_events, "max_bytes": sub.fields.max_bytes}
+        seals = [
+            BatchSealed(batch_id=short_id("dlv_"), subscription_id=sub.id,
+                        ranges=to_ranges(sequences), count=len(sequences), bytes=size,
+                        ndjson=ndjson, trigger="recover")
+            for sequences, size in pack(entries, ndjson=ndjson, **limits)
+        ]  # fmt: skip
+        count = sum(seal.count for seal in seals)
+        return count, self.deliveries.request(*seals) if seals else None
+
+    def _check_address(self, fields: SubscriptionFields) -> builtins.list[str]:
+        allow_private = self.settings.allow_private_networks()
+        try:
+            check_endpoint(fields.url, resolver=self.resolver, allow_private=allow_private)
+        except BlockedAddress as e:
+            raise InvalidInput(str(e)) from None
+        except ResolutionFailed as e:
+            return [f"{e}; saved anyway: delivery resolves it again at every attempt"]
+        return []
+
+
+def _scope(
+    context: str | None, organization: str | None, *, required: bool = True
+) -> Mapping[str, str]:
+    if context is not None and organization is not None:
+        raise InvalidInput("give --context or --organization, not both")
+    if context is not None:
+        return {"scope": "context", "scope_id": context}
+    if organization is not None:
+        return {"scope": "organization", "scope_id": organization}
+    if required:
+        raise InvalidInput("give exactly one of --context ID and --organization ID")
+    return {}
+
+
+def _synthetic(sub: Subscription, event_type: str, now: dt.datetime) -> bytes:
+    """A test event: the envelope, each required field, and a marker that it is a test."""
+    fields = sub.fields
+    event: dict[str, Any] = {
+        "type": event_type,
+        "organization_id": fields.scope_id if fields.scope == "organization" else "test",
+        "context_id": fields.scope_id if fields.scope == "context" else "test",
+        "id": f"test_{new_ids(1)[0]}",
+        "occurred_at": format_time(now),
+        "test": True,
+    }
+    for name in CATALOGUE[event_type][1]:
+        event[name] = f"test_{name}"
+    event["sequence"] = 0
+    event["recorded_at"] = format_time(now)
+    return msgspec.json.encode(event)
