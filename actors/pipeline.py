@@ -16,7 +16,7 @@ from signin_webhooks.actors.delivery import Deliverer, DeliveryActor
 from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.retention import RetentionKeeper
 from signin_webhooks.actors.router import Router, Wake
-from signin_webhooks.actors.runlock import RunLock
+from signin_webhooks.actors.runlock import RunLock, ServerRunLock
 from signin_webhooks.actors.runtime import Recorder, Runtime, start_actor
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.actors.transport import Transport
@@ -31,7 +31,7 @@ CHECKPOINT_EVERY = 20  # watch intervals: a second
 class Pipeline:
     def __init__(
         self,
-        lock: RunLock,
+        lock: RunLock | ServerRunLock,
         db_path: str | os.PathLike[str],
         clock: SystemClock,
         resolver: Resolver,
@@ -53,17 +53,20 @@ class Pipeline:
         self.scheduler.start()
         self._stopping = threading.Event()
         self.pool = start_actor(DeliveryPool, settings.connections_per_host)
+        # A server counts its connections: there the delivery actors share one to read bodies.
+        shared = self._store(db_path, clock) if writer.db.shares_connections else None
         self.members = [
             start_actor(
                 DeliveryActor,
                 Deliverer(
-                    self._store(db_path, clock), self.runtime.recorder, self.transport, clock
+                    shared or self._store(db_path, clock), self.runtime.recorder, self.transport,
+                    clock,
                 ),
                 self.pool,
                 self._stopping,
             )
             for _ in range(settings.delivery_pool_size)
-        ]
+        ]  # fmt: skip
         self.pool.tell(self.members)
         self.router = start_actor(Router, self.runtime, self.pool)
         self.keeper = start_actor(RetentionKeeper, self.runtime)

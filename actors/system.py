@@ -17,7 +17,7 @@ from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery_manager import DeliveryManager
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.pipeline import Pipeline
-from signin_webhooks.actors.runlock import RunLock, holder
+from signin_webhooks.actors.runlock import holder, run_lock
 from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
 from signin_webhooks.actors.subscription_manager import SubscriptionManager
 from signin_webhooks.eventstore import (
@@ -113,7 +113,7 @@ class WebhookSystem:
     def start(self) -> Self:
         lock = None
         if self.deliver and self._pipeline is None:
-            lock = RunLock(self.path)
+            lock = run_lock(self.path)
             lock.acquire()  # before anything else: a second `run` is refused at once
         try:
             self.ledger.open()

@@ -10,7 +10,7 @@ import click
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.system import DEFAULT_DB, ENV_DB
-from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError
+from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError, postgres
 from signin_webhooks.eventstore.database import store_error
 
 
@@ -37,6 +37,9 @@ class App(click.Group):
             fail(str(e), 1)
         except sqlite3.Error as e:  # a read that met a damaged, locked or vanished database
             fail(str(store_error(e, getattr(ctx.obj, "path", "the database"))), 1)
+        except postgres.driver_errors() as e:  # a read that met a server gone away
+            location = postgres.shown(str(getattr(ctx.obj, "path", "the database")))
+            fail(str(postgres.store_error(e, location)), 1)
         except UnicodeEncodeError as e:  # argv bytes that are not UTF-8 arrive as surrogates
             shown = e.object if isinstance(e.object, str) else repr(e.object)
             fail(f"{shown[:80]!r} is not UTF-8 text; give every value as UTF-8", 2)
@@ -57,8 +60,8 @@ def fail(message: str, code: int) -> None:
     envvar=ENV_DB,
     default=DEFAULT_DB,
     show_default=True,
-    metavar="PATH",
-    help=f"The SQLite database file (env {ENV_DB}).",
+    metavar="PATH|URL",
+    help=f"The SQLite database file, or a postgresql:// URL (env {ENV_DB}).",
 )
 @click.option(
     "--allow-private-networks",

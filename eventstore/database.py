@@ -1,4 +1,5 @@
-"""Opening the SQLite file: owner-only permissions, WAL, durable commits, clear errors."""
+"""The log on a SQLite file: owner-only permissions, WAL, durable commits, clear errors; and the
+few statements that differ on PostgreSQL (eventstore/postgres.py keeps those)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,38 @@ import contextlib
 import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
-
-import sqlite_utils
+from typing import Any, Protocol
 
 from signin_webhooks.eventstore.errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
+BACKGROUND_CACHE_KIB = 256
+# AUTOINCREMENT: a sequence is never reused, even after retention deletes rows.
+EVENTS = """
+CREATE TABLE IF NOT EXISTS events (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    organization_id TEXT,
+    context_id TEXT,
+    occurred_at TEXT,
+    recorded_at TEXT NOT NULL,
+    assigned INTEGER NOT NULL DEFAULT 0,
+    internal INTEGER NOT NULL DEFAULT 0,
+    body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
+"""
+INSERT = (
+    "INSERT INTO events (id, type, organization_id, context_id, occurred_at, recorded_at,"
+    " assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
-def open_database(path: str | os.PathLike[str]) -> sqlite_utils.Database:
+def open_database(path: str | os.PathLike[str]) -> SqliteDatabase:
     """Open (creating if needed) the database at `path`, readable by its owner only."""
     path = Path(path)
     if path.is_dir():
@@ -38,7 +59,7 @@ def open_database(path: str | os.PathLike[str]) -> sqlite_utils.Database:
         raise store_error(e, path) from None
     if mode != "wal":
         raise StoreError(f"cannot use database '{path}': WAL mode unavailable ({mode})")
-    return sqlite_utils.Database(conn)
+    return SqliteDatabase(conn, str(path))
 
 
 def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
@@ -74,39 +95,116 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
     return StoreError(f"database '{path}': {text}")
 
 
-_TRANSACTION_LOCKS: weakref.WeakKeyDictionary[sqlite_utils.Database, threading.RLock] = (
-    weakref.WeakKeyDictionary()
-)
-_LOCKS_LOCK = threading.Lock()
+class SqliteDatabase:
+    """One connection to the file. A connection holds one transaction at a time: threads sharing
+    it (a host program's calls and the delivery actors reading its settings) take turns instead of
+    nesting BEGINs."""
 
+    kind = "sqlite"
+    shares_connections = False  # connections are cheap: every actor that reads has its own
 
-def _transaction_lock(db: sqlite_utils.Database) -> threading.RLock:
-    with _LOCKS_LOCK:
-        lock = _TRANSACTION_LOCKS.get(db)
-        if lock is None:
-            lock = _TRANSACTION_LOCKS[db] = threading.RLock()
-        return lock
+    def __init__(self, conn: sqlite3.Connection, location: str) -> None:
+        self.conn = conn
+        self.location = location
+        self._lock = threading.RLock()
 
-
-def create_schema(db: sqlite_utils.Database, script: str) -> None:
-    """CREATE ... IF NOT EXISTS statements, run between other threads' transactions (a script
-    would COMMIT one open on the same connection)."""
-    with _transaction_lock(db):
-        db.conn.executescript(script)
-
-
-@contextlib.contextmanager
-def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE: take the write lock up front so a concurrent writer waits, not fails.
-
-    A connection holds one transaction at a time: threads sharing it (a host program's calls
-    and the delivery actors reading its settings) take turns instead of nesting BEGINs."""
-    with _transaction_lock(db):
-        conn = db.conn
-        conn.execute("BEGIN IMMEDIATE")
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            yield
+        except sqlite3.Error as e:
+            raise store_error(e, self.location) from None
+
+    def create_schema(self, script: str) -> None:
+        """CREATE ... IF NOT EXISTS statements, run between other threads' transactions (a
+        script would COMMIT one open on the same connection)."""
+        with self._lock:
+            self.conn.executescript(script)
+
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock up front so a concurrent writer waits, not
+        fails."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def lock_projection(self, conn: sqlite3.Connection, name: str) -> None:
+        """Nothing to take: BEGIN IMMEDIATE already made this the one writer."""
+
+    def events_schema(self) -> str:
+        return EVENTS
+
+    def insert_events(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:
+        conn.executemany(INSERT, rows)
+        return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+    def last_sequence(self) -> int:
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        found = row.fetchone()
+        return found[0] if found else 0
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap way to notice new events."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def glob(self, column: str) -> str:
+        return f"{column} GLOB ?"
+
+    def glob_arg(self, pattern: str) -> str:
+        return pattern
+
+    def configure_background(self) -> None:
+        """A connection of the running system. What it writes (batches sealed, attempts) is
+        re-derived or re-sent if lost, so its commits skip the fsync (still safe against a
+        crashed process) and it leaves WAL checkpoints to `checkpoint()`."""
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        # The system holds some twenty connections; SQLite's default cache of 2 MB each would
+        # grow with the database to 40 MB. Reads here are by key, in order.
+        self.conn.execute(f"PRAGMA cache_size = -{BACKGROUND_CACHE_KIB}")
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database without blocking writers (a PASSIVE checkpoint)."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Database(Protocol):
+    """What the log and the projections ask of a backend: SqliteDatabase here, or
+    eventstore.postgres.PostgresDatabase. `conn.execute` takes the statements written with `?`."""
+
+    kind: str
+    location: str
+    shares_connections: bool
+    conn: Any
+
+    def errors(self) -> contextlib.AbstractContextManager[None]: ...
+    def create_schema(self, script: str) -> None: ...
+    def write_transaction(self) -> contextlib.AbstractContextManager[Any]: ...
+    def lock_projection(self, conn: Any, name: str) -> None: ...
+    def events_schema(self) -> str: ...
+    def insert_events(self, conn: Any, rows: list[tuple[Any, ...]]) -> int: ...
+    def last_sequence(self) -> int: ...
+    def data_version(self) -> int: ...
+    def glob(self, column: str) -> str: ...
+    def glob_arg(self, pattern: str) -> str: ...
+    def configure_background(self) -> None: ...
+    def checkpoint(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def create_schema(db: Database, script: str) -> None:
+    db.create_schema(script)
+
+
+def write_transaction(db: Database) -> contextlib.AbstractContextManager[Any]:
+    return db.write_transaction()

@@ -7,8 +7,8 @@ delivery, whose synthetic event is not in the log, keeps its body in its seal).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import msgspec
 
@@ -202,7 +202,7 @@ class DeliveryHistory(Projection):
     );
     """
 
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         changed: dict[str, Delivery] = {}
         positions: dict[str, int] = {}
         attempts = []
@@ -247,8 +247,11 @@ class DeliveryHistory(Projection):
             conn.execute("DELETE FROM attempts WHERE delivery_id = ?", [batch_id])
         attempts = [a for a in attempts if a[0] not in gone]
         conn.executemany(
-            "INSERT OR REPLACE INTO deliveries (id, subscription_id, status, sealed_at,"
-            " settled_at, state) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (id, subscription_id, status, sealed_at, settled_at, state)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " subscription_id = excluded.subscription_id, status = excluded.status,"
+            " sealed_at = excluded.sealed_at, settled_at = excluded.settled_at,"
+            " state = excluded.state",
             [
                 (d.id, d.subscription_id, d.status, d.sealed_at, d.settled_at, _encode(d))
                 for d in changed.values()
@@ -256,12 +259,15 @@ class DeliveryHistory(Projection):
         )
         conn.executemany(
             "INSERT INTO batch_positions (subscription_id, last_sequence) VALUES (?, ?)"
-            " ON CONFLICT DO UPDATE SET last_sequence = max(last_sequence, excluded.last_sequence)",
+            " ON CONFLICT (subscription_id) DO UPDATE SET last_sequence = CASE"
+            " WHEN excluded.last_sequence > batch_positions.last_sequence"
+            " THEN excluded.last_sequence ELSE batch_positions.last_sequence END",
             list(positions.items()),
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO attempts (delivery_id, number, sequence, body)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO attempts (delivery_id, number, sequence, body) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (delivery_id, sequence) DO UPDATE SET number = excluded.number,"
+            " body = excluded.body",
             attempts,
         )
 
@@ -270,20 +276,20 @@ class DeliveryHistory(Projection):
         return _decode(state)
 
     @staticmethod
-    def get(conn: sqlite3.Connection, delivery_id: str) -> Delivery | None:
+    def get(conn: Any, delivery_id: str) -> Delivery | None:
         row = conn.execute("SELECT state FROM deliveries WHERE id = ?", [delivery_id]).fetchone()
         return _decode(row[0]) if row else None
 
     @staticmethod
     def newest(
-        conn: sqlite3.Connection,
+        conn: Any,
         *,
         subscription_id: str | None = None,
         status: str | None = None,
         limit: int = 100,
     ) -> list[Delivery]:
         """Deliveries newest first, of one subscription and in one status when given."""
-        sql, args = "SELECT state FROM deliveries WHERE 1", []
+        sql, args = "SELECT state FROM deliveries WHERE 1 = 1", []
         if subscription_id is not None:
             sql, args = sql + " AND subscription_id = ?", [*args, subscription_id]
         if status is not None:
@@ -292,7 +298,7 @@ class DeliveryHistory(Projection):
         return [_decode(row[0]) for row in rows]
 
     @staticmethod
-    def unsettled(conn: sqlite3.Connection, subscription_id: str) -> list[Delivery]:
+    def unsettled(conn: Any, subscription_id: str) -> list[Delivery]:
         """Pending and retrying deliveries of one subscription, in the order they go out."""
         rows = conn.execute(
             "SELECT state FROM deliveries WHERE subscription_id = ?"
@@ -302,20 +308,20 @@ class DeliveryHistory(Projection):
         return sorted((_decode(row[0]) for row in rows), key=lambda d: d.sealed_sequence)
 
     @staticmethod
-    def batched_positions(conn: sqlite3.Connection) -> dict[str, int]:
+    def batched_positions(conn: Any) -> dict[str, int]:
         """Per subscription, the last sequence sealed into a scheduled batch; kept for good,
         so that retention of old deliveries never makes their events look unbatched."""
         return dict(conn.execute("SELECT subscription_id, last_sequence FROM batch_positions"))
 
     @staticmethod
-    def attempts(conn: sqlite3.Connection, delivery_id: str) -> list[AttemptRecorded]:
+    def attempts(conn: Any, delivery_id: str) -> list[AttemptRecorded]:
         rows = conn.execute(
             "SELECT body FROM attempts WHERE delivery_id = ? ORDER BY sequence", [delivery_id]
         )
         return [_attempt(row[0]) for row in rows]
 
     @staticmethod
-    def health(conn: sqlite3.Connection, subscription_id: str) -> tuple[str | None, str | None]:
+    def health(conn: Any, subscription_id: str) -> tuple[str | None, str | None]:
         """The last success, and the first failure since it while the latest attempt failed."""
         rows = conn.execute(
             "SELECT a.body FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"

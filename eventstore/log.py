@@ -1,42 +1,24 @@
-"""The append-only event log: the single source of truth, in one SQLite table."""
+"""The append-only event log: the single source of truth, in one table of SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from signin_webhooks.eventstore.catalogue import Published, same_content
-from signin_webhooks.eventstore.database import create_schema, write_transaction
+from signin_webhooks.eventstore.database import EVENTS
+from signin_webhooks.eventstore.database import INSERT as EVENT_INSERT
 from signin_webhooks.eventstore.errors import InvalidInput
 from signin_webhooks.eventstore.events import InternalEvent, decode_internal, encode_internal
 from signin_webhooks.eventstore.ids import new_ids
 from signin_webhooks.eventstore.times import format_time, utc_now
 
-# AUTOINCREMENT: a sequence is never reused, even after retention deletes rows.
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    organization_id TEXT,
-    context_id TEXT,
-    occurred_at TEXT,
-    recorded_at TEXT NOT NULL,
-    assigned INTEGER NOT NULL DEFAULT 0,
-    internal INTEGER NOT NULL DEFAULT 0,
-    body BLOB NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
-CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
-"""
-INSERT = (
-    "INSERT INTO events (id, type, organization_id, context_id, occurred_at, recorded_at,"
-    " assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+if TYPE_CHECKING:
+    from signin_webhooks.eventstore.database import Database
+
+SCHEMA, INSERT = EVENTS, EVENT_INSERT  # the SQLite forms, shared with the bench baseline
 _COLUMNS = (
     "sequence, id, type, organization_id, context_id, occurred_at, recorded_at, assigned, internal,"
     " body"
@@ -111,11 +93,11 @@ class Filter:
     since: str | None = None
     until: str | None = None
 
-    def sql(self) -> tuple[str, list[object]]:
+    def sql(self, db: Database) -> tuple[str, list[object]]:
         where, args = [], []
         if self.types:
-            where.append("(" + " OR ".join("type GLOB ?" for _ in self.types) + ")")
-            args += self.types
+            where.append("(" + " OR ".join(db.glob("type") for _ in self.types) + ")")
+            args += [db.glob_arg(t) for t in self.types]
         for clause, value in (
             ("organization_id = ?", self.organization),
             ("context_id = ?", self.context),
@@ -131,16 +113,16 @@ class Filter:
 class EventLog:
     """Appends events all-or-none and reads them back in order, streamed in pages."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime] = utc_now):
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime] = utc_now):
         self.db = db
         self.clock = clock
-        create_schema(db, SCHEMA)
+        db.create_schema(db.events_schema())
 
     def append(self, events: Sequence[Published]) -> AppendResult:
         """Append Sign In events in one transaction; a repeated id with the same content is a
         duplicate, with other content an error that appends nothing."""
         fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
-        with write_transaction(self.db) as conn:
+        with self.db.write_transaction() as conn:
             recorded_at = format_time(self.clock())  # under the lock: never earlier than before
             known = self._bodies([e.id for e in events if e.id is not None], conn)
             rows, duplicates = [], 0
@@ -168,29 +150,25 @@ class EventLog:
                 ))  # fmt: skip
             if not rows:
                 return AppendResult(0, duplicates, None, None)
-            conn.executemany(INSERT, rows)
-            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            last = self.db.insert_events(conn, rows)
         return AppendResult(len(rows), duplicates, last - len(rows) + 1, last)
 
-    def append_internal(
-        self, events: Sequence[InternalEvent], conn: sqlite3.Connection | None = None
-    ) -> int:
+    def append_internal(self, events: Sequence[InternalEvent], conn: Any = None) -> int:
         """Append the system's own facts in one transaction (or in the caller's, given its
         connection); returns the last sequence."""
         bodies = [(event.type_name(), encode_internal(event)) for event in events]
         ids = new_ids(len(events))
 
-        def insert(conn: sqlite3.Connection) -> int:
+        def insert(conn: Any) -> int:
             recorded_at = format_time(self.clock())  # under the lock: never earlier than before
-            conn.executemany(INSERT, [
+            return self.db.insert_events(conn, [
                 (event_id, kind, None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1, body)
                 for event_id, (kind, body) in zip(ids, bodies, strict=True)
             ])  # fmt: skip
-            return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
 
         if conn is not None:
             return insert(conn)
-        with write_transaction(self.db) as conn:
+        with self.db.write_transaction() as conn:
             return insert(conn)
 
     def read(
@@ -208,7 +186,7 @@ class EventLog:
         if not (signin or internal):
             return
         kind = "" if signin and internal else f" AND internal = {int(internal)}"
-        clauses, args = filter.sql()
+        clauses, args = filter.sql(self.db)
         sql = (
             f"SELECT {_COLUMNS} FROM events WHERE sequence > ?{kind}{clauses}"
             " ORDER BY sequence LIMIT ?"
@@ -237,15 +215,14 @@ class EventLog:
         return [found[s] for s in sequences if s in found]
 
     def last_sequence(self) -> int:
-        row = self.db.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
-        found = row.fetchone()
-        return found[0] if found else 0
+        """The highest sequence ever handed out (rows deleted since included)."""
+        return self.db.last_sequence()
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap way to notice new events."""
-        return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        return self.db.data_version()
 
-    def _bodies(self, ids: list[str], conn: sqlite3.Connection) -> dict[str, bytes]:
+    def _bodies(self, ids: list[str], conn: Any) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         for i in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[i : i + _LOOKUP_CHUNK]

@@ -4,10 +4,8 @@ transaction, so applying is exactly-once and a rebuild from sequence 0 gives the
 from __future__ import annotations
 
 import abc
-import sqlite3
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from signin_webhooks.eventstore.database import create_schema, write_transaction
 from signin_webhooks.eventstore.log import EventLog, Record
 
 CHECKPOINTS = """
@@ -25,7 +23,7 @@ class Projection(abc.ABC):
     reads_internal: ClassVar[bool] = False
 
     @abc.abstractmethod
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         """Change the projection's rows for these records (inside the caller's transaction)."""
 
 
@@ -36,7 +34,7 @@ class Projector:
         self.log = log
         self.page = page
         self.conn = log.db.conn
-        create_schema(log.db, CHECKPOINTS)
+        log.db.create_schema(CHECKPOINTS)
         self._created: set[str] = set()
 
     def checkpoint(self, projection: Projection) -> int:
@@ -50,7 +48,8 @@ class Projector:
         read inside the write transaction, so two processes catching up never apply twice."""
         self._create(projection)
         while True:
-            with write_transaction(self.log.db) as conn:
+            with self.log.db.write_transaction() as conn:
+                self.log.db.lock_projection(conn, projection.name)
                 after = self.checkpoint(projection)
                 records = list(
                     self.log.read(
@@ -73,7 +72,8 @@ class Projector:
     def rebuild(self, projection: Projection) -> int:
         """Empty the projection's tables and replay the whole log into them."""
         self._create(projection)
-        with write_transaction(self.log.db) as conn:
+        with self.log.db.write_transaction() as conn:
+            self.log.db.lock_projection(conn, projection.name)
             for table in projection.tables:
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("DELETE FROM projections WHERE name = ?", [projection.name])
@@ -81,5 +81,5 @@ class Projector:
 
     def _create(self, projection: Projection) -> None:
         if projection.name not in self._created:
-            create_schema(self.log.db, projection.schema)
+            self.log.db.create_schema(projection.schema)
             self._created.add(projection.name)

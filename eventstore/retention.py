@@ -7,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from signin_webhooks.eventstore.catalogue import EVENT_TYPES
-from signin_webhooks.eventstore.database import write_transaction
 from signin_webhooks.eventstore.deliveries import BatchSealed, DeliveriesExpired, DeliveryHistory
+from signin_webhooks.eventstore.events import decode_internal
 from signin_webhooks.eventstore.settings import InstallationSettings
 from signin_webhooks.eventstore.stats import EventCounts, LogCompacted
 from signin_webhooks.eventstore.store import Store
@@ -119,13 +119,12 @@ def _compact(store: Store, through: int, removed: int, known: int) -> bool:
     below it. (Scheduled batches only take events past every subscription's position.)"""
     counts = EventCounts()
     store.project(counts)
-    with write_transaction(store.db) as conn:
-        sealed_since = conn.execute(
-            "SELECT 1 FROM events WHERE sequence > ? AND internal = 1 AND type = ?"
-            " AND json_extract(CAST(body AS TEXT), '$.trigger') = 'recover' LIMIT 1",
+    with store.db.write_transaction() as conn:
+        sealed = conn.execute(
+            "SELECT body FROM events WHERE sequence > ? AND internal = 1 AND type = ?",
             [known, BatchSealed.type_name()],
-        ).fetchone()
-        if sealed_since:
+        ).fetchall()
+        if any(decode_internal(body).trigger == "recover" for (body,) in sealed):  # type: ignore[attr-defined]
             return False
         after = store.projector.checkpoint(counts)
         pending = list(store.log.read(after, signin=True, internal=True))

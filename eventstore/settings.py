@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -113,16 +112,17 @@ class InstallationSettings(Projection):
     reads_internal = True
     schema = "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         tag = SettingChanged.type_name()
         changes = [record.event() for record in records if record.type == tag]
         conn.executemany(
-            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+            "INSERT INTO settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [(c.key, c.value) for c in changes],  # type: ignore[attr-defined]
         )
 
     @staticmethod
-    def current(conn: sqlite3.Connection) -> Settings:
+    def current(conn: Any) -> Settings:
         written = {key: default for key, (default, *_rest) in SETTINGS.items()}
         written.update(conn.execute("SELECT key, value FROM settings"))
         return Settings(**{k: SETTINGS[k][1](v, k) for k, v in written.items() if k in SETTINGS})

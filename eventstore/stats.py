@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from typing import Any
 
@@ -35,7 +34,7 @@ class EventCounts(Projection):
     )
     """
 
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         counts: Counter[tuple[str | None, str | None, str | None]] = Counter()
         for record in records:
             if not record.internal:
@@ -49,15 +48,16 @@ class EventCounts(Projection):
         self._write(conn, counts)
 
     @staticmethod
-    def _write(conn: sqlite3.Connection, counts: Counter[Any]) -> None:
+    def _write(conn: Any, counts: Counter[Any]) -> None:
         conn.executemany(
             "INSERT INTO event_counts (type, organization_id, context_id, count)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (type, organization_id, context_id)"
+            " DO UPDATE SET count = event_counts.count + excluded.count",
             [(*key, n) for key, n in counts.items()],
         )
 
     @staticmethod
-    def rows(conn: sqlite3.Connection) -> list[dict[str, object]]:
+    def rows(conn: Any) -> list[dict[str, object]]:
         cursor = conn.execute(
             "SELECT type, organization_id, context_id, count FROM event_counts"
             " ORDER BY type, organization_id, context_id"

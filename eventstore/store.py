@@ -1,23 +1,30 @@
-"""The store: one database file holding the log and the projections kept from it."""
+"""The store: one database, a SQLite file or a PostgreSQL server, holding the log and the
+projections kept from it."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from signin_webhooks.eventstore.database import open_database, store_error
+from signin_webhooks.eventstore.database import Database, open_database
 from signin_webhooks.eventstore.log import EventLog
+from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
 from signin_webhooks.eventstore.projection import Projection, Projector
 from signin_webhooks.eventstore.times import utc_now
 
-BACKGROUND_CACHE_KIB = 256
+
+def connect(location: str | os.PathLike[str], *, application: str = "signin-webhooks") -> Database:
+    """A `postgresql://` URL opens a connection to that server; anything else is a file path."""
+    if is_url(location):
+        return PostgresDatabase(str(location), application=application)
+    return open_database(location)
 
 
 class Store:
-    """The log and its projector on one connection; SQLite errors become one-line StoreErrors."""
+    """The log and its projector on one connection; driver errors become one-line StoreErrors."""
 
     def __init__(
         self,
@@ -26,40 +33,42 @@ class Store:
         *,
         background: bool = False,
     ) -> None:
-        """`background`: a connection of the running system. What it writes (batches sealed,
-        attempts) is re-derived or re-sent if lost, so its commits skip the fsync (still safe
-        against a crashed process) and it leaves WAL checkpoints to `checkpoint()`. Publishes
+        """`background`: a connection of the running system, tuned for it (on SQLite its
+        commits skip the fsync: what it writes is re-derived or re-sent if lost). Publishes
         never go through such a connection: an acknowledged publish is on disk."""
         self.path = path
-        self.db = open_database(path)
-        with self.errors():
-            if background:
-                self.db.conn.execute("PRAGMA synchronous = NORMAL")
-                self.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
-                # The system holds some twenty connections; SQLite's default cache of 2 MB each
-                # would grow with the database to 40 MB. Reads here are by key, in order.
-                self.db.conn.execute(f"PRAGMA cache_size = -{BACKGROUND_CACHE_KIB}")
-            self.log = EventLog(self.db, clock)
-            self.projector = Projector(self.log)
+        self.db = connect(path)
+        try:
+            with self.errors():
+                if background:
+                    self.db.configure_background()
+                self.log = EventLog(self.db, clock)
+                self.projector = Projector(self.log)
+        except BaseException:
+            self.db.close()
+            raise
+
+    @property
+    def kind(self) -> str:
+        """ "sqlite" or "postgres"."""
+        return self.db.kind
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
-        """Report SQLite failures as errors a person can act on."""
-        try:
+        """Report driver failures as errors a person can act on."""
+        with self.db.errors():
             yield
-        except sqlite3.Error as e:
-            raise store_error(e, self.path) from None
 
-    def project(self, projection: Projection) -> sqlite3.Connection:
+    def project(self, projection: Projection) -> Any:
         """Bring `projection` up to date and return the connection to read it with."""
         with self.errors():
             self.projector.catch_up(projection)
         return self.db.conn
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database without blocking writers (a PASSIVE checkpoint)."""
+        """Keep the SQLite WAL short (a PASSIVE checkpoint); the server needs none."""
         with self.errors():
-            self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.db.checkpoint()
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()

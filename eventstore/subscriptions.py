@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from typing import Any
 
 import msgspec
 
@@ -168,7 +168,7 @@ class Subscriptions(Projection):
     )
     """
 
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         changed: dict[str, Subscription] = {}
         for record in records:
             if record.type not in LIFECYCLE:
@@ -178,12 +178,13 @@ class Subscriptions(Projection):
             state = changed.get(key) or self.get(conn, key)
             changed[key] = evolve(state, record, event)
         conn.executemany(
-            "INSERT OR REPLACE INTO subscriptions (id, deleted, state) VALUES (?, ?, ?)",
-            [(s.id, s.deleted, _encode(s)) for s in changed.values()],
+            "INSERT INTO subscriptions (id, deleted, state) VALUES (?, ?, ?) ON CONFLICT (id)"
+            " DO UPDATE SET deleted = excluded.deleted, state = excluded.state",
+            [(s.id, int(s.deleted), _encode(s)) for s in changed.values()],
         )
 
     @staticmethod
-    def get(conn: sqlite3.Connection, subscription_id: str) -> Subscription | None:
+    def get(conn: Any, subscription_id: str) -> Subscription | None:
         row = conn.execute(
             "SELECT state FROM subscriptions WHERE id = ?", [subscription_id]
         ).fetchone()
@@ -191,7 +192,7 @@ class Subscriptions(Projection):
 
     @staticmethod
     def require(
-        conn: sqlite3.Connection, subscription_id: str, *, deleted_ok: bool = False
+        conn: Any, subscription_id: str, *, deleted_ok: bool = False
     ) -> Subscription:
         """One subscription; a deleted one is refused unless `deleted_ok`."""
         found = Subscriptions.get(conn, subscription_id)
@@ -207,7 +208,7 @@ class Subscriptions(Projection):
         return found
 
     @staticmethod
-    def all(conn: sqlite3.Connection, *, deleted: bool = False) -> list[Subscription]:
+    def all(conn: Any, *, deleted: bool = False) -> list[Subscription]:
         sql = "SELECT state FROM subscriptions"
         if not deleted:
             sql += " WHERE deleted = 0"

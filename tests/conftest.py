@@ -1,5 +1,5 @@
-"""Shared fixtures: a clock the test advances by hand, the installed command, a database file, a
-running system on it, and real HTTP endpoints."""
+"""Shared fixtures: a clock the test advances by hand, the installed command, a database (a file,
+or a PostgreSQL schema), a running system on it, and real HTTP endpoints."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
+from tests.backends import fresh_schema
 from tests.endpoint import Endpoint
 from tests.helpers import installed
 
@@ -35,9 +36,26 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def system(tmp_path: Path, clock: ManualClock) -> Iterator[WebhookSystem]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite unless the module runs on each backend:
+    `pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)`."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path) -> Iterator[str | Path]:
+    """Where the test's store lives: a file not created yet, or a fresh PostgreSQL schema."""
+    if backend == "sqlite":
+        yield tmp_path / "hooks.db"
+        return
+    with fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def system(database: str | Path, clock: ManualClock) -> Iterator[WebhookSystem]:
     """A running system on the test's clock, private networks allowed (the endpoints are local)."""
-    with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as running:
+    with WebhookSystem(database, clock=clock, allow_private_networks=True) as running:
         yield running
 
 

@@ -19,6 +19,7 @@ import pytest
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.signing import new_secret, verify
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, BatchCancelled, BatchSealed
+from tests.backends import BACKENDS
 from tests.endpoint import Endpoint, Hang, Received, Reply
 from tests.helpers import (
     create_subscription,
@@ -32,6 +33,7 @@ from tests.helpers import (
     wait_until,
 )
 
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 USER_AGENT = f"signin-webhooks/{importlib.metadata.version('signin-webhooks')}"
 SETTLE = 0.25  # real seconds given to the actors before asserting that nothing happened
 
@@ -507,9 +509,9 @@ def test_a_batch_sealed_by_count_leaves_the_next_one_its_whole_flush_interval(
 
 @pytest.mark.parametrize("change", ["delete", "enable --from-now"])
 def test_a_change_made_while_nothing_runs_cancels_the_backlog_at_the_next_start(
-    tmp_path, endpoints, clock, change
+    database, endpoints, clock, change
 ):
-    db, endpoint = tmp_path / "hooks.db", endpoints(Reply(500))
+    db, endpoint = database, endpoints(Reply(500))
     with WebhookSystem(db, clock=clock, allow_private_networks=True) as running:
         sub_id, _ = subscribe(running, endpoint, max_events=1, retry_schedule="1h")
         running.publish([event("a"), event("b")])

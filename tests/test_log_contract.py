@@ -1,7 +1,7 @@
 """The event log's contract, written once and run against each backend.
 
 As the eventsourcing library tests its recorders, `LogContract` states what any log must do and
-`TestSqliteLog` runs it on a real SQLite file: a second backend passes by subclassing it.
+`TestLog` runs it on each backend from one parametrised fixture: a SQLite file, a PostgreSQL schema.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from signin_webhooks.eventstore import (
@@ -28,6 +29,7 @@ from signin_webhooks.eventstore import (
     format_time,
     parse_events,
 )
+from tests.backends import BACKENDS
 
 RFC3339_UTC_MICROS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -384,16 +386,20 @@ class LogContract(abc.ABC):
         assert delivered["id"] == record.id
 
 
-class TestSqliteLog(LogContract):
+class TestLog(LogContract):
+    """The contract on each backend: a SQLite file, and a fresh PostgreSQL schema."""
+
+    pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
     @pytest.fixture
-    def log(self, tmp_path, clock) -> Iterator[EventLog]:
-        store = Store(tmp_path / "events.db", clock)
+    def log(self, database, clock) -> Iterator[EventLog]:
+        store = Store(database, clock)
         yield store.log
         store.close()
 
     @pytest.fixture
-    def other_log(self, tmp_path, clock, log) -> Iterator[EventLog]:
-        store = Store(tmp_path / "events.db", clock)
+    def other_log(self, database, clock, log) -> Iterator[EventLog]:
+        store = Store(database, clock)
         yield store.log
         store.close()
 
@@ -401,6 +407,17 @@ class TestSqliteLog(LogContract):
         log.db.conn.executemany("DELETE FROM events WHERE sequence = ?", [(s,) for s in sequences])
 
     def fail_inserts_of(self, log: EventLog, event_id: str) -> type[Exception]:
+        if log.db.kind == "postgres":
+            log.db.conn.execute(
+                "CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                f" IF NEW.id = '{event_id}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW;"
+                " END $$"
+            )
+            log.db.conn.execute(
+                "CREATE TRIGGER refuse_insert BEFORE INSERT ON events"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
+            )
+            return psycopg.Error
         log.db.conn.execute(
             "CREATE TRIGGER refuse_insert BEFORE INSERT ON events"
             f" WHEN NEW.id = '{event_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"

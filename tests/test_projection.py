@@ -1,4 +1,5 @@
-"""Projections kept from the log: exactly-once, and a rebuild gives exactly the live rows."""
+"""Projections kept from the log: exactly-once, and a rebuild gives exactly the live rows; on
+each backend."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import json
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
+
+import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import EventCounts, InternalEvent, Projector, Store, parse_events
+from tests.backends import BACKENDS
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.projection.note_recorded"):
@@ -37,8 +42,8 @@ def counts(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], int]:
     return {(r["type"], r["organization_id"], r["context_id"]): r["count"] for r in rows}
 
 
-def test_event_counts_are_kept_per_type_organization_and_context(tmp_path: Path):
-    with WebhookSystem(tmp_path / "hooks.db", deliver=False) as system:
+def test_event_counts_are_kept_per_type_organization_and_context(database):
+    with WebhookSystem(database, deliver=False) as system:
         system.publish(
             [
                 event(1),
@@ -72,13 +77,13 @@ def test_event_counts_are_kept_per_type_organization_and_context(tmp_path: Path)
     }
 
 
-def test_event_counts_of_an_empty_log_are_empty(tmp_path: Path):
-    with WebhookSystem(tmp_path / "hooks.db", deliver=False) as system:
+def test_event_counts_of_an_empty_log_are_empty(database):
+    with WebhookSystem(database, deliver=False) as system:
         assert system.event_counts() == []
 
 
-def test_rebuilding_from_zero_gives_exactly_the_live_rows(tmp_path: Path):
-    store = Store(tmp_path / "hooks.db")
+def test_rebuilding_from_zero_gives_exactly_the_live_rows(database):
+    store = Store(database)
     kinds = ["signin.session.created", "signin.dhcp.granted", "signin.arenasession.login"]
     for call in range(6):
         append(
@@ -101,8 +106,8 @@ def test_rebuilding_from_zero_gives_exactly_the_live_rows(tmp_path: Path):
     store.close()
 
 
-def test_catching_up_twice_applies_nothing_twice(tmp_path: Path):
-    store = Store(tmp_path / "hooks.db")
+def test_catching_up_twice_applies_nothing_twice(database):
+    store = Store(database)
     append(store, [event(1), event(2)])
 
     once = EventCounts.rows(store.project(EventCounts()))
@@ -115,8 +120,8 @@ def test_catching_up_twice_applies_nothing_twice(tmp_path: Path):
     store.close()
 
 
-def test_a_projection_sees_what_another_store_appended(tmp_path: Path):
-    reader, writer = Store(tmp_path / "hooks.db"), Store(tmp_path / "hooks.db")
+def test_a_projection_sees_what_another_store_appended(database):
+    reader, writer = Store(database), Store(database)
     reader.project(EventCounts())
 
     append(writer, [event(1), event(2, ctx="ctx-2")])
@@ -129,8 +134,8 @@ def test_a_projection_sees_what_another_store_appended(tmp_path: Path):
     writer.close()
 
 
-def test_two_stores_catching_up_concurrently_apply_each_event_once(tmp_path: Path):
-    path = tmp_path / "hooks.db"
+def test_two_stores_catching_up_concurrently_apply_each_event_once(database):
+    path = database
     seed = Store(path)
     for call in range(20):
         append(seed, [event(n, ctx=f"ctx-{n % 3}") for n in range(call * 10, call * 10 + 10)])

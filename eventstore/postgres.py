@@ -1,0 +1,297 @@
+"""The log on a PostgreSQL server, through psycopg 3: the same tables and statements as on SQLite,
+with the few differences of dialect kept here.
+
+Positions in commit order. A sequence handed out at insert becomes visible only at commit, so with
+a plain BIGSERIAL two appends can commit out of order: a reader tailing the log would pass N+1
+before N commits and miss N for good. Appends here are serialised instead, the remedy of the
+eventsourcing library's PostgreSQL recorder: each append takes the one row of `log_head` FOR
+UPDATE (by updating it) inside its own transaction, numbers its events from it and holds that row
+lock until it commits. The next append waits for the lock, so it numbers after and commits after:
+every snapshot sees a prefix of the log, and a reader that has read up to N never sees a gap fill
+in below it. Readers never wait and filter nothing. The other remedy, reading only below the
+transaction horizon (`pg_snapshot_xmin`), lets appends run side by side but holds every reader
+back behind the oldest open transaction, an unrelated one included; appends here are already one
+transaction per published batch, so one at a time costs little. The row lock, rather than LOCK
+TABLE, leaves retention free to delete old rows while an append runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import threading
+import urllib.parse
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from signin_webhooks.eventstore.errors import InvalidInput, StoreError
+
+SCHEMES = ("postgresql", "postgres")
+CONNECT_TIMEOUT = 10
+
+EVENTS = """
+CREATE TABLE IF NOT EXISTS events (
+    sequence BIGINT PRIMARY KEY,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    organization_id TEXT,
+    context_id TEXT,
+    occurred_at TEXT,
+    recorded_at TEXT NOT NULL,
+    assigned BIGINT NOT NULL DEFAULT 0,
+    internal BIGINT NOT NULL DEFAULT 0,
+    body BYTEA NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
+CREATE TABLE IF NOT EXISTS log_head (
+    only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    last_sequence BIGINT NOT NULL
+);
+INSERT INTO log_head (last_sequence) VALUES (0) ON CONFLICT DO NOTHING;
+"""
+EVENT_COLUMNS = (
+    "sequence",
+    "id",
+    "type",
+    "organization_id",
+    "context_id",
+    "occurred_at",
+    "recorded_at",
+    "assigned",
+    "internal",
+    "body",
+)
+
+
+def is_url(location: object) -> bool:
+    """A `scheme://` location names a server; anything else is a file path."""
+    return isinstance(location, str) and "://" in location
+
+
+def check_url(url: str) -> None:
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in SCHEMES:
+        raise InvalidInput(
+            f"unknown database URL scheme '{scheme}://'; give postgresql://USER@HOST/DATABASE"
+            " or a file path for SQLite"
+        )
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+@functools.lru_cache(maxsize=512)
+def _paramstyle(sql: str) -> str:
+    """The statements are written once with SQLite's `?`; psycopg takes `%s`."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def ddl(script: str) -> str:
+    """A projection's CREATE statements as written for SQLite, in PostgreSQL's types."""
+    script = re.sub(r"\bBLOB\b", "BYTEA", script)
+    return re.sub(r"\bINTEGER\b", "BIGINT", script)
+
+
+def like_pattern(glob: str) -> str:
+    """An event type glob (`signin.session.*`) as a LIKE pattern."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+class Connection:
+    """A psycopg connection that takes the statements as the SQLite connection does."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if not params:
+            return self.raw.execute(sql)
+        return self.raw.execute(_paramstyle(sql), list(params))
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        rows = list(rows)
+        if rows:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(_paramstyle(sql), rows)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PostgresDatabase:
+    """One connection to the server, in autocommit; `transaction()` opens an explicit one."""
+
+    kind = "postgres"
+    shares_connections = True  # a server counts its connections: a system keeps few
+
+    def __init__(self, url: str, *, application: str = "signin-webhooks") -> None:
+        check_url(url)
+        self.url = url
+        self.location = shown(url)
+        psycopg = driver(self.location)
+        try:
+            raw = psycopg.connect(
+                url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name=application[:63],
+            )
+        except psycopg.Error as e:
+            raise store_error(e, self.location) from None
+        self.conn = Connection(raw)
+        self._lock = threading.RLock()
+        with self.errors():
+            self.namespace = raw.execute("SELECT current_schema()").fetchone()[0]
+        if self.namespace is None:
+            raise StoreError(
+                f"database '{self.location}' has no schema to keep the log in (search_path is"
+                " empty); set search_path or create schema public"
+            )
+
+    def lock_key(self, purpose: str) -> int:
+        """An advisory lock key of this database's schema (several installations may share
+        one database, each in a schema of its own): pg_locks shows its halves as classid and
+        objid."""
+        high = zlib.crc32(self.namespace.encode()) & 0x7FFFFFFF
+        return high << 32 | zlib.crc32(purpose.encode())
+
+    @property
+    def channel(self) -> str:
+        """The NOTIFY channel of this log."""
+        return f"signin_webhooks_{zlib.crc32(self.namespace.encode()):08x}"
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        psycopg = driver(self.location)
+        try:
+            yield
+        except psycopg.Error as e:
+            raise store_error(e, self.location) from None
+
+    def create_schema(self, script: str) -> None:
+        """CREATE ... IF NOT EXISTS, under a lock: two processes creating the same table at
+        once would otherwise collide in the catalogue."""
+        with self.write_transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", [self.lock_key("schema")])
+            conn.execute(ddl(script))
+
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """One transaction at a time on this connection, as threads share it."""
+        with self._lock:
+            conn = self.conn
+            conn.raw.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if not conn.raw.closed:
+                    conn.raw.execute("ROLLBACK")
+                raise
+            conn.raw.execute("COMMIT")
+
+    def lock_projection(self, conn: Connection, name: str) -> None:
+        """Two processes catching a projection up take turns (SQLite's one writer does it
+        there): the checkpoint each reads is then the other's last."""
+        conn.execute("SELECT pg_advisory_xact_lock(?)", [self.lock_key(f"projection/{name}")])
+
+    def events_schema(self) -> str:
+        return EVENTS
+
+    def insert_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+        """Number the rows from the log's head and write them; returns the last sequence. The
+        head's row lock is held until the caller's transaction commits (see the top)."""
+        (last,) = conn.execute(
+            "UPDATE log_head SET last_sequence = last_sequence + ? RETURNING last_sequence",
+            [len(rows)],
+        ).fetchone()
+        first = last - len(rows) + 1
+        columns = ", ".join(EVENT_COLUMNS)
+        with conn.raw.cursor().copy(f"COPY events ({columns}) FROM STDIN") as copy:
+            for sequence, row in enumerate(rows, first):
+                copy.write_row((sequence, *row))
+        conn.raw.execute(f"NOTIFY {self.channel}")
+        return last
+
+    def last_sequence(self) -> int:
+        return self.conn.execute("SELECT last_sequence FROM log_head").fetchone()[0]
+
+    def data_version(self) -> int:
+        """Changes whenever an append commits: the head moves with every one."""
+        return self.last_sequence()
+
+    def glob(self, column: str) -> str:
+        return f"{column} LIKE ?"
+
+    def glob_arg(self, pattern: str) -> str:
+        return like_pattern(pattern)
+
+    def configure_background(self) -> None:
+        """Nothing to tune: the server keeps its own cache and checkpoints."""
+
+    def checkpoint(self) -> None:
+        """The server checkpoints on its own."""
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def driver(location: str) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError(
+            f"'{location}' is a PostgreSQL database, and psycopg is not installed;"
+            " pip install 'signin-webhooks[postgres]'"
+        ) from None
+    return psycopg
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:
+        return ()
+    return (psycopg.Error,)
+
+
+def store_error(e: Exception, location: str) -> StoreError:
+    """Turn a PostgreSQL error into one line that says what to do."""
+    import psycopg
+    from psycopg import errors
+
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    lowered = text.lower()
+    if isinstance(e, errors.InsufficientPrivilege):
+        return StoreError(
+            f"database '{location}' refused: {text}; run once as a user who may create the"
+            " tables there (or GRANT CREATE ON SCHEMA), then try again"
+        )
+    if isinstance(e, errors.InvalidCatalogName) or (
+        "database" in lowered and "does not exist" in lowered
+    ):
+        return StoreError(
+            f"database '{location}': {text}; create it (createdb) or fix the URL given with --db"
+        )
+    if "password authentication failed" in lowered or (
+        "role" in lowered and "does not exist" in lowered
+    ):
+        return StoreError(
+            f"PostgreSQL at '{location}' refused the login: {text}; check the user and password"
+            " in the URL given with --db"
+        )
+    if isinstance(e, psycopg.OperationalError | psycopg.InterfaceError):
+        return StoreError(
+            f"cannot reach PostgreSQL at '{location}' ({text}); check that the server is up and"
+            " the URL given with --db, then try again"
+        )
+    return StoreError(f"database '{location}': {text}")
