@@ -191,9 +191,7 @@ class Subscriptions(Projection):
         return _decode(row[0]) if row else None
 
     @staticmethod
-    def require(
-        conn: Any, subscription_id: str, *, deleted_ok: bool = False
-    ) -> Subscription:
+    def require(conn: Any, subscription_id: str, *, deleted_ok: bool = False) -> Subscription:
         """One subscription; a deleted one is refused unless `deleted_ok`."""
         found = Subscriptions.get(conn, subscription_id)
         if found is None:
