@@ -7,7 +7,7 @@ import datetime as dt
 import gc
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 import msgspec
 import pykka
@@ -21,6 +21,7 @@ from signin_webhooks.actors.runlock import holder, run_lock
 from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
 from signin_webhooks.actors.subscription_manager import SubscriptionManager
 from signin_webhooks.eventstore import (
+    MAX_DEPTH,
     AppendResult,
     EventCounts,
     Filter,
@@ -29,8 +30,8 @@ from signin_webhooks.eventstore import (
     SigninWebhooksError,
     Store,
     format_time,
-    parse_events,
     parse_time,
+    read_events,
 )
 from signin_webhooks.eventstore.retention import RetentionReport, run_retention
 from signin_webhooks.eventstore.status import subscription_status
@@ -56,6 +57,23 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _source(events: object) -> bytes | BinaryIO:
+    if hasattr(events, "read"):
+        return events  # type: ignore[return-value]
+    try:
+        if isinstance(events, str):
+            return events.encode()
+        if isinstance(events, dict):
+            return _encode(events)
+        if isinstance(events, bytes):
+            return events
+        return _encode(list(events))  # type: ignore[call-overload]
+    except RecursionError:
+        raise InvalidInput(f"events are nested deeper than {MAX_DEPTH} levels") from None
+    except (TypeError, UnicodeError, msgspec.EncodeError) as e:
+        raise InvalidInput(f"events must be JSON text, a dict or a list of dicts ({e})") from None
 
 
 class WebhookSystem:
@@ -152,23 +170,14 @@ class WebhookSystem:
     # -- the log
 
     def publish(
-        self, events: bytes | str | dict[str, Any] | Iterable[dict[str, Any]]
+        self, events: bytes | str | dict[str, Any] | Iterable[dict[str, Any]] | BinaryIO
     ) -> AppendResult:
         """Append one event or many, all or none: JSON text (an object, an array or NDJSON),
-        a dict, or a list of dicts."""
-        try:
-            if isinstance(events, str):
-                events = events.encode()
-            elif isinstance(events, dict):
-                events = _encode(events)
-            elif not isinstance(events, bytes):
-                events = _encode(list(events))
-        except (TypeError, UnicodeError, msgspec.EncodeError) as e:
-            raise InvalidInput(
-                f"events must be JSON text, a dict or a list of dicts ({e})"
-            ) from None
+        a binary file open for reading (NDJSON streams through in chunks), a dict, or a list of
+        dicts. At most MAX_INPUT_BYTES of input; events nest at most MAX_DEPTH deep."""
+        source = _source(events)
         with _collector_paused(), self.store.errors():
-            result = self.store.log.append(parse_events(events))
+            result = self.store.log.append_chunks(read_events(source))
         self.wake()
         return result
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
@@ -16,6 +17,7 @@ import msgspec
 from signin_webhooks.eventstore.errors import InvalidInput
 
 MAX_EVENT_BYTES = 256 * 1024
+MAX_DEPTH = 64  # objects and arrays, the event object itself the first level
 _EXAMPLE = "e.g. 2026-01-31T09:00:00Z"
 
 #: type -> (when it is emitted, required fields besides the envelope)
@@ -99,6 +101,10 @@ def validate(raw: bytes, where: str) -> Published:
     """Validate one published JSON object; `where` names it in errors ("line 3", "index 0")."""
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidInput(f"{where}: event is {len(raw)} bytes, over the 256 KiB limit")
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(raw):
+        raise InvalidInput(
+            f"{where}: nested deeper than {MAX_DEPTH} levels of objects and arrays; flatten it"
+        )
     try:
         obj = _ANY.decode(raw)
     except msgspec.DecodeError as e:
@@ -145,6 +151,24 @@ def _refuse_repeated_keys(body: bytes, where: str) -> None:
         return dict(pairs)
 
     json.loads(body, object_pairs_hook=check)
+
+
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[][{}]', re.DOTALL)
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether objects and arrays nest deeper than MAX_DEPTH (brackets in strings aside): the
+    decoders recurse, and would otherwise fail on deep input with a RecursionError."""
+    depth = 0
+    for token in _STRUCTURE.finditer(raw):
+        match token.group()[0]:
+            case 0x7B | 0x5B:  # { [
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            case 0x7D | 0x5D:  # } ]
+                depth -= 1
+    return False
 
 
 def reason(e: Exception) -> str:

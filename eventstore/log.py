@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -121,37 +122,60 @@ class EventLog:
     def append(self, events: Sequence[Published]) -> AppendResult:
         """Append Sign In events in one transaction; a repeated id with the same content is a
         duplicate, with other content an error that appends nothing."""
-        fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
+        return self.append_chunks([events])
+
+    def append_chunks(self, chunks: Iterable[Sequence[Published]]) -> AppendResult:
+        """Append every chunk in one transaction, inserting each before the next is taken, so
+        that memory holds one chunk however long the input. The write lock is taken once the
+        first chunk is ready; an error raised by `chunks` rolls back every chunk before it."""
+        chunks = iter(chunks)
+        first = next(chunks, None)
+        if first is None:
+            return AppendResult(0, 0, None, None)
+        appended = duplicates = 0
+        first_sequence = last_sequence = None
         with self.db.write_transaction() as conn:
             recorded_at = format_time(self.clock())  # under the lock: never earlier than before
-            known = self._bodies([e.id for e in events if e.id is not None], conn)
-            rows, duplicates = [], 0
-            for event in events:
-                assigned = 0
-                event_id = event.id
-                if event_id is None:
-                    event_id, assigned = next(fresh), _ID_ASSIGNED
-                elif event_id in known:
-                    if not same_content(known[event_id], event.body):
-                        raise InvalidInput(
-                            f"{event.where}: id '{event_id}' is already in the log with other"
-                            " content; give this event a new id"
-                        )
-                    duplicates += 1
-                    continue
-                else:
-                    known[event_id] = event.body
-                occurred_at = event.occurred_at
-                if occurred_at is None:
-                    occurred_at, assigned = recorded_at, assigned | _OCCURRED_AT_ASSIGNED
-                rows.append((
-                    event_id, event.type, event.organization_id, event.context_id,
-                    occurred_at, recorded_at, assigned, 0, event.body,
-                ))  # fmt: skip
-            if not rows:
-                return AppendResult(0, duplicates, None, None)
-            last = self.db.insert_events(conn, rows)
-        return AppendResult(len(rows), duplicates, last - len(rows) + 1, last)
+            for events in itertools.chain([first], chunks):
+                rows, repeated = self._rows(events, recorded_at, conn)
+                duplicates += repeated
+                if rows:
+                    last_sequence = self.db.insert_events(conn, rows)
+                    first_sequence = first_sequence or last_sequence - len(rows) + 1
+                    appended += len(rows)
+        return AppendResult(appended, duplicates, first_sequence, last_sequence)
+
+    def _rows(
+        self, events: Sequence[Published], recorded_at: str, conn: Any
+    ) -> tuple[list[tuple[object, ...]], int]:
+        """The rows to insert for one chunk, and how many of its events are duplicates; ids
+        are looked up in the log, which holds the call's earlier chunks too."""
+        fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
+        known = self._bodies([e.id for e in events if e.id is not None], conn)
+        rows, duplicates = [], 0
+        for event in events:
+            assigned = 0
+            event_id = event.id
+            if event_id is None:
+                event_id, assigned = next(fresh), _ID_ASSIGNED
+            elif event_id in known:
+                if not same_content(known[event_id], event.body):
+                    raise InvalidInput(
+                        f"{event.where}: id '{event_id}' is already in the log with other"
+                        " content; give this event a new id"
+                    )
+                duplicates += 1
+                continue
+            else:
+                known[event_id] = event.body
+            occurred_at = event.occurred_at
+            if occurred_at is None:
+                occurred_at, assigned = recorded_at, assigned | _OCCURRED_AT_ASSIGNED
+            rows.append((
+                event_id, event.type, event.organization_id, event.context_id,
+                occurred_at, recorded_at, assigned, 0, event.body,
+            ))  # fmt: skip
+        return rows, duplicates
 
     def append_internal(self, events: Sequence[InternalEvent], conn: Any = None) -> int:
         """Append the system's own facts in one transaction (or in the caller's, given its

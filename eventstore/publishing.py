@@ -1,54 +1,143 @@
-"""Reading what a publisher sends: one JSON object, a JSON array of objects, or NDJSON."""
+"""Reading what a publisher sends: one JSON object, a JSON array of objects, or NDJSON.
+
+Events are validated and handed on a chunk at a time, so that a publish of millions of events
+holds one chunk in memory, not the whole input. NDJSON is read a line at a time; an input of up
+to SMALL_INPUT bytes, or a JSON array, is read whole (within MAX_INPUT_BYTES).
+"""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
 import msgspec
 
-from signin_webhooks.eventstore.catalogue import Published, reason, validate
+from signin_webhooks.eventstore.catalogue import (
+    MAX_DEPTH,
+    MAX_EVENT_BYTES,
+    Published,
+    reason,
+    validate,
+)
 from signin_webhooks.eventstore.errors import InvalidInput
 
+MiB = 1024 * 1024
+MAX_INPUT_BYTES = 512 * MiB
+CHUNK_EVENTS = 10_000
+SMALL_INPUT = 2 * MAX_EVENT_BYTES + 1024
 MAX_REPORTED = 20
+_WHITESPACE = b" \t\r\n\xef\xbb\xbf"
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _RAW = msgspec.json.Decoder(msgspec.Raw)
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels of objects and arrays; flatten it"
 
 
 def parse_events(data: bytes) -> list[Published]:
     """Every event of the input, validated; raises one error listing each invalid event."""
+    return [event for chunk in read_events(data) for event in chunk]
+
+
+def read_events(
+    source: bytes | BinaryIO, *, limit: int = MAX_INPUT_BYTES, chunk: int = CHUNK_EVENTS
+) -> Iterator[list[Published]]:
+    """The input's events, validated, `chunk` at a time. At the first chunk holding an invalid
+    event, raises one error listing that chunk's invalid events; nothing after it is read."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    head = _read_head(stream, limit)
+    text = head.lstrip(_WHITESPACE)
+    skipped = head[: len(head) - len(text)].count(b"\n")
+    if len(head) < SMALL_INPUT:
+        framed = iter(_frame(text, skipped))
+    elif text.startswith(b"["):
+        framed = _array(text + _read_rest(stream, len(head), limit))
+    else:
+        framed = _lines(head, stream, limit)
+    yield from _validated(framed, chunk)
+
+
+def _read_head(stream: BinaryIO, limit: int) -> bytes:
+    """Up to SMALL_INPUT bytes: enough to tell a small input from a stream."""
+    parts, size = [], 0
+    while size < SMALL_INPUT:
+        part = _read(stream, SMALL_INPUT - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    head = b"".join(parts)
+    if len(head) > limit:
+        raise _over_limit(limit)
+    return head
+
+
+def _read_rest(stream: BinaryIO, taken: int, limit: int) -> bytes:
+    rest = _read(stream, limit - taken + 1)
+    if taken + len(rest) > limit:
+        raise _over_limit(limit)
+    return rest
+
+
+def _read(stream: BinaryIO, size: int) -> bytes:
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InvalidInput(f"input is not UTF-8 (byte {e.start}); send UTF-8 JSON") from None
-    text = data.lstrip(b" \t\r\n\xef\xbb\xbf")
-    if not text:
+        return stream.read(size)
+    except OSError as e:
+        raise InvalidInput(f"cannot read the input: {e.strerror or e}") from None
+
+
+def _over_limit(limit: int) -> InvalidInput:
+    size = f"{limit // MiB} MiB" if limit % MiB == 0 else f"{limit} byte"
+    return InvalidInput(
+        f"input is over the {size} limit of one publish; split it into several publishes"
+    )
+
+
+def _validated(framed: Iterator[tuple[str, bytes]], chunk: int) -> Iterator[list[Published]]:
+    events: list[Published] = []
+    errors: list[str] = []
+    taken = 0
+    try:
+        for where, raw in framed:
+            taken += 1
+            try:
+                events.append(validate(raw, where))
+            except InvalidInput as e:
+                errors.append(str(e))
+            if taken % chunk == 0:
+                if errors:
+                    break
+                yield events
+                events = []
+    except InvalidInput as e:  # the input itself: over the limit, a line too long, not JSON
+        errors.append(str(e))
+    if not (taken or errors):
         raise InvalidInput("no events in the input; send a JSON object, a JSON array or NDJSON")
-    framed = _frame(text, data[: len(data) - len(text)].count(b"\n"))
-    if not framed:
-        raise InvalidInput("the input holds an empty list; send at least one event")
-    events, errors = [], []
-    for where, raw in framed:
-        try:
-            events.append(validate(raw, where))
-        except InvalidInput as e:
-            errors.append(str(e))
     if errors:
         shown = errors[:MAX_REPORTED]
         if len(errors) > MAX_REPORTED:
             shown.append(f"... and {len(errors) - MAX_REPORTED} more invalid events")
-        raise InvalidInput("\n".join(shown) + "\nnothing was appended")
-    return events
+        more = "" if next(framed, None) is None else "; the rest of the input was not checked"
+        raise InvalidInput("\n".join(shown) + "\nnothing was appended" + more)
+    if events:
+        yield events
 
 
 def _frame(text: bytes, skipped_lines: int) -> list[tuple[str, bytes]]:
+    """A small input, whole: one object, an array, or NDJSON."""
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"input is not UTF-8 (byte {e.start}); send UTF-8 JSON") from None
+    if not text:
+        raise InvalidInput("no events in the input; send a JSON object, a JSON array or NDJSON")
     if text.startswith(b"["):
-        try:
-            items = _RAW_LIST.decode(text)
-        except msgspec.DecodeError as e:
-            raise InvalidInput(f"input is not a valid JSON array ({reason(e)})") from None
-        return [(f"index {i}", bytes(item)) for i, item in enumerate(items)]
+        return list(_array(text))
     try:
         return [("event", bytes(_RAW.decode(text)))]
     except msgspec.DecodeError as e:
         error = e
+    except RecursionError:
+        raise InvalidInput(f"event: {_TOO_DEEP}") from None
     lines = [
         (f"line {n}", line)
         for n, line in enumerate(text.split(b"\n"), skipped_lines + 1)
@@ -59,9 +148,57 @@ def _frame(text: bytes, skipped_lines: int) -> list[tuple[str, bytes]]:
     raise InvalidInput(f"input is not valid JSON ({reason(error)})")
 
 
+def _array(text: bytes) -> Iterator[tuple[str, bytes]]:
+    try:
+        items = _RAW_LIST.decode(text)
+    except msgspec.DecodeError as e:
+        raise InvalidInput(f"input is not a valid JSON array ({reason(e)})") from None
+    except RecursionError:
+        raise InvalidInput(f"input is {_TOO_DEEP}") from None
+    if not items:
+        raise InvalidInput("the input holds an empty list; send at least one event")
+    return ((f"index {i}", bytes(item)) for i, item in enumerate(items))
+
+
+def _lines(head: bytes, stream: BinaryIO, limit: int) -> Iterator[tuple[str, bytes]]:
+    """NDJSON a line at a time: the lines of `head`, then of the rest of the stream."""
+    cap = MAX_EVENT_BYTES + 3  # room for "\r\n" after an event of the largest size
+    buffered = io.BytesIO(head)
+    total = len(head)
+    number = 0
+    while line := buffered.readline(cap):
+        if not line.endswith(b"\n"):  # the head ends inside this line
+            rest = _readline(stream, cap - len(line))
+            total += len(rest)
+            line += rest
+        number += 1
+        yield from _line(number, line, cap)
+    while line := _readline(stream, cap):
+        total += len(line)
+        if total > limit:
+            raise _over_limit(limit)
+        number += 1
+        yield from _line(number, line, cap)
+
+
+def _line(number: int, line: bytes, cap: int) -> Iterator[tuple[str, bytes]]:
+    if len(line) >= cap and not line.endswith(b"\n"):
+        raise InvalidInput(f"line {number}: event is over the 256 KiB limit")
+    text = line.strip(_WHITESPACE) if number == 1 else line.strip()
+    if text:
+        yield f"line {number}", text
+
+
+def _readline(stream: BinaryIO, size: int) -> bytes:
+    try:
+        return stream.readline(size)
+    except OSError as e:
+        raise InvalidInput(f"cannot read the input: {e.strerror or e}") from None
+
+
 def _is_json(line: bytes) -> bool:
     try:
         _RAW.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
     return True

@@ -28,6 +28,7 @@ from signin_webhooks.eventstore import (
     Store,
     format_time,
     parse_events,
+    read_events,
 )
 from tests.backends import BACKENDS
 
@@ -195,6 +196,42 @@ class LogContract(abc.ABC):
         after = self.append(log, event(5, id="evt-5"))
         assert after.appended == 1
         assert [r.id for r in log.read()] == ["evt-0", "evt-5"]
+
+    @staticmethod
+    def append_in_chunks(log: EventLog, *lines: dict[str, Any]) -> AppendResult:
+        data = b"\n".join(json.dumps(e).encode() for e in lines)
+        return log.append_chunks(read_events(data, chunk=2))
+
+    def test_a_call_in_chunks_is_one_append_with_consecutive_sequences(self, log):
+        self.append(log, event(0, id="evt-0"))
+
+        result = self.append_in_chunks(log, *(event(i) for i in range(1, 8)))
+
+        assert (result.appended, result.duplicates) == (7, 0)
+        assert (result.first_sequence, result.last_sequence) == (2, 8)
+        assert len({r.recorded_at for r in log.read() if r.sequence > 1}) == 1  # one call
+        assert [r.sequence for r in log.read()] == list(range(1, 9))
+
+    def test_an_invalid_event_in_a_later_chunk_rolls_back_the_chunks_before_it(self, log):
+        self.append(log, event(0, id="evt-0"))
+        events = [event(i, id=f"evt-{i}") for i in range(1, 6)] + [event(6, session_id="")]
+
+        with pytest.raises(InvalidInput, match="line 6"):
+            self.append_in_chunks(log, *events)
+
+        assert [r.id for r in log.read()] == ["evt-0"]
+
+    def test_ids_repeated_across_chunks_are_duplicates_or_refused(self, log):
+        first, again = event(1, id="evt-1"), event(1, id="evt-1")
+
+        result = self.append_in_chunks(log, first, event(2), event(3), again)
+        assert (result.appended, result.duplicates) == (3, 1)
+
+        with pytest.raises(InvalidInput, match="line 4: id 'evt-9' is already in the log"):
+            self.append_in_chunks(
+                log, event(9, id="evt-9"), event(4), event(5), event(10, id="evt-9")
+            )
+        assert log.last_sequence() == 3
 
     # -- reading with filters ------------------------------------------------------------------
 

@@ -10,10 +10,11 @@ import pytest
 PUBLIC = {
     "signin_webhooks.actors": {"ManualClock", "SystemClock", "WebhookSystem", "database_path"},
     "signin_webhooks.eventstore": {
-        "CATALOGUE", "EVENT_TYPES", "MAX_EVENT_BYTES", "AppendResult", "EventCounts", "EventLog",
+        "CATALOGUE", "EVENT_TYPES", "MAX_DEPTH", "MAX_EVENT_BYTES", "MAX_INPUT_BYTES",
+        "AppendResult", "EventCounts", "EventLog",
         "Filter", "InternalEvent", "InvalidInput", "NotFound", "Projection", "Projector",
         "Published", "Record", "SigninWebhooksError", "Store", "StoreError", "format_time",
-        "parse_events", "parse_time", "utc_now",
+        "parse_events", "parse_time", "read_events", "utc_now",
     },
     "signin_webhooks.cli": {"main"},
 }  # fmt: skip

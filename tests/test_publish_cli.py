@@ -16,12 +16,14 @@ from click.testing import Result
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import (
     EVENT_TYPES,
+    MAX_DEPTH,
     MAX_EVENT_BYTES,
     InternalEvent,
+    InvalidInput,
     Store,
     format_time,
 )
-from tests.helpers import assert_reported, invoke, run_unprivileged
+from tests.helpers import PREFIX, assert_reported, invoke, run_unprivileged
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.cli.note_recorded"):
@@ -413,6 +415,47 @@ def test_ndjson_whose_first_line_is_not_json_is_reported_by_line(db):
     assert result.exit_code == 2
     assert "line 1" in "\n".join(assert_reported(result.stderr))
     assert replay(db) == []
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """An event whose field `x` nests arrays until the event is `depth` levels deep."""
+    value: Any = []
+    for _ in range(depth - 2):
+        value = [value]
+    return event(1, x=value)
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_json_nested_too_deep_is_one_line_naming_the_depth_limit(db, depth):
+    result = cli(db, "publish", input=b'{"x":' + b"[" * depth + b"]" * depth + b"}")
+
+    assert result.exit_code == 2, result.stderr
+    assert assert_reported(result.stderr) == [
+        f"{PREFIX}event: nested deeper than {MAX_DEPTH} levels of objects and arrays; flatten it"
+    ]
+    assert replay(db) == []
+
+
+def test_an_event_one_level_past_the_depth_limit_is_refused_by_line(db):
+    data = line(nested(MAX_DEPTH)) + b"\n" + line(nested(MAX_DEPTH + 1))
+
+    result = cli(db, "publish", input=data)
+
+    assert result.exit_code == 2
+    assert assert_reported(result.stderr) == [
+        f"{PREFIX}line 2: nested deeper than {MAX_DEPTH} levels of objects and arrays; flatten it",
+        f"{PREFIX}nothing was appended",
+    ]
+    assert replay(db) == []
+
+
+def test_the_python_api_refuses_deep_json_as_invalid_input(db):
+    with WebhookSystem(db, deliver=False) as system:
+        deep_text = b'{"x":' + b"[" * 1000 + b"]" * 1000 + b"}"
+        for deep in (nested(1000), deep_text, line(nested(MAX_DEPTH + 1)), [nested(70)]):
+            with pytest.raises(InvalidInput, match=f"nested deeper than {MAX_DEPTH} levels"):
+                system.publish(deep)
+        assert system.publish(nested(MAX_DEPTH)).appended == 1
 
 
 def test_an_id_ending_in_a_newline_is_outside_the_alphabet(db):

@@ -14,7 +14,7 @@ from signin_webhooks.cli.bench.deliver import deliver
 from signin_webhooks.cli.bench.fanout import fan_out
 from signin_webhooks.cli.bench.ingest import ingest_bulk, ingest_single
 from signin_webhooks.cli.bench.latency import latency
-from signin_webhooks.cli.bench.memory import memory
+from signin_webhooks.cli.bench.memory import memory, publish_memory
 from signin_webhooks.cli.bench.recover import recover
 from signin_webhooks.cli.bench.rows import Row
 from signin_webhooks.cli.bench.sink import Sink
@@ -28,6 +28,7 @@ SIZES = {
     "deliver": (200_000, 20_000),
     "latency": (2_000, 300),
     "memory": ((10_000, 100_000, 1_000_000), (1_000, 10_000, 100_000)),
+    "publish-memory": ((10_000, 1_000_000), (10_000, 100_000)),
     "recover": (1_000_000, 20_000),
 }
 
@@ -50,6 +51,7 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
                 "deliver": lambda n: deliver(folder, sink, n),  # type: ignore[arg-type]
                 "latency": lambda n: latency(folder, n),  # type: ignore[arg-type]
                 "memory": lambda n: memory(folder, *n),  # type: ignore[misc]
+                "publish-memory": lambda n: publish_memory(folder, *n),  # type: ignore[misc]
                 "recover": lambda n: recover(folder, sink, n),  # type: ignore[arg-type]
             }
             for name, run in scenarios.items():

@@ -59,3 +59,48 @@ def memory(folder: Path, n_subs: int, backlog_small: int, backlog_large: int) ->
         row(f"memory-backlog-{backlog_large}", rss[backlog_large], "MB", rss[backlog_small],
             f"peak RSS, 100 subscriptions; baseline: a backlog of {backlog_small}"),
     ]  # fmt: skip
+
+
+# One `publish FILE` from the command line, then its peak RSS in MB.
+_PUBLISH_CHILD = """
+import sys
+from signin_webhooks.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    status = open("/proc/self/status").read()
+    print(int(status.split("VmHWM:")[1].split()[0]) / 1024, file=sys.stderr)
+"""
+
+
+def _ndjson(path: Path, n: int) -> int:
+    """`n` events of 134 bytes a line, as a publisher's bulk export would hold them."""
+    with path.open("wb") as out:
+        for i in range(n):
+            out.write(
+                b'{"type":"signin.session.created","organization_id":"org_acme",'
+                b'"context_id":"ctx_lobby","session_id":"ses_%07d","id":"evt-%07d"}\n' % (i, i)
+            )
+    return path.stat().st_size
+
+
+def _publish_peak(db: Path, source: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_CHILD, "--db", str(db), "publish", str(source)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(out.stderr.strip().splitlines()[-1])
+
+
+def publish_memory(folder: Path, small: int, large: int) -> Row:
+    peaks, size = {}, 0
+    for n in (small, large):
+        source = folder / f"publish-{n}.ndjson"
+        size = _ndjson(source, n)
+        peaks[n] = _publish_peak(folder / f"publish-memory-{n}.db", source)
+        source.unlink()
+    note = (
+        f"peak RSS of one `publish` of {large:,} NDJSON events ({size / 1e6:.0f} MB);"
+        f" baseline: the same of {small:,}"
+    )
+    return row(f"publish-memory-{large}", peaks[large], "MB", peaks[small], note)
