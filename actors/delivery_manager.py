@@ -38,7 +38,9 @@ class DeliveryManager:
     ) -> builtins.list[Delivery]:
         """Newest first."""
         if status is not None and status not in STATUSES:
-            raise InvalidInput(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+            raise InvalidInput(
+                f"status {status!r} is not one of {', '.join(STATUSES)}", fields=("status",)
+            )
         conn = self.ledger.store.project(DeliveryHistory())
         return DeliveryHistory.newest(
             conn, subscription_id=subscription_id, status=status, limit=limit

@@ -152,7 +152,7 @@ class SubscriptionManager:
         """A new secret; the old one stays valid, and signed with, for `grace`."""
         self.get(subscription_id)
         if isinstance(grace, str):
-            grace = parse_duration(grace, what="--grace", maximum=30 * 24 * 3600)
+            grace = parse_duration(grace, what="grace", maximum=30 * 24 * 3600)
         secret = new_secret()
         self.ledger.record(SecretRotated(
             subscription_id=subscription_id,
@@ -170,7 +170,10 @@ class SubscriptionManager:
         sub = self.get(subscription_id)
         event_type = event_type or next(t for t in EVENT_TYPES if matches(sub.fields.events, t))
         if event_type not in CATALOGUE:
-            raise InvalidInput(f"--type {event_type!r} is not an event type; see `catalogue`")
+            raise InvalidInput(
+                f"event_type {event_type!r} is not an event type; see `catalogue`",
+                fields=("event_type",),
+            )
         clock, store = self.ledger.clock, self.ledger.store
         body = _synthetic(sub, event_type, clock())
         framed = body + b"\n" if is_ndjson(sub.fields.content_type) else b"[" + body + b"]"
@@ -204,10 +207,10 @@ class SubscriptionManager:
         """Re-send the subscription's events recorded in [since, until) in new batches; returns
         how many events that is, and the request (None for a dry run)."""
         sub = self.get(subscription_id)
-        start = format_time(parse_time(since, what="--since"))
-        end = None if until is None else format_time(parse_time(until, what="--until"))
+        start = format_time(parse_time(since, what="since"))
+        end = None if until is None else format_time(parse_time(until, what="until"))
         if end is not None and end <= start:
-            raise InvalidInput("--until must be later than --since")
+            raise InvalidInput("until must be later than since", fields=("until", "since"))
         window = sub.window(since=start, until=end)
         log = self.ledger.store.log
         entries = ((r.sequence, r.delivered_size()) for r in log.read(filter=window))
@@ -239,13 +242,18 @@ def _scope(
     context: str | None, organization: str | None, *, required: bool = True
 ) -> Mapping[str, str]:
     if context is not None and organization is not None:
-        raise InvalidInput("give --context or --organization, not both")
+        raise InvalidInput(
+            "give context or organization, not both", fields=("context", "organization")
+        )
     if context is not None:
         return {"scope": "context", "scope_id": context}
     if organization is not None:
         return {"scope": "organization", "scope_id": organization}
     if required:
-        raise InvalidInput("give exactly one of --context ID and --organization ID")
+        raise InvalidInput(
+            "give exactly one of context ID and organization ID",
+            fields=("context", "organization"),
+        )
     return {}
 
 

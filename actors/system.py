@@ -211,8 +211,8 @@ class WebhookSystem:
             types=tuple(types),
             organization=organization,
             context=context,
-            since=None if since is None else format_time(parse_time(since, what="--since")),
-            until=None if until is None else format_time(parse_time(until, what="--until")),
+            since=None if since is None else format_time(parse_time(since, what="since")),
+            until=None if until is None else format_time(parse_time(until, what="until")),
         )
         with self.store.errors():
             yield from self.store.log.read(

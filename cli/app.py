@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from typing import Any
@@ -12,6 +13,30 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.system import DEFAULT_DB, ENV_DB
 from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError, postgres
 from signin_webhooks.eventstore.database import store_error
+
+# The option that gives each field or parameter an error message may name.
+OPTIONS = {
+    "db": "--db",
+    "name": "--name",
+    "description": "--description",
+    "url": "--url",
+    "context": "--context",
+    "organization": "--organization",
+    "scope_id": "--context/--organization",
+    "events": "--event",
+    "header": "--header",
+    "content_type": "--content-type",
+    "max_events": "--max-events",
+    "max_bytes": "--max-bytes",
+    "flush_interval": "--flush-interval",
+    "retry_schedule": "--retry-schedule",
+    "timeout": "--timeout",
+    "grace": "--grace",
+    "since": "--since",
+    "until": "--until",
+    "status": "--status",
+    "event_type": "--type",
+}
 
 
 class App(click.Group):
@@ -32,20 +57,31 @@ class App(click.Group):
         try:
             return super().invoke(ctx)
         except (InvalidInput, NotFound) as e:
-            fail(str(e), 2)
+            fail(in_options(e), 2)
         except SigninWebhooksError as e:
-            fail(str(e), 1)
+            fail(in_options(e), 1)
         except sqlite3.Error as e:  # a read that met a damaged, locked or vanished database
-            fail(str(store_error(e, getattr(ctx.obj, "path", "the database"))), 1)
+            fail(in_options(store_error(e, getattr(ctx.obj, "path", "the database"))), 1)
         except postgres.driver_errors() as e:  # a read that met a server gone away
             location = postgres.shown(str(getattr(ctx.obj, "path", "the database")))
-            fail(str(postgres.store_error(e, location)), 1)
+            fail(in_options(postgres.store_error(e, location)), 1)
         except UnicodeEncodeError as e:  # argv bytes that are not UTF-8 arrive as surrogates
             shown = e.object if isinstance(e.object, str) else repr(e.object)
             fail(f"{shown[:80]!r} is not UTF-8 text; give every value as UTF-8", 2)
         except BrokenPipeError:
             sys.stderr.close()  # the reader went away (`| head`): not an error
             sys.exit(0)
+
+
+def in_options(error: SigninWebhooksError) -> str:
+    """The error's message with the command line's option for each field it names."""
+    message = str(error)
+    for field in error.fields:
+        if field in OPTIONS:
+            # the field as a word of its own: after a space, before a space or a mark
+            word = rf"(?<![^\s(]){re.escape(field)}(?![^\s:;,)])"
+            message = re.sub(word, OPTIONS[field], message, count=1)
+    return message
 
 
 def fail(message: str, code: int) -> None:

@@ -42,7 +42,9 @@ def open_database(path: str | os.PathLike[str]) -> SqliteDatabase:
     """Open (creating if needed) the database at `path`, readable by its owner only."""
     path = Path(path)
     if path.is_dir():
-        raise StoreError(f"database path '{path}' is a directory; give a file path with --db")
+        raise StoreError(
+            f"database path '{path}' is a directory; give db a file path", fields=("db",)
+        )
     if not path.parent.is_dir():
         raise StoreError(f"cannot create database '{path}': folder '{path.parent}' does not exist")
     if not path.exists():
@@ -66,7 +68,9 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
     """Turn a SQLite error into one line that says what to do."""
     text = str(e)
     if "not a database" in text:
-        return StoreError(f"'{path}' is not a signin-webhooks database (not SQLite); check --db")
+        return StoreError(
+            f"'{path}' is not a signin-webhooks database (not SQLite); check db", fields=("db",)
+        )
     if "readonly" in text or "read-only" in text:
         return StoreError(
             f"database '{path}' is read-only; check the permissions of it, of its -wal and -shm"

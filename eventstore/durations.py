@@ -28,6 +28,13 @@ def parse_duration(
     minimum: float | None = None,
 ) -> float:
     """Seconds written by a person; every refusal says how to write it instead."""
+    try:
+        return _parse_duration(text, what, maximum, minimum)
+    except InvalidInput as e:
+        raise InvalidInput(str(e), fields=(what,)) from None
+
+
+def _parse_duration(text: str, what: str, maximum: float | None, minimum: float | None) -> float:
     if not isinstance(text, str):
         raise InvalidInput(f"{what} {text!r} is not text: {_EXAMPLE}")
     value = text.strip()
@@ -125,17 +132,21 @@ def parse_duration_list(
 ) -> tuple[float, ...]:
     """Comma-separated durations such as a retry schedule `2m,4m,8m`; never empty."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput(f"{what} is empty: write durations separated by commas, e.g. 2m,4m,8m")
+        raise InvalidInput(
+            f"{what} is empty: write durations separated by commas, e.g. 2m,4m,8m",
+            fields=(what,),
+        )
     items = text.split(",")
     if any(not item.strip() for item in items):
         raise InvalidInput(
             f"{what} {text!r} has an empty item: separate durations with single commas, "
-            "e.g. 2m,4m,8m"
+            "e.g. 2m,4m,8m",
+            fields=(what,),
         )
-    return tuple(
-        parse_duration(item, what=f"{what} item", maximum=maximum, minimum=minimum)
-        for item in items
-    )
+    try:
+        return tuple(_parse_duration(item, f"{what} item", maximum, minimum) for item in items)
+    except InvalidInput as e:
+        raise InvalidInput(str(e), fields=(what,)) from None
 
 
 def format_duration_list(values: tuple[float, ...] | list[float]) -> str:

@@ -62,7 +62,7 @@ def validate_url(url: str) -> str:
         shown = f"{parts.scheme}://***@{parts.netloc.rpartition('@')[2]}"
         raise InvalidInput(
             f"url {shown!r} holds credentials: put them in a custom header instead, "
-            "e.g. --header 'Authorization: Bearer ...'"
+            "e.g. 'Authorization: Bearer ...'"
         )
     host = parts.hostname or ""
     if not host:
@@ -163,7 +163,8 @@ def _split_header(pair: str) -> tuple[str, str]:
     name, colon, value = pair.strip(" \t").partition(":")
     if not colon:  # its value is not shown: it may be a credential
         raise InvalidInput(
-            "a --header has no ':': write it as 'Name: value', e.g. 'Authorization: Bearer ...'"
+            "a header has no ':': write it as 'Name: value', e.g. 'Authorization: Bearer ...'",
+            fields=("header",),
         )
     return name, value
 
@@ -175,7 +176,10 @@ def _check_header(name: str, value: str) -> tuple[str, str]:
         raise InvalidInput(f"header name {name!r} is not a valid token: {_TOKEN_HINT}")
     lowered = name.lower()
     if lowered == "content-type":
-        raise InvalidInput(f"header {name!r} is set by signin-webhooks: use --content-type instead")
+        raise InvalidInput(
+            f"header {name!r} is set by signin-webhooks: use content_type instead",
+            fields=("content_type",),
+        )
     if lowered in RESERVED_HEADERS:
         raise InvalidInput(f"header {name!r} is set by signin-webhooks: remove it")
     if lowered.startswith("webhook-"):

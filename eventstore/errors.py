@@ -2,7 +2,15 @@
 
 
 class SigninWebhooksError(Exception):
-    """Base of every error the product reports to a person."""
+    """Base of every error the product reports to a person.
+
+    The message speaks of fields and parameters by their Python names; `fields` lists those
+    words as they appear in it, so that a front end can put its own names in their place (the
+    command line writes `--max-events` where the message says `max_events`)."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 class InvalidInput(SigninWebhooksError, ValueError):

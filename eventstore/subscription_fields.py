@@ -73,21 +73,22 @@ def validate_fields(
             merged[key] = _CHECKS[key](value)
     for key in ("name", "scope", "scope_id", "url"):
         if key not in merged:
-            raise InvalidInput(_MISSING[key])
+            message, fields = _MISSING[key]
+            raise InvalidInput(message, fields=fields)
     return SubscriptionFields(**merged)
 
 
 def _name(value: str) -> str:
     value = _text(value, "name").strip()
     if not value or len(value) > 200:
-        raise InvalidInput("--name must be 1 to 200 characters")
+        raise InvalidInput("name must be 1 to 200 characters", fields=("name",))
     return value
 
 
 def _description(value: str) -> str:
     value = _text(value, "description")
     if len(value) > 2000:
-        raise InvalidInput("--description must be at most 2000 characters")
+        raise InvalidInput("description must be at most 2000 characters", fields=("description",))
     return value
 
 
@@ -98,7 +99,7 @@ def _scope(value: str) -> str:
 
 
 def _scope_id(value: str) -> str:
-    value = _text(value, "--context/--organization").strip()
+    value = _text(value, "scope_id").strip()
     if not value or len(value) > 200 or any(ord(c) < 32 for c in value):
         raise InvalidInput("a context or organization id must be 1 to 200 printable characters")
     return value
@@ -107,17 +108,20 @@ def _scope_id(value: str) -> str:
 def _events(value: Iterable[str] | str) -> tuple[str, ...]:
     items = (value,) if isinstance(value, str) else tuple(value)
     if not items:
-        raise InvalidInput("--event: give at least one event type or pattern (default: all)")
+        raise InvalidInput(
+            "events: give at least one event type or pattern (default: all)", fields=("events",)
+        )
     for item in items:
-        _text(item, "--event")
+        _text(item, "events")
         if not (
             item == "*"
             or item in EVENT_TYPES
             or (item.endswith(".*") and any(matches((item,), t) for t in EVENT_TYPES))
         ):
             raise InvalidInput(
-                f"--event {item!r} matches no event type; use a type, a pattern such as "
-                f"signin.session.*, or *; types: {', '.join(EVENT_TYPES)}"
+                f"events {item!r} matches no event type; use a type, a pattern such as "
+                f"signin.session.*, or *; types: {', '.join(EVENT_TYPES)}",
+                fields=("events",),
             )
     return tuple(dict.fromkeys(items))
 
@@ -130,7 +134,9 @@ def _integer(option: str, low: int, high: int, shown: str) -> Any:
         elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             number = int(value)
         if number is None or not low <= number <= high:
-            raise InvalidInput(f"{option} {value!r} must be a whole number from {shown}")
+            raise InvalidInput(
+                f"{option} {value!r} must be a whole number from {shown}", fields=(option,)
+            )
         return number
 
     return check
@@ -148,21 +154,25 @@ def _duration(option: str, maximum: float, minimum: float | None = None) -> Any:
 def _schedule(value: str | Iterable[float]) -> tuple[float, ...]:
     if not isinstance(value, str):
         value = format_duration_list(list(value))
-    schedule = parse_duration_list(value, what="--retry-schedule", maximum=DAY, minimum=0.001)
+    schedule = parse_duration_list(value, what="retry_schedule", maximum=DAY, minimum=0.001)
     if len(schedule) > 50:
-        raise InvalidInput("--retry-schedule has more than 50 retries; shorten it")
+        raise InvalidInput(
+            "retry_schedule has more than 50 retries; shorten it", fields=("retry_schedule",)
+        )
     return schedule
 
 
 def _text(value: object, option: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"{option} must be text, not {type(value).__name__}")
+        raise InvalidInput(f"{option} must be text, not {type(value).__name__}", fields=(option,))
     if "\x00" in value:
-        raise InvalidInput(f"{option} may not contain NUL characters")
+        raise InvalidInput(f"{option} may not contain NUL characters", fields=(option,))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"{option} is not valid UTF-8 text; send it as UTF-8") from None
+        raise InvalidInput(
+            f"{option} is not valid UTF-8 text; send it as UTF-8", fields=(option,)
+        ) from None
     return value
 
 
@@ -171,19 +181,20 @@ _CHECKS = {
     "description": _description,
     "scope": _scope,
     "scope_id": _scope_id,
-    "url": lambda v: validate_url(_text(v, "--url")),
-    "content_type": lambda v: validate_content_type(_text(v, "--content-type")),
+    "url": lambda v: validate_url(_text(v, "url")),
+    "content_type": lambda v: validate_content_type(_text(v, "content_type")),
     "headers": validate_headers,
     "events": _events,
-    "max_events": _integer("--max-events", 1, 1_000_000, "1 to 1000000"),
-    "max_bytes": _integer("--max-bytes", 64 * KiB, 64 * MiB, "65536 (64 KiB) to 67108864 (64 MiB)"),
-    "flush_interval": _duration("--flush-interval", DAY),
+    "max_events": _integer("max_events", 1, 1_000_000, "1 to 1000000"),
+    "max_bytes": _integer("max_bytes", 64 * KiB, 64 * MiB, "65536 (64 KiB) to 67108864 (64 MiB)"),
+    "flush_interval": _duration("flush_interval", DAY),
     "retry_schedule": _schedule,
-    "timeout": _duration("--timeout", 3600, minimum=0.001),
+    "timeout": _duration("timeout", 3600, minimum=0.001),
 }
+_ONE_SCOPE = ("give exactly one of context ID and organization ID", ("context", "organization"))
 _MISSING = {
-    "name": "--name is required",
-    "scope": "give exactly one of --context ID and --organization ID",
-    "scope_id": "give exactly one of --context ID and --organization ID",
-    "url": "--url is required: the endpoint that receives the POSTs",
+    "name": ("name is required", ("name",)),
+    "scope": _ONE_SCOPE,
+    "scope_id": _ONE_SCOPE,
+    "url": ("url is required: the endpoint that receives the POSTs", ("url",)),
 }

@@ -25,10 +25,13 @@ def parse_time(text: str | dt.datetime, *, what: str = "time") -> dt.datetime:
             value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
         except ValueError:
             raise InvalidInput(
-                f"{what} '{text}' is not an RFC 3339 time; write e.g. 2026-01-31T09:00:00Z"
+                f"{what} '{text}' is not an RFC 3339 time; write e.g. 2026-01-31T09:00:00Z",
+                fields=(what,),
             ) from None
         if len(text.strip()) == 10:
             value = value.replace(tzinfo=dt.UTC)
     if value.tzinfo is None:
-        raise InvalidInput(f"{what} '{text}' needs a time zone; write e.g. 2026-01-31T09:00:00Z")
+        raise InvalidInput(
+            f"{what} '{text}' needs a time zone; write e.g. 2026-01-31T09:00:00Z", fields=(what,)
+        )
     return value

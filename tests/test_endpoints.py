@@ -48,7 +48,7 @@ def test_credentials_in_the_url_are_refused_pointing_to_a_header(url: str) -> No
     with pytest.raises(InvalidInput) as refused:
         validate_url(url)
     message = str(refused.value)
-    assert "--header 'Authorization: Bearer ...'" in message
+    assert "custom header instead, e.g. 'Authorization: Bearer ...'" in message
     assert "s3cret" not in message and "token" not in message
 
 
