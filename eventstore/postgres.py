@@ -280,18 +280,21 @@ def store_error(e: Exception, location: str) -> StoreError:
         "database" in lowered and "does not exist" in lowered
     ):
         return StoreError(
-            f"database '{location}': {text}; create it (createdb) or fix the URL given with --db"
+            f"database '{location}': {text}; create it (createdb) or fix the URL given as db",
+            fields=("db",),
         )
     if "password authentication failed" in lowered or (
         "role" in lowered and "does not exist" in lowered
     ):
         return StoreError(
             f"PostgreSQL at '{location}' refused the login: {text}; check the user and password"
-            " in the URL given with --db"
+            " in the URL given as db",
+            fields=("db",),
         )
     if isinstance(e, psycopg.OperationalError | psycopg.InterfaceError):
         return StoreError(
             f"cannot reach PostgreSQL at '{location}' ({text}); check that the server is up and"
-            " the URL given with --db, then try again"
+            " the URL given as db, then try again",
+            fields=("db",),
         )
     return StoreError(f"database '{location}': {text}")
