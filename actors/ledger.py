@@ -27,6 +27,7 @@ class Ledger:
         self.path = path
         self.clock = clock or SystemClock()
         self.wake = wake
+        self.create = True  # make the file if it is not there; else NoDatabase
         self._store: Store | None = None
 
     @property
@@ -36,7 +37,7 @@ class Ledger:
     def open(self) -> Store:
         """The store, opened now if it is not yet: a bad database is reported here."""
         if self._store is None:
-            self._store = Store(self.path, self.clock)
+            self._store = Store(self.path, self.clock, create=self.create)
         return self._store
 
     def record(self, *events: InternalEvent) -> int:

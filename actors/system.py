@@ -92,11 +92,13 @@ class WebhookSystem:
         clock: SystemClock | None = None,
         resolver: Resolver = system_resolver,
         allow_private_networks: bool | None = None,
+        create: bool = True,
     ) -> None:
         """`deliver`: run the actors that batch and deliver (one process per database at a
         time); without it the system only reads and writes the log. `allow_private_networks`:
         True allows non-public endpoints for this process; None reads
-        SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS, and otherwise the installation settings."""
+        SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS, and otherwise the installation settings.
+        `create`: make the database file if it does not exist (else NoDatabase)."""
         self.path = database_path(db)
         self.deliver = deliver
         self.clock = clock or SystemClock()
@@ -106,6 +108,7 @@ class WebhookSystem:
         )
         self._pipeline: Pipeline | None = None
         self.ledger = self.construct_ledger()
+        self.create = create
         self.settings = self.construct_settings()
         self.deliveries = self.construct_deliveries()
         self.subscriptions = self.construct_subscriptions()
@@ -125,6 +128,15 @@ class WebhookSystem:
         return SubscriptionManager(
             self.ledger, self.settings, self.deliveries, resolver=self.resolver
         )
+
+    @property
+    def create(self) -> bool:
+        """Whether opening the database makes the file when it is not there."""
+        return self.ledger.create
+
+    @create.setter
+    def create(self, value: bool) -> None:
+        self.ledger.create = value
 
     # -- running
 

@@ -9,7 +9,9 @@ from signin_webhooks.cli import (  # noqa: F401  (registers the commands)
     settings,
     subscriptions,
 )
-from signin_webhooks.cli.app import main
+from signin_webhooks.cli.app import accept_global_options, main
 from signin_webhooks.cli.bench import command as _bench  # noqa: F401
+
+accept_global_options(main)
 
 __all__ = ["main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import sys
@@ -13,6 +14,7 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.system import DEFAULT_DB, ENV_DB
 from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError, postgres
 from signin_webhooks.eventstore.database import store_error
+from signin_webhooks.eventstore.errors import NoDatabase
 
 # The option that gives each field or parameter an error message may name.
 OPTIONS = {
@@ -47,6 +49,9 @@ class App(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort:
             fail("aborted", 1)
+        except click.exceptions.NoArgsIsHelpError as e:
+            click.echo(e.ctx.get_help())  # a bare group asks for its help: print it as --help does
+            sys.exit(0)
         except click.ClickException as e:
             hint = " (see --help)" if isinstance(e, click.UsageError) else ""
             fail(e.format_message().replace("\n", " ") + hint, e.exit_code)
@@ -58,6 +63,9 @@ class App(click.Group):
             return super().invoke(ctx)
         except (InvalidInput, NotFound) as e:
             fail(in_options(e), 2)
+        except NoDatabase as e:
+            fail(f"{e}; check --db (or {ENV_DB}), or create it: `publish` and"
+                 " `subscriptions create` do", 1)  # fmt: skip
         except SigninWebhooksError as e:
             fail(in_options(e), 1)
         except sqlite3.Error as e:  # a read that met a damaged, locked or vanished database
@@ -109,9 +117,63 @@ def fail(message: str, code: int) -> None:
 @click.pass_context
 def main(ctx: click.Context, db: str, allow_private_networks: bool) -> None:
     """signin-webhooks: Sign In events, batched and delivered to your endpoints."""
-    system = WebhookSystem(db, deliver=False, allow_private_networks=allow_private_networks or None)
+    _open(ctx, db, allow_private_networks)
+
+
+def _open(ctx: click.Context, db: str, allow_private_networks: bool) -> None:
+    """The system the command drives: it reads and writes the log, and delivers only in `run`."""
+    system = WebhookSystem(
+        db, deliver=False, allow_private_networks=allow_private_networks or None, create=False
+    )
     ctx.obj = system
     ctx.call_on_close(system.stop)
 
 
 pass_system = click.make_pass_decorator(WebhookSystem)
+
+
+def pass_writer(f: Any) -> Any:
+    """pass_system for a command that writes: only these create a database that is not there."""
+
+    @pass_system
+    @functools.wraps(f)
+    def writer(system: WebhookSystem, *args: Any, **kwargs: Any) -> Any:
+        system.create = True
+        return f(system, *args, **kwargs)
+
+    return writer
+
+
+def _db_here(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        given = ctx.find_object(WebhookSystem)
+        _open(ctx, value, bool(given.allow_private_override))
+
+
+def _private_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        _open(ctx, str(ctx.find_object(WebhookSystem).path), True)
+
+
+_HERE = (
+    click.Option(
+        ["--db"], metavar="PATH", expose_value=False, callback=_db_here, is_eager=True,
+        help=f"The SQLite database file (env {ENV_DB}); also accepted before the command.",
+    ),
+    click.Option(
+        ["--allow-private-networks"], is_flag=True, expose_value=False,
+        callback=_private_here, is_eager=True,
+        help="Allow endpoints on non-public addresses for this process.",
+    ),
+)  # fmt: skip
+
+
+def accept_global_options(group: click.Group) -> None:
+    """`--db` and `--allow-private-networks` work after the command too (`status --db a.db`):
+    every command of the tree takes them, and they set what the group's options set."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            accept_global_options(command)
+            continue
+        names = {name for param in command.params for name in param.opts}
+        command.params.extend(o for o in _HERE if not names.intersection(o.opts))

@@ -7,7 +7,7 @@ import sys
 import click
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
 from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
 
@@ -15,7 +15,7 @@ from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
 @main.command()
 @click.argument("source", default="-", metavar="[FILE|-]")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-@pass_system
+@pass_writer
 def publish(system: WebhookSystem, source: str, as_json: bool) -> None:
     """Append events: one JSON object, a JSON array, or NDJSON, from FILE or stdin.
 

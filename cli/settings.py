@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo_json, echo_table
 from signin_webhooks.eventstore.settings import SETTINGS
 
@@ -33,7 +33,7 @@ def show(system: WebhookSystem, as_json: bool = False) -> None:
 @settings.command(name="set")
 @click.argument("key")
 @click.argument("value")
-@pass_system
+@pass_writer
 def set_(system: WebhookSystem, key: str, value: str) -> None:
     """Change one setting, e.g. `settings set delivery_retention 72h`."""
     shown = system.settings.set(key, value).shown()

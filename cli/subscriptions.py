@@ -8,7 +8,7 @@ import click
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_manager import Saved
-from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
 from signin_webhooks.eventstore.durations import format_duration, format_duration_list
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
@@ -120,7 +120,7 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
 @_settings_options
 @click.option("--disabled", is_flag=True, help="Create it disabled.")
 @json_option
-@pass_system
+@pass_writer
 def create(system: WebhookSystem, disabled: bool, as_json: bool, **values: Any) -> None:
     """Create a subscription; prints its id and its secret (shown this once)."""
     given = _given(values)

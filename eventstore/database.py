@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from signin_webhooks.eventstore.errors import StoreError
+from signin_webhooks.eventstore.errors import NoDatabase, StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 BACKGROUND_CACHE_KIB = 256
@@ -38,8 +38,9 @@ INSERT = (
 )
 
 
-def open_database(path: str | os.PathLike[str]) -> SqliteDatabase:
-    """Open (creating if needed) the database at `path`, readable by its owner only."""
+def open_database(path: str | os.PathLike[str], *, create: bool = True) -> SqliteDatabase:
+    """Open the database at `path`, creating it readable by its owner only if `create`: a
+    read alone never leaves a new file behind for a mistyped path."""
     path = Path(path)
     if path.is_dir():
         raise StoreError(
@@ -47,6 +48,8 @@ def open_database(path: str | os.PathLike[str]) -> SqliteDatabase:
         )
     if not path.parent.is_dir():
         raise StoreError(f"cannot create database '{path}': folder '{path.parent}' does not exist")
+    if not path.exists() and not create:
+        raise NoDatabase(f"database '{path}' does not exist")
     if not path.exists():
         try:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

@@ -23,3 +23,7 @@ class NotFound(SigninWebhooksError, LookupError):
 
 class StoreError(SigninWebhooksError):
     """The database cannot be opened, read or written."""
+
+
+class NoDatabase(StoreError):
+    """The database file does not exist, and the caller only reads (nothing creates it)."""

@@ -16,11 +16,14 @@ from signin_webhooks.eventstore.projection import Projection, Projector
 from signin_webhooks.eventstore.times import utc_now
 
 
-def connect(location: str | os.PathLike[str], *, application: str = "signin-webhooks") -> Database:
-    """A `postgresql://` URL opens a connection to that server; anything else is a file path."""
+def connect(
+    location: str | os.PathLike[str], *, application: str = "signin-webhooks", create: bool = True
+) -> Database:
+    """A `postgresql://` URL opens a connection to that server; anything else is a file path,
+    made if it is not there only when `create`."""
     if is_url(location):
         return PostgresDatabase(str(location), application=application)
-    return open_database(location)
+    return open_database(location, create=create)
 
 
 class Store:
@@ -32,12 +35,14 @@ class Store:
         clock: Callable[[], dt.datetime] = utc_now,
         *,
         background: bool = False,
+        create: bool = True,
     ) -> None:
         """`background`: a connection of the running system, tuned for it (on SQLite its
         commits skip the fsync: what it writes is re-derived or re-sent if lost). Publishes
-        never go through such a connection: an acknowledged publish is on disk."""
+        never go through such a connection: an acknowledged publish is on disk. `create`: make
+        a database file that does not exist; without it a missing file is a NoDatabase error."""
         self.path = path
-        self.db = connect(path)
+        self.db = connect(path, create=create)
         try:
             with self.errors():
                 if background:

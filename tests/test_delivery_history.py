@@ -56,7 +56,9 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> P
     monkeypatch.setattr(cli_app, "WebhookSystem", OnTestClock)
     monkeypatch.delenv(ENV_DB, raising=False)
     monkeypatch.delenv(ENV_ALLOW_PRIVATE, raising=False)
-    return tmp_path / "hooks.db"
+    path = tmp_path / "hooks.db"
+    WebhookSystem(path, deliver=False).store.close()  # empty, as after a first write
+    return path
 
 
 class Operator:
@@ -780,6 +782,7 @@ def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_heal
 def test_the_installed_command_reports_an_unknown_delivery_in_one_line(tmp_path, command):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNIN_WEBHOOKS")}
     database = str(tmp_path / "fresh.db")
+    WebhookSystem(database, deliver=False).store.close()
     for args, code in (
         (["deliveries", "show", "dlv_nope"], 2),
         (["subscriptions", "recover", "sub_nope", "--since", "yesterday"], 2),

@@ -297,6 +297,8 @@ def test_replay_stats_counts_events_per_type_and_context(db, recorded):
 
 
 def test_replay_of_an_empty_log_prints_nothing(db):
+    with WebhookSystem(db, deliver=False) as system:
+        system.store  # noqa: B018  (opening it creates the empty log)
     result = cli(db, "replay")
 
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")

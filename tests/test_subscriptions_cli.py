@@ -27,6 +27,7 @@ BASE = ["--name", "CRM", "--url", PUBLIC_URL, "--context", "ctx_lobby"]
 @pytest.fixture(autouse=True)
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "hooks.db"
+    WebhookSystem(path, deliver=False).store.close()  # empty, as after a first write
     monkeypatch.setenv(ENV_DB, str(path))
     monkeypatch.delenv(ENV_ALLOW_PRIVATE, raising=False)
     return path

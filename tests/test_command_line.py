@@ -1,0 +1,82 @@
+"""The command line as a new user meets it: help, where options go, which commands create the
+database, and what reaches a terminal."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import invoke, one_error_line
+
+
+def test_the_bare_command_prints_its_help_as_help_does_and_exits_0(command: str) -> None:
+    done = subprocess.run([command], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "Usage: signin-webhooks [OPTIONS] COMMAND [ARGS]..."
+    assert "\n  subscriptions " in done.stdout
+    assert done.stderr == ""
+
+
+def test_a_bare_command_group_prints_its_help_too() -> None:
+    result = invoke("subscriptions")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: ")
+    assert " subscriptions [OPTIONS] COMMAND" in result.stdout.splitlines()[0]
+    assert "rotate-secret" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_db_and_allow_private_networks_work_before_and_after_the_command(
+    tmp_path: Path, where: str
+) -> None:
+    db = tmp_path / "given.db"
+    options = ["--db", str(db), "--allow-private-networks"]
+    create = ["subscriptions", "create", "--name", "n", "--context", "c"]
+    create += ["--url", "http://127.0.0.1:9/hook", "--json"]
+    args = [*options, *create] if where == "before" else [*create, *options]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    assert db.exists()
+    listed = invoke("deliveries", "list", f"--db={db}")
+    assert listed.exit_code == 0, listed.stderr
+
+
+def test_read_only_commands_do_not_create_a_database(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.db"
+    for args in (
+        ["status"],
+        ["subscriptions", "list"],
+        ["deliveries", "list"],
+        ["replay"],
+        ["settings", "show"],
+        ["retention"],
+        ["subscriptions", "show", "sub_x"],
+    ):
+        result = invoke("--db", str(typo), *args)
+        assert result.exit_code == 1, (args, result.stdout)
+        line = one_error_line(result.stderr)
+        assert line.startswith(f"database '{typo}' does not exist; check --db"), line
+        assert result.stdout == ""
+        assert list(tmp_path.iterdir()) == [], args
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin"),
+    [
+        (["publish", "--json"], '{"id": "e1", "type": "signin.session.created",'
+         ' "organization_id": "o", "context_id": "c", "session_id": "s"}'),
+        (["subscriptions", "create", "--name", "n", "--context", "c", "--url",
+          "http://127.0.0.1:9/", "--allow-private-networks"], None),
+        (["settings", "set", "delivery_retention", "48h"], None),
+    ],
+)  # fmt: skip
+def test_commands_that_write_create_the_database(
+    tmp_path: Path, args: list[str], stdin: str | None
+) -> None:
+    db = tmp_path / "new.db"
+    result = invoke("--db", str(db), *args, input=stdin)
+    assert result.exit_code == 0, result.stderr
+    assert db.exists()
+    assert invoke("--db", str(db), "status").exit_code == 0
