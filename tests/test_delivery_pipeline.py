@@ -479,7 +479,7 @@ def test_a_backlog_longer_than_the_batcher_holds_goes_out_in_order_once_the_endp
     endpoint.respond(Reply(503))
     sub_id, _ = subscribe(system, endpoint, retry_schedule="1m", max_events=1, flush_interval="0")
     system.publish([event(f"e{i:03d}") for i in range(80)])
-    endpoint.wait_for(1)
+    wait_for_facts(system, AttemptRecorded, sub_id, 1)  # its retry is due a minute after it
     wait_for_facts(system, BatchSealed, sub_id, 80)
     clock.advance(minutes=1)
     endpoint.wait_for(81, timeout=20)
