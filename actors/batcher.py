@@ -102,6 +102,7 @@ class Batcher(Listener):
         self.in_flight: str | None = None
         self.rerun: Delivery | None = None  # a retry of the delivery in flight
         self.retry_timer: Timer | None = None
+        self.due: tuple[str, float] | None = None  # the head's next attempt, monotonic time
 
     def on_start(self) -> None:
         self._send_next()
@@ -152,12 +153,14 @@ class Batcher(Listener):
     def _arm_flush(self) -> None:
         if self.flush_timer is not None or self.open.oldest is None:
             return
-        due = self.open.oldest + dt.timedelta(seconds=self.sub.fields.flush_interval)
-        if due <= self.runtime.clock():
+        interval = self.sub.fields.flush_interval
+        # Never longer than the interval from now, whatever the wall clock did since the event.
+        wait = min(interval, (self.open.oldest - self.runtime.clock()).total_seconds() + interval)
+        if wait <= 0:
             self._seal()
             return
         token, ref = self.flush_token, self.actor_ref
-        self.flush_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Flush(token)))
+        self.flush_timer = self.runtime.scheduler.after(wait, lambda: ref.tell(Flush(token)))
 
     def _seal(self) -> None:
         """Close the open batch, whatever closed it, and disarm its flush timer."""
@@ -196,8 +199,10 @@ class Batcher(Listener):
 
     def _arm_reseal(self) -> None:
         if self.reseal_timer is None:
-            due, ref = self.runtime.clock() + ERROR_DELAY, self.actor_ref
-            self.reseal_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Reseal()))
+            ref = self.actor_ref
+            self.reseal_timer = self.runtime.scheduler.after(
+                ERROR_BACKOFF, lambda: ref.tell(Reseal())
+            )
 
     # -- delivery, in order, one in flight
 
@@ -205,17 +210,25 @@ class Batcher(Listener):
         if self.in_flight or not self.queue or not self.sub.enabled or self.retry_timer:
             return
         delivery = self.queue.head
-        if delivery.next_attempt_at is not None:
-            due = parse_time(delivery.next_attempt_at)
-            if due > self.runtime.clock():
-                ref, due_id = self.actor_ref, delivery.id
-                self.retry_timer = self.runtime.scheduler.at(due, lambda: ref.tell(Due(due_id)))
-                return
+        wait = self._wait_for(delivery)
+        if wait > 0:
+            ref, due_id = self.actor_ref, delivery.id
+            self.retry_timer = self.runtime.scheduler.after(wait, lambda: ref.tell(Due(due_id)))
+            return
         self.in_flight = delivery.id
         trigger = "retry" if delivery.series_start > 1 else delivery.trigger
         job = Job(self.queue.with_ranges(delivery), self.sub, delivery.attempts + 1, trigger,
                   self.actor_ref)  # fmt: skip
         self.pool.tell(job)
+
+    def _wait_for(self, delivery: Delivery) -> float:
+        """Seconds until the delivery's next attempt: on the monotonic clock when this batcher
+        saw the attempt that set it end, else (after a start) from the time in the log."""
+        if delivery.next_attempt_at is None:
+            return 0.0
+        if self.due is not None and self.due[0] == delivery.id:
+            return self.due[1] - self.runtime.clock.monotonic()
+        return (parse_time(delivery.next_attempt_at) - self.runtime.clock()).total_seconds()
 
     def _settle(self, outcome: Outcome) -> None:
         if outcome.delivery_id != self.in_flight:
@@ -225,12 +238,14 @@ class Batcher(Listener):
         if outcome.status == "error":  # nothing was recorded: the same attempt goes again
             retry_at = self.runtime.clock() + ERROR_DELAY
             delivery.next_attempt_at = format_time(retry_at)
+            self.due = (delivery.id, self.runtime.clock.monotonic() + ERROR_BACKOFF)
         else:
             delivery.attempts += 1
             delivery.status = outcome.status
             delivery.next_attempt_at = (
                 None if outcome.next_attempt_at is None else format_time(outcome.next_attempt_at)
             )
+            self.due = None if outcome.retry_due is None else (delivery.id, outcome.retry_due)
         if outcome.status in ("succeeded", "failed"):
             self.queue.pop()
         if self.rerun is not None:  # a retry asked for while this attempt was in flight

@@ -1,9 +1,14 @@
-"""Wall-clock time, injectable: the system runs on `SystemClock`, tests drive a `ManualClock`."""
+"""Time, injectable: the system runs on `SystemClock`, tests drive a `ManualClock`.
+
+A clock has two faces. Calling it gives the wall-clock time, which is what the log records and
+people read; `monotonic()` gives seconds that only move forward, which is what timers wait on,
+so that a wall clock stepped back (by NTP, or by hand) holds no flush and no retry."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -12,6 +17,9 @@ class SystemClock:
 
     def __call__(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
     def wait(self, condition: threading.Condition, seconds: float | None) -> None:
         condition.wait(seconds)
@@ -25,6 +33,7 @@ class ManualClock(SystemClock):
 
     def __init__(self, start: dt.datetime | None = None) -> None:
         self._now = start or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        self._elapsed = 0.0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
 
@@ -36,14 +45,34 @@ class ManualClock(SystemClock):
     def now(self) -> dt.datetime:
         return self()
 
+    def monotonic(self) -> float:
+        with self._lock:
+            return self._elapsed
+
     def advance(self, seconds: float = 0, **delta: float) -> dt.datetime:
         """Move time on (`advance(90)`, `advance(minutes=20)`) and fire what came due."""
+        step = dt.timedelta(seconds=seconds, **delta)
+        if step < dt.timedelta(0):
+            raise ValueError("time only moves forward; step the wall clock with `step`")
+        with self._lock:
+            self._now += step
+            self._elapsed += step.total_seconds()
+            now = self._now
+        self._notify()
+        return now
+
+    def step(self, seconds: float = 0, **delta: float) -> dt.datetime:
+        """Set the wall clock forward or back (`step(hours=-1)`), as NTP or an operator would:
+        elapsed time does not move, so no timer comes due."""
         with self._lock:
             self._now += dt.timedelta(seconds=seconds, **delta)
             now = self._now
+        self._notify()
+        return now
+
+    def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
-        return now
 
     def wait(self, condition: threading.Condition, seconds: float | None) -> None:
         # Nothing comes due until the clock advances or a timer is added: both notify.

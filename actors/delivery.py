@@ -41,6 +41,7 @@ class Outcome:
     delivery_id: str
     status: str  # succeeded | retrying | failed | pending (waits for enable)
     next_attempt_at: dt.datetime | None
+    retry_due: float | None = None  # next_attempt_at on the clock's monotonic time
 
 
 def batch_body(store: Store, delivery: Delivery) -> bytes:
@@ -105,7 +106,7 @@ class Deliverer:
         started = self.clock()
         headers = request_headers(sub, delivery.id, started, body)
         result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
-        now = self.clock()
+        now, elapsed = self.clock(), self.clock.monotonic()
         extra: list[Any] = []
         next_at = None
         if result.status == 410 and not sub.deleted:
@@ -141,7 +142,8 @@ class Deliverer:
             ),
             *extra,
         )
-        return Outcome(delivery.id, status, next_at)
+        due = None if next_at is None else elapsed + (next_at - now).total_seconds()
+        return Outcome(delivery.id, status, next_at, due)
 
 
 class DeliveryActor(Listener):

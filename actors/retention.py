@@ -45,7 +45,7 @@ class RetentionKeeper(Listener):
             self.runtime.settings = InstallationSettings.current(settings)
             return
         ref = self.actor_ref
-        self.runtime.scheduler.at(self.runtime.clock() + INTERVAL, lambda: ref.tell("tick"))
+        self.runtime.scheduler.after(INTERVAL.total_seconds(), lambda: ref.tell("tick"))
         report = run_retention(self.store, self.runtime.clock())
         if report.expired_deliveries or report.compacted_events:
             log.info(

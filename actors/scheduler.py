@@ -28,11 +28,12 @@ class Timer:
 
 
 class Scheduler:
-    """Calls functions at wall-clock times of the given clock; callbacks should only `tell`."""
+    """Calls functions once a delay has passed on the clock's monotonic time, so that a wall
+    clock stepped back holds no timer; callbacks should only `tell`."""
 
     def __init__(self, clock: SystemClock) -> None:
         self.clock = clock
-        self._heap: list[tuple[dt.datetime, int, Timer, Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, Timer, Callable[[], None]]] = []
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._stopped = False
@@ -49,12 +50,19 @@ class Scheduler:
         if self._thread.is_alive():
             self._thread.join()
 
-    def at(self, when: dt.datetime, callback: Callable[[], None]) -> Timer:
+    def after(self, seconds: float, callback: Callable[[], None]) -> Timer:
+        """Call `callback` once `seconds` have passed."""
         timer = Timer()
         with self._condition:
-            heapq.heappush(self._heap, (when, next(self._order), timer, callback))
+            due = self.clock.monotonic() + max(seconds, 0.0)
+            heapq.heappush(self._heap, (due, next(self._order), timer, callback))
             self._condition.notify()
         return timer
+
+    def at(self, when: dt.datetime, callback: Callable[[], None]) -> Timer:
+        """Call `callback` at a wall-clock time: the delay to it is taken now, and a later step
+        of the wall clock does not move it."""
+        return self.after((when - self.clock()).total_seconds(), callback)
 
     def _wake(self) -> None:
         with self._condition:
@@ -66,11 +74,11 @@ class Scheduler:
             with self._condition:
                 if self._stopped:
                     return
-                now = self.clock()
+                now = self.clock.monotonic()
                 while self._heap and self._heap[0][0] <= now:
                     due.append(heapq.heappop(self._heap))
                 if not due:
-                    wait = (self._heap[0][0] - now).total_seconds() if self._heap else None
+                    wait = self._heap[0][0] - now if self._heap else None
                     self.clock.wait(self._condition, wait)
                     continue
             for _, _, timer, callback in due:

@@ -24,6 +24,7 @@ _COLUMNS = (
     "sequence, id, type, organization_id, context_id, occurred_at, recorded_at, assigned, internal,"
     " body"
 )
+_LAST_RECORDED_AT = "SELECT recorded_at FROM events ORDER BY sequence DESC LIMIT 1"
 _ID_ASSIGNED, _OCCURRED_AT_ASSIGNED = 1, 2
 _LOOKUP_CHUNK = 500
 
@@ -135,7 +136,7 @@ class EventLog:
         appended = duplicates = 0
         first_sequence = last_sequence = None
         with self.db.write_transaction() as conn:
-            recorded_at = format_time(self.clock())  # under the lock: never earlier than before
+            recorded_at = self._recorded_at(conn)
             for events in itertools.chain([first], chunks):
                 rows, repeated = self._rows(events, recorded_at, conn)
                 duplicates += repeated
@@ -184,7 +185,7 @@ class EventLog:
         ids = new_ids(len(events))
 
         def insert(conn: Any) -> int:
-            recorded_at = format_time(self.clock())  # under the lock: never earlier than before
+            recorded_at = self._recorded_at(conn)
             return self.db.insert_events(conn, [
                 (event_id, kind, None, None, recorded_at, recorded_at, _ID_ASSIGNED, 1, body)
                 for event_id, (kind, body) in zip(ids, bodies, strict=True)
@@ -194,6 +195,14 @@ class EventLog:
             return insert(conn)
         with self.db.write_transaction() as conn:
             return insert(conn)
+
+    def _recorded_at(self, conn: Any) -> str:
+        """Now, or the previous event's time if the wall clock stepped back since: `recorded_at`
+        never goes backwards against `sequence`, so a window on it skips no event. Taken under
+        the write lock, so no other append can come between."""
+        now = format_time(self.clock())
+        last = conn.execute(_LAST_RECORDED_AT).fetchone()
+        return now if last is None or last[0] < now else last[0]
 
     def read(
         self,
