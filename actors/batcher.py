@@ -26,7 +26,7 @@ from signin_webhooks.eventstore.deliveries import (
 )
 from signin_webhooks.eventstore.endpoints import is_ndjson
 from signin_webhooks.eventstore.ids import short_id
-from signin_webhooks.eventstore.subscriptions import Subscription
+from signin_webhooks.eventstore.subscriptions import HEALTH, Subscription
 
 ERROR_BACKOFF = 30.0  # after a failure of our own (not the endpoint's), try again this soon
 ERROR_DELAY = dt.timedelta(seconds=ERROR_BACKOFF)
@@ -246,6 +246,7 @@ class Batcher(Listener):
                 None if outcome.next_attempt_at is None else format_time(outcome.next_attempt_at)
             )
             self.due = None if outcome.retry_due is None else (delivery.id, outcome.retry_due)
+            self.sub = msgspec.structs.replace(self.sub, failing_since=outcome.failing_since)
         if outcome.status in ("succeeded", "failed"):
             self.queue.pop()
         if self.rerun is not None:  # a retry asked for while this attempt was in flight
@@ -255,7 +256,7 @@ class Batcher(Listener):
                 self.queue.insert_next(rerun, behind_head=False)
             else:
                 delivery.series_start, delivery.next_attempt_at = rerun.series_start, None
-        if outcome.status == "pending":  # 410 Gone: disabled in the log; the router confirms
+        if outcome.status == "pending":  # 410 Gone or failing too long: disabled in the log
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
         if self.sub.deleted:  # deleted during this attempt, the batcher's last
             try:
@@ -284,7 +285,12 @@ class Batcher(Listener):
     # -- lifecycle
 
     def _change(self, change: Changed) -> None:
+        if change.kind in HEALTH:  # the batcher's own outcomes made it; it knows already
+            return
         before, self.sub = self.sub, change.subscription
+        if change.kind != "subscription.enabled":  # the router's view of health may be an
+            # attempt or two behind the batcher's
+            self.sub = msgspec.structs.replace(self.sub, failing_since=before.failing_since)
         if change.kind == "subscription.deleted":
             self._cancel_all("subscription deleted")
             if self.in_flight is None:  # else once its attempt ends, in `_settle`

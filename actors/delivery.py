@@ -10,15 +10,24 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import pykka
 
 from signin_webhooks.actors.runtime import Listener, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
-from signin_webhooks.eventstore import Store, format_time
+from signin_webhooks.eventstore import InternalEvent, Store, format_time
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
 from signin_webhooks.eventstore.errors import StoreError
-from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription, SubscriptionDisabled
+from signin_webhooks.eventstore.health import transitions
+from signin_webhooks.eventstore.settings import InstallationSettings
+from signin_webhooks.eventstore.subscriptions import (
+    REDACTED,
+    Subscription,
+    SubscriptionDisabled,
+    SubscriptionFailing,
+    SubscriptionRecovered,
+)
 
 VERSION = importlib.metadata.version("signin-webhooks")
 USER_AGENT = f"signin-webhooks/{VERSION}"
@@ -42,6 +51,7 @@ class Outcome:
     status: str  # succeeded | retrying | failed | pending (waits for enable)
     next_attempt_at: dt.datetime | None
     retry_due: float | None = None  # next_attempt_at on the clock's monotonic time
+    failing_since: str | None = None  # the subscription's health after the attempt
 
 
 def batch_body(store: Store, delivery: Delivery) -> bytes:
@@ -111,7 +121,8 @@ class Deliverer:
         next_at = None
         if result.status == 410 and not sub.deleted:
             extra.append(SubscriptionDisabled(
-                subscription_id=sub.id, reason=f"endpoint answered 410 Gone ({delivery.id})"
+                subscription_id=sub.id, reason=f"endpoint answered 410 Gone ({delivery.id})",
+                automatic=True,
             ))  # fmt: skip
         if result.succeeded:
             status = "succeeded"
@@ -122,28 +133,46 @@ class Deliverer:
         else:
             next_at = next_attempt(sub, job.attempt - delivery.series_start + 1, result, now)
             status = "failed" if next_at is None else "retrying"
-        self.recorder.record(
-            AttemptRecorded(
-                batch_id=delivery.id,
-                subscription_id=sub.id,
-                attempt=job.attempt,
-                trigger=job.trigger,
-                started_at=format_time(started),
-                duration=round(result.duration, 6) if math.isfinite(result.duration) else 0.0,
-                url=sub.fields.url,
-                request_headers=redact(headers, sub),
-                status=result.status,
-                response_headers=result.response_headers,
-                response_body=result.response_body.decode("utf-8", errors="replace"),
-                error_kind=result.error_kind,
-                error=result.error,
-                outcome=status,
-                next_attempt_at=None if next_at is None else format_time(next_at),
-            ),
-            *extra,
+        attempt = AttemptRecorded(
+            batch_id=delivery.id,
+            subscription_id=sub.id,
+            attempt=job.attempt,
+            trigger=job.trigger,
+            started_at=format_time(started),
+            duration=round(result.duration, 6) if math.isfinite(result.duration) else 0.0,
+            url=sub.fields.url,
+            request_headers=redact(headers, sub),
+            status=result.status,
+            response_headers=result.response_headers,
+            response_body=result.response_body.decode("utf-8", errors="replace"),
+            error_kind=result.error_kind,
+            error=result.error,
+            outcome=status,
+            next_attempt_at=None if next_at is None else format_time(next_at),
         )
+        health = self._health(sub, attempt, now)
+        if any(isinstance(fact, SubscriptionDisabled) for fact in health):
+            status, next_at = "pending", None  # failing too long: waits for enable
+            attempt = msgspec.structs.replace(attempt, outcome=status, next_attempt_at=None)
+        self.recorder.record(attempt, *health, *extra)
+        failing_since = sub.failing_since
+        for fact in health:
+            if isinstance(fact, SubscriptionFailing):
+                failing_since = fact.since
+            elif isinstance(fact, SubscriptionRecovered):
+                failing_since = None
         due = None if next_at is None else elapsed + (next_at - now).total_seconds()
-        return Outcome(delivery.id, status, next_at, due)
+        return Outcome(delivery.id, status, next_at, due, failing_since)
+
+    def _health(
+        self, sub: Subscription, attempt: AttemptRecorded, now: dt.datetime
+    ) -> list[InternalEvent]:
+        limit = sub.fields.auto_disable_after
+        if limit is None and attempt.outcome != "succeeded":  # the setting as it is now
+            with self.store.errors():
+                limit = InstallationSettings.current(self.store.project(InstallationSettings()))
+            limit = limit.auto_disable_after
+        return transitions(sub, attempt, now, limit or 0)
 
 
 class DeliveryActor(Listener):

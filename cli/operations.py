@@ -87,7 +87,9 @@ def status(system: WebhookSystem, as_json: bool) -> None:
         echo_json({"running": holder is not None, "holder": holder, "subscriptions": rows})
         return
     click.echo(f"run: {'up (' + holder + ')' if holder else 'not running'}")
+    columns = ("subscription_id", "name", "health", "backlog", "oldest_undelivered_age", "failed")
     echo_table(
-        [tuple(r.values()) for r in rows],
-        ["subscription", "name", "state", "backlog", "oldest", "last success", "failing since"],
-    )
+        [(*(r[c] for c in columns), r["last_success"], r["failing_since"]) for r in rows],
+        ["subscription", "name", "health", "backlog", "oldest", "failed", "last success",
+         "failing since"],
+    )  # fmt: skip

@@ -32,8 +32,14 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
         "flush_interval": format_duration(f.flush_interval),
         "retry_schedule": format_duration_list(f.retry_schedule),
         "timeout": format_duration(f.timeout),
+        "auto_disable_after": (
+            None if f.auto_disable_after is None else format_duration(f.auto_disable_after)
+        ),
         "enabled": sub.enabled,
         "disabled_reason": sub.disabled_reason or None,
+        "health": sub.health,
+        "failing_since": sub.failing_since,
+        "last_success": sub.last_success_at,
         "secrets": [
             {"secret": s.value if reveal else REDACTED, "expires_at": s.expires_at}
             for s in sub.secrets
@@ -105,6 +111,10 @@ def _settings_options(f: Any) -> Any:
             "--retry-schedule", help="Delays between attempts (default 2m,4m,8m,16m,32m)."
         ),
         click.option("--timeout", help="Deadline of one attempt (default 30s)."),
+        click.option(
+            "--auto-disable-after",
+            help="Disable it once failing this long; 0 never (default: the setting, 120h).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)

@@ -308,6 +308,16 @@ class DeliveryHistory(Projection):
         return sorted((_decode(row[0]) for row in rows), key=lambda d: d.sealed_sequence)
 
     @staticmethod
+    def failed(conn: Any, subscription_id: str) -> int:
+        """Deliveries of one subscription that failed for good (tests left out), still in the
+        history: not in its backlog any more, and not delivered either."""
+        rows = conn.execute(
+            "SELECT state FROM deliveries WHERE subscription_id = ? AND status = 'failed'",
+            [subscription_id],
+        )
+        return sum(_decode(row[0]).trigger != "test" for row in rows)
+
+    @staticmethod
     def batched_positions(conn: Any) -> dict[str, int]:
         """Per subscription, the last sequence sealed into a scheduled batch; kept for good,
         so that retention of old deliveries never makes their events look unbatched."""
@@ -319,19 +329,3 @@ class DeliveryHistory(Projection):
             "SELECT body FROM attempts WHERE delivery_id = ? ORDER BY sequence", [delivery_id]
         )
         return [_attempt(row[0]) for row in rows]
-
-    @staticmethod
-    def health(conn: Any, subscription_id: str) -> tuple[str | None, str | None]:
-        """The last success, and the first failure since it while the latest attempt failed."""
-        rows = conn.execute(
-            "SELECT a.body FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"
-            " WHERE d.subscription_id = ? ORDER BY a.sequence DESC LIMIT 1000",
-            [subscription_id],
-        ).fetchall()
-        failing_since = None
-        for (body,) in rows:
-            attempt = _attempt(body)
-            if attempt.error_kind is None:
-                return attempt.started_at, failing_since
-            failing_since = attempt.started_at
-        return None, failing_since

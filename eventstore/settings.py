@@ -65,6 +65,12 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         lambda v: "true" if v else "false",
         "allow endpoints on loopback, private and other non-public addresses",
     ),
+    "auto_disable_after": (
+        "120h",
+        lambda t, w: parse_duration(str(t), what=w, maximum=3650 * DAY),
+        format_duration,
+        "disable a subscription failing this long (its own setting wins); 0 never disables",
+    ),
     "delivery_pool_size": (
         "16",
         _whole(1, 256),
@@ -91,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_retention: float
     log_retention: float | None
     allow_private_networks: bool
+    auto_disable_after: float
     delivery_pool_size: int
     connections_per_host: int
 

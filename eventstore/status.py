@@ -13,8 +13,8 @@ from signin_webhooks.eventstore.times import parse_time
 
 
 def subscription_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
-    """Per subscription: backlog, age of the oldest undelivered event, last success, and
-    since when it has been failing."""
+    """Per subscription: its health, backlog, age of the oldest undelivered event, the
+    deliveries that failed for good, its last success and since when it has been failing."""
     conn = store.project(DeliveryHistory())
     positions = DeliveryHistory.batched_positions(conn)
     subscriptions = Subscriptions.all(store.project(Subscriptions()))
@@ -30,17 +30,18 @@ def subscription_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
             [d.first_sequence for d in unsettled[:1]]
         )]  # fmt: skip
         oldest = [t for t in (*firsts, first_unbatched) if t]
-        last_success, failing_since = DeliveryHistory.health(conn, sub.id)
         rows.append({
             "subscription_id": sub.id,
             "name": sub.fields.name,
             "state": "enabled" if sub.enabled else "disabled",
+            "health": sub.health,
             "backlog": sum(d.count for d in unsettled) + unbatched,
             "oldest_undelivered_age": (
                 format_duration((now - parse_time(min(oldest))).total_seconds())
                 if oldest else None
             ),
-            "last_success": last_success,
-            "failing_since": failing_since,
+            "failed": DeliveryHistory.failed(conn, sub.id),
+            "last_success": sub.last_success_at,
+            "failing_since": sub.failing_since,
         })  # fmt: skip
     return rows

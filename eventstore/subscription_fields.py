@@ -43,6 +43,7 @@ class SubscriptionFields(msgspec.Struct, frozen=True, kw_only=True):
     flush_interval: float = 1200.0
     retry_schedule: tuple[float, ...] = (120.0, 240.0, 480.0, 960.0, 1920.0)
     timeout: float = 30.0
+    auto_disable_after: float | None = None  # None: the installation setting; 0: never
 
 
 FIELD_NAMES = tuple(SubscriptionFields.__struct_fields__)
@@ -190,6 +191,7 @@ _CHECKS = {
     "flush_interval": _duration("flush_interval", DAY),
     "retry_schedule": _schedule,
     "timeout": _duration("timeout", 3600, minimum=0.001),
+    "auto_disable_after": _duration("auto_disable_after", 3650 * DAY),
 }
 _ONE_SCOPE = ("give exactly one of context ID and organization ID", ("context", "organization"))
 _MISSING = {

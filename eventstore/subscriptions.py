@@ -43,8 +43,26 @@ class SubscriptionEnabled(InternalEvent, frozen=True, tag="subscription.enabled"
 
 
 class SubscriptionDisabled(InternalEvent, frozen=True, tag="subscription.disabled"):
+    """`automatic`: the system disabled it (410 Gone, or failing past auto_disable_after)."""
+
     subscription_id: str
     reason: str = ""
+    automatic: bool = False
+
+
+class SubscriptionFailing(InternalEvent, frozen=True, tag="subscription.failing"):
+    """Health: an attempt failed while the subscription was healthy; `since` is its start."""
+
+    subscription_id: str
+    since: str
+    reason: str
+
+
+class SubscriptionRecovered(InternalEvent, frozen=True, tag="subscription.recovered"):
+    """Health: an attempt succeeded while the subscription was failing."""
+
+    subscription_id: str
+    reason: str
 
 
 class SecretRotated(InternalEvent, frozen=True, tag="subscription.secret_rotated"):
@@ -84,10 +102,20 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     deleted_at: str | None = None
     #: events at or before this sequence are not delivered (creation, enable --from-now)
     start_after: int
+    #: health: the start of the first failed attempt since the last success, while failing
+    failing_since: str | None = None
+    last_success_at: str | None = None  # the start of the last attempt that succeeded
 
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def health(self) -> str:
+        """healthy -> failing -> disabled; a success returns it to healthy."""
+        if not self.enabled:
+            return "disabled"
+        return "healthy" if self.failing_since is None else "failing"
 
     def window(self, *, since: str | None = None, until: str | None = None) -> Filter:
         """A read of the log that returns this subscription's events: its scope, its types (the
@@ -113,12 +141,28 @@ _TYPES = (
     SubscriptionUpdated,
     SubscriptionEnabled,
     SubscriptionDisabled,
+    SubscriptionFailing,
+    SubscriptionRecovered,
     SecretRotated,
     SubscriptionDeleted,
 )
 LIFECYCLE = frozenset(cls.type_name() for cls in _TYPES)
+HEALTH = frozenset(cls.type_name() for cls in (SubscriptionFailing, SubscriptionRecovered))
+_ATTEMPT = "attempt.recorded"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Subscription).decode
+
+
+class _AttemptOutcome(msgspec.Struct):
+    """The fields of an attempt.recorded the subscription keeps (its last success)."""
+
+    subscription_id: str
+    trigger: str
+    started_at: str
+    outcome: str
+
+
+_attempt_outcome = msgspec.json.Decoder(_AttemptOutcome).decode
 
 
 def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> Subscription:
@@ -135,12 +179,17 @@ def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> 
             start_after=record.sequence,
         )
     assert state is not None, f"{event.type_name()} before subscription.created"
-    change = {"updated_at": at}
+    match event:  # health is the endpoint's doing, not a change an operator made
+        case SubscriptionFailing():
+            return msgspec.structs.replace(state, failing_since=event.since)
+        case SubscriptionRecovered():
+            return msgspec.structs.replace(state, failing_since=None)
+    change: dict[str, object] = {"updated_at": at}
     match event:
         case SubscriptionUpdated():
             change["fields"] = event.fields
-        case SubscriptionEnabled():
-            change.update(enabled=True, disabled_reason="")
+        case SubscriptionEnabled():  # a fresh start: the next failure starts the clock again
+            change.update(enabled=True, disabled_reason="", failing_since=None)
             if event.from_now:
                 change["start_after"] = record.sequence
         case SubscriptionDisabled():
@@ -171,6 +220,9 @@ class Subscriptions(Projection):
     def apply(self, conn: Any, records: list[Record]) -> None:
         changed: dict[str, Subscription] = {}
         for record in records:
+            if record.type == _ATTEMPT:
+                self._attempted(conn, changed, _attempt_outcome(record.body))
+                continue
             if record.type not in LIFECYCLE:
                 continue
             event = record.event()
@@ -182,6 +234,17 @@ class Subscriptions(Projection):
             " DO UPDATE SET deleted = excluded.deleted, state = excluded.state",
             [(s.id, int(s.deleted), _encode(s)) for s in changed.values()],
         )
+
+    def _attempted(
+        self, conn: Any, changed: dict[str, Subscription], attempt: _AttemptOutcome
+    ) -> None:
+        """The last success is the subscription's own, kept after its delivery record expires;
+        a test delivery is not the endpoint's track record."""
+        if attempt.outcome != "succeeded" or attempt.trigger == "test":
+            return
+        state = changed.get(attempt.subscription_id) or self.get(conn, attempt.subscription_id)
+        if state is not None:
+            changed[state.id] = msgspec.structs.replace(state, last_success_at=attempt.started_at)
 
     @staticmethod
     def get(conn: Any, subscription_id: str) -> Subscription | None:

@@ -752,8 +752,10 @@ def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_heal
         "subscription_id": None,
         "name": "healthy",
         "state": "enabled",
+        "health": "healthy",
         "backlog": 0,
         "oldest_undelivered_age": None,
+        "failed": 0,
         "last_success": succeeded_at,
         "failing_since": None,
     }
@@ -762,13 +764,16 @@ def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_heal
         None,
         failing_since,
     )
+    assert rows[broken_id]["health"] == "failing"
     assert (rows[slow_id]["backlog"], rows[slow_id]["oldest_undelivered_age"]) == (2, "3m")
     text = operator.ok("status").splitlines()
     assert text[0].startswith("run: up (pid ")
     assert text[1].split() == [
-        "SUBSCRIPTION", "NAME", "STATE", "BACKLOG", "OLDEST", "LAST", "SUCCESS", "FAILING", "SINCE",
+        "SUBSCRIPTION", "NAME", "HEALTH", "BACKLOG", "OLDEST", "FAILED", "LAST", "SUCCESS",
+        "FAILING", "SINCE",
     ]  # fmt: skip
-    assert any(line.split()[:5] == [broken_id, "broken", "enabled", "2", "3m"] for line in text)
+    expected = [broken_id, "broken", "failing", "2", "3m", "0"]
+    assert any(line.split()[:6] == expected for line in text)
 
     systems.stop()
     stopped = operator.json("status")
