@@ -126,6 +126,7 @@ def test_a_fresh_database_has_no_subscriptions_and_default_settings(
         "delivery_retention": "72h",
         "log_retention": "off",
         "allow_private_networks": "false",
+        "auto_disable_after": "120h",
         "delivery_pool_size": "16",
         "connections_per_host": "4",
     }
