@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import Store, format_time
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
@@ -15,6 +17,7 @@ from signin_webhooks.eventstore.subscriptions import (
     SubscriptionRecovered,
     Subscriptions,
 )
+from tests.backends import BACKENDS
 from tests.endpoint import Reply
 from tests.helpers import (
     create_subscription,
@@ -25,6 +28,8 @@ from tests.helpers import (
     wait_for_facts,
     wait_until,
 )
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 def subscribe(system: WebhookSystem, endpoint: Any, **fields: Any) -> str:
@@ -145,7 +150,7 @@ def test_the_last_success_is_kept_once_the_delivery_records_expire(system, endpo
     assert system.subscriptions.get(sub_id).last_success_at == succeeded_at
 
 
-def test_status_counts_the_deliveries_that_failed_for_good(system, endpoints, clock, tmp_path):
+def test_status_counts_the_deliveries_that_failed_for_good(system, endpoints, clock, database):
     endpoint = endpoints(Reply(500))
     sub_id = subscribe(system, endpoint, retry_schedule="1m")
     system.subscriptions.test(sub_id)  # a failed test is not a failed delivery
@@ -154,12 +159,12 @@ def test_status_counts_the_deliveries_that_failed_for_good(system, endpoints, cl
     clock.advance(minutes=1)
     wait_until(lambda: status_of(system, sub_id)["failed"] == 1, "e1 failed for good")
     assert status_of(system, sub_id)["backlog"] == 0
-    shown = invoke("--db", str(tmp_path / "hooks.db"), "status")
+    shown = invoke("--db", str(database), "status")
     (line,) = [line for line in shown.stdout.splitlines() if line.startswith(sub_id)]
     assert line.split()[2:4] + line.split()[5:6] == ["failing", "0", "1"]
 
 
-def test_health_is_rebuilt_from_the_log_as_it_was_live(system, endpoints, clock, tmp_path):
+def test_health_is_rebuilt_from_the_log_as_it_was_live(system, endpoints, clock, database):
     endpoint = endpoints(Reply(500))
     sub_id = subscribe(system, endpoint, retry_schedule="1m", auto_disable_after="1m")
     system.publish(event("e1"))
@@ -167,7 +172,7 @@ def test_health_is_rebuilt_from_the_log_as_it_was_live(system, endpoints, clock,
     clock.advance(minutes=1)
     wait_for_facts(system, SubscriptionDisabled, sub_id, 1)
     live = system.subscriptions.get(sub_id)
-    store = Store(tmp_path / "hooks.db")
+    store = Store(database)
     try:
         store.projector.rebuild(Subscriptions())
         assert Subscriptions.get(store.db.conn, sub_id) == live
