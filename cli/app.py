@@ -33,6 +33,7 @@ OPTIONS = {
     "flush_interval": "--flush-interval",
     "retry_schedule": "--retry-schedule",
     "timeout": "--timeout",
+    "auto_disable_after": "--auto-disable-after",
     "grace": "--grace",
     "since": "--since",
     "until": "--until",
