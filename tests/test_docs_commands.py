@@ -74,6 +74,16 @@ def test_publishing_python_example_publishes(tmp_path: Path) -> None:
     assert result.stdout.split() == ["1", "0", "1", "1"]
 
 
+def test_subscriptions_python_example_manages_a_subscription(tmp_path: Path) -> None:
+    (code,) = blocks("subscriptions.md", "python")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=environment(tmp_path),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["60.0 True", "maintenance", "96h"]
+
+
 def _commands(doc: str) -> list[list[str]]:
     """Every `signin-webhooks ...` command line of a page, continuation lines joined."""
     found = []
