@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from array import array
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,15 @@ class Recovered:
     delivery: Delivery
 
 
+@dataclass(frozen=True)
+class Release:
+    """Another worker takes the subscription over: nothing more is sealed here, and once the
+    attempt in flight (if any) has ended, `done` is called and the batcher stops. The events
+    routed here but not sealed are routed again by the next owner, from the history."""
+
+    done: Callable[[], None]
+
+
 @dataclass
 class OpenBatch:
     sequences: array[int] = field(default_factory=lambda: array("q"))
@@ -103,6 +113,7 @@ class Batcher(Listener):
         self.rerun: Delivery | None = None  # a retry of the delivery in flight
         self.retry_timer: Timer | None = None
         self.due: tuple[str, float] | None = None  # the head's next attempt, monotonic time
+        self.releasing: Callable[[], None] | None = None
 
     def on_start(self) -> None:
         self._send_next()
@@ -128,6 +139,8 @@ class Batcher(Listener):
             case Recovered(delivery):
                 self.queue.append(delivery)
                 self._send_next()
+            case Release(done):
+                self._release(done)
 
     # -- batching
 
@@ -209,6 +222,8 @@ class Batcher(Listener):
     def _send_next(self) -> None:
         if self.in_flight or not self.queue or not self.sub.enabled or self.retry_timer:
             return
+        if self.releasing:
+            return
         delivery = self.queue.head
         wait = self._wait_for(delivery)
         if wait > 0:
@@ -258,6 +273,9 @@ class Batcher(Listener):
                 delivery.series_start, delivery.next_attempt_at = rerun.series_start, None
         if outcome.status == "pending":  # 410 Gone or failing too long: disabled in the log
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
+        if self.releasing is not None:
+            self._hand_back()
+            return
         if self.sub.deleted:  # deleted during this attempt, the batcher's last
             try:
                 self._cancel_all("subscription deleted")
@@ -304,6 +322,23 @@ class Batcher(Listener):
             self.flush_timer = None
             self._arm_flush()
         self._send_next()
+
+    def _release(self, done: Callable[[], None]) -> None:
+        self._skip_open()
+        if self.retry_timer:
+            self.retry_timer.cancel()
+            self.retry_timer = None
+        self.releasing = done
+        if self.in_flight is None:  # else once its attempt ends, in `_settle`
+            self._hand_back()
+
+    def _hand_back(self) -> None:
+        done, self.releasing = self.releasing, None
+        try:
+            if done is not None:
+                done()
+        finally:
+            self.stop()
 
     def _skip_open(self) -> None:
         if self.flush_timer is not None:

@@ -8,8 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Retry
+from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Release, Retry
 from signin_webhooks.actors.runtime import Listener, Runtime, start_actor
+from signin_webhooks.actors.workers import Adopt, Drop, HandBack
 from signin_webhooks.eventstore import EVENT_TYPES, Filter, Store
 from signin_webhooks.eventstore.deliveries import (
     BatchCancelled,
@@ -62,15 +63,72 @@ class Router(Listener):
         conn = self.store.project(DeliveryHistory())
         batched = DeliveryHistory.batched_positions(conn)
         for sub in subs:
+            if self.leased and not sub.deleted:  # its owner starts its batcher, in `_adopt`
+                self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
+                continue
             unsettled = self._cancel_skipped(sub, DeliveryHistory.unsettled(conn, sub.id))
             if not sub.deleted:
                 self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
                 self.batchers[sub.id] = start_actor(
                     Batcher, sub, self.runtime, self.pool, unsettled
                 )
-        self.position = min(self.after.values(), default=self.started_at)
+        if self.leased:  # an adopted subscription's backlog is read back for it alone
+            self.position = self.started_at
+        else:
+            self.position = min(self.after.values(), default=self.started_at)
         self._load_state_at(self.position)
         self._catch_up()
+
+    @property
+    def leased(self) -> bool:
+        """On PostgreSQL: batchers run only for the subscriptions this worker's leases own."""
+        return self.runtime.leases is not None
+
+    def _adopt(self, sub_id: str) -> None:
+        """Start the batcher of a subscription this worker now owns, from the history: what the
+        last owner sealed and did not settle goes first, then the events after its last batch
+        up to the router's position, then what the router routes from there."""
+        assert self.store is not None
+        sub = self.state.get(sub_id)
+        if sub is None or sub_id in self.batchers:
+            return
+        with self.store.errors():
+            current = Subscriptions.get(self.store.project(Subscriptions()), sub_id)
+            conn = self.store.project(DeliveryHistory())
+            if current is None or current.deleted:
+                return
+            unsettled = self._cancel_skipped(current, DeliveryHistory.unsettled(conn, sub_id))
+            after = max(current.start_after, DeliveryHistory.batched_positions(conn).get(sub_id, 0))
+            batcher = start_actor(Batcher, current, self.runtime, self.pool, unsettled)
+            self.batchers[sub_id] = batcher
+            self.after[sub_id] = after
+            window = current.window()
+            while after < self.position:
+                page = list(self.store.log.read(after, filter=window, limit=PAGE))
+                entries = [
+                    (r.sequence, r.delivered_size(), r.recorded_at)
+                    for r in page
+                    if r.sequence <= self.position
+                ]
+                if entries:
+                    batcher.tell(Matched(entries))
+                if len(page) < PAGE:
+                    break
+                after = page[-1].sequence
+
+    def _hand_back(self, message: HandBack) -> None:
+        batcher = self.batchers.pop(message.subscription_id, None)
+        keeper, sub_id = message.keeper, message.subscription_id
+        if batcher is None:
+            keeper.handed_back(sub_id)
+            return
+        self.retired.append(batcher)
+        batcher.tell(Release(lambda: keeper.handed_back(sub_id)))
+
+    def _drop(self, sub_id: str) -> None:
+        batcher = self.batchers.pop(sub_id, None)
+        if batcher is not None:
+            batcher.stop(block=False)
 
     def _cancel_skipped(self, sub: Subscription, unsettled: list[Delivery]) -> list[Delivery]:
         """What a delete or `enable --from-now` made while no `run` was up leaves to cancel (a
@@ -91,8 +149,15 @@ class Router(Listener):
             self.store.close()
 
     def handle(self, message: Any) -> None:
-        if isinstance(message, Wake):
-            self._catch_up()
+        match message:
+            case Wake():
+                self._catch_up()
+            case Adopt(sub_id):
+                self._adopt(sub_id)
+            case HandBack():
+                self._hand_back(message)
+            case Drop(sub_id):
+                self._drop(sub_id)
 
     def _load_state_at(self, position: int) -> None:
         """Subscriptions as they were at `position`, so events after it match as they did."""
@@ -174,8 +239,12 @@ class Router(Listener):
             return
         batcher = self.batchers.get(sub_id)
         if batcher is None and not after.deleted:
-            assert self.store is not None
-            self.batchers[sub_id] = start_actor(Batcher, after, self.runtime, self.pool, [])
+            if not self.leased:
+                self.batchers[sub_id] = start_actor(Batcher, after, self.runtime, self.pool, [])
+            elif self.runtime.leases.owns(sub_id) or (
+                isinstance(event, SubscriptionCreated) and self.runtime.leases.claim(sub_id)
+            ):
+                self._adopt(sub_id)  # a new one goes to the first worker that sees it
         elif batcher is not None:
             batcher.tell(Changed(after, record.type))
             if after.deleted:  # it stops itself once its attempt in flight ends
@@ -188,6 +257,8 @@ class Router(Listener):
         if isinstance(event, BatchSealed) and event.trigger != "recover":
             return  # a batcher's own
         batcher = self.batchers.get(event.subscription_id)  # type: ignore[attr-defined]
+        if batcher is None and self.leased:
+            return  # another worker owns it and carries the request out
         if batcher is None:
             log.warning("%s for a subscription that is not running", record.type)
             return

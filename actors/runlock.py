@@ -1,6 +1,5 @@
-"""One `run` per database: on SQLite an exclusive lock on a file beside it, released by the
-kernel when the holder exits, however it exits; on PostgreSQL a session advisory lock, released by
-the server when the holder's connection ends, however it ends."""
+"""One `run` per SQLite database: an exclusive lock on a file beside it, released by the kernel
+when the holder exits, however it exits. On PostgreSQL several `run`s share the log instead."""
 
 from __future__ import annotations
 
@@ -8,10 +7,10 @@ import fcntl
 import os
 import socket
 
-from signin_webhooks.eventstore import SigninWebhooksError
-from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
-
-_HELD_BY = "signin-webhooks run: "
+from signin_webhooks.eventstore import SigninWebhooksError, Store
+from signin_webhooks.eventstore.leases import Worker, workers
+from signin_webhooks.eventstore.postgres import is_url
+from signin_webhooks.eventstore.settings import InstallationSettings
 
 
 class AlreadyRunning(SigninWebhooksError):
@@ -50,14 +49,14 @@ class RunLock:
             self._fd = None
 
 
-def run_lock(location: str | os.PathLike[str]) -> RunLock | ServerRunLock:
-    return ServerRunLock(str(location)) if is_url(location) else RunLock(location)
+def run_lock(location: str | os.PathLike[str]) -> RunLock | SharedRun:
+    return SharedRun() if is_url(location) else RunLock(location)
 
 
 def holder(db_path: str | os.PathLike[str]) -> str | None:
     """Who holds the run lock now, or None when no `run` is up."""
     if is_url(db_path):
-        return ServerRunLock(str(db_path)).holder()
+        return describe(workers_running(str(db_path)))
     try:
         fd = os.open(lock_path(db_path), os.O_RDONLY)
     except FileNotFoundError:
@@ -71,52 +70,30 @@ def holder(db_path: str | os.PathLike[str]) -> str | None:
     return None
 
 
-class ServerRunLock:
-    """The advisory lock of a PostgreSQL database, held on a connection of its own whose name
-    says who holds it."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._db: PostgresDatabase | None = None
+class SharedRun:
+    """PostgreSQL: any number of `run`s share the subscriptions through leases
+    (actors/workers.py), so there is nothing to hold here."""
 
     def acquire(self) -> None:
-        who = f"pid {os.getpid()} on {socket.gethostname()}"
-        db = PostgresDatabase(self.url, application=_HELD_BY + who)
-        with db.errors():
-            (taken,) = db.conn.execute(
-                "SELECT pg_try_advisory_lock(?)", [db.lock_key("run")]
-            ).fetchone()
-        if not taken:
-            held_by = self._holder(db) or "another process"
-            db.close()
-            raise AlreadyRunning(
-                f"`run` is already delivering from this database ({held_by}); stop it first"
-            )
-        self._db = db
+        return None
 
     def release(self) -> None:
-        if self._db is not None:
-            self._db.close()  # the server lets go of the lock with the session
-            self._db = None
+        return None
 
-    def holder(self) -> str | None:
-        db = PostgresDatabase(self.url)
-        try:
-            return self._holder(db)
-        finally:
-            db.close()
 
-    @staticmethod
-    def _holder(db: PostgresDatabase) -> str | None:
-        key = db.lock_key("run")
-        with db.errors():
-            row = db.conn.execute(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                " WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM"
-                " pg_database WHERE datname = current_database()) AND l.classid = ?::oid"
-                " AND l.objid = ?::oid AND l.objsubid = 1",
-                [key >> 32, key & 0xFFFFFFFF],
-            ).fetchone()
-        if row is None:
-            return None
-        return row[0].removeprefix(_HELD_BY) or "another process"
+def workers_running(url: str) -> list[Worker]:
+    """The live workers of a PostgreSQL log, each with the subscriptions it owns."""
+    store = Store(url)
+    try:
+        with store.errors():
+            duration = InstallationSettings.current(store.project(InstallationSettings()))
+            return workers(store.db, duration.worker_lease)
+    finally:
+        store.close()
+
+
+def describe(found: list[Worker]) -> str | None:
+    if not found:
+        return None
+    each = ", ".join(f"{w.id}, {w.name}: {len(w.subscriptions)} subscriptions" for w in found)
+    return f"{len(found)} worker{'s' if len(found) > 1 else ''} ({each})"

@@ -13,23 +13,38 @@ import pykka
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.eventstore import Store
-from signin_webhooks.eventstore.deliveries import Delivery, DeliveryHistory
+from signin_webhooks.eventstore.deliveries import (
+    AttemptRecorded,
+    BatchSealed,
+    Delivery,
+    DeliveryHistory,
+)
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.settings import Settings
 
 ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
+_FENCED = (BatchSealed, AttemptRecorded)
 
 
 class Recorder:
-    """Appends the system's own facts from any actor thread, one transaction at a time."""
+    """Appends the system's own facts from any actor thread, one transaction at a time.
 
-    def __init__(self, store: Store) -> None:
+    With a `fence` (a worker's leases, on PostgreSQL), a seal or an attempt is recorded only if
+    the worker still owns its subscription, checked in the same transaction."""
+
+    def __init__(self, store: Store, fence: Any = None) -> None:
         self.store = store
+        self.fence = fence
         self._lock = threading.Lock()
 
     def record(self, *events: InternalEvent) -> int:
+        fenced = [e.subscription_id for e in events if isinstance(e, _FENCED)]  # type: ignore[attr-defined]
         with self._lock, self.store.errors():
-            return self.store.log.append_internal(list(events))
+            if self.fence is None or not fenced:
+                return self.store.log.append_internal(list(events))
+            with self.store.db.write_transaction() as conn:
+                self.fence.check(conn, fenced)
+                return self.store.log.append_internal(list(events), conn)
 
     def unsettled(self, subscription_id: str) -> list[Delivery]:
         """The subscription's pending and retrying deliveries, from an up-to-date history."""
@@ -51,6 +66,7 @@ class Runtime:
     scheduler: Scheduler
     recorder: Recorder
     settings: Settings  # as of the keeper's last look; a change takes a second to apply
+    leases: Any = None  # on PostgreSQL, this worker's LeaseKeeper: it owns some subscriptions
 
 
 def start_actor(cls: type[pykka.Actor], *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:

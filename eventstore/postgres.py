@@ -138,25 +138,35 @@ class PostgresDatabase:
         check_url(url)
         self.url = url
         self.location = shown(url)
-        psycopg = driver(self.location)
-        try:
-            raw = psycopg.connect(
-                url,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT,
-                application_name=application[:63],
-            )
-        except psycopg.Error as e:
-            raise store_error(e, self.location) from None
-        self.conn = Connection(raw)
+        self.application = application[:63]
+        self.conn = Connection(self._connect())
         self._lock = threading.RLock()
         with self.errors():
-            self.namespace = raw.execute("SELECT current_schema()").fetchone()[0]
+            self.namespace = self.conn.raw.execute("SELECT current_schema()").fetchone()[0]
         if self.namespace is None:
             raise StoreError(
                 f"database '{self.location}' has no schema to keep the log in (search_path is"
                 " empty); set search_path or create schema public"
             )
+
+    def _connect(self) -> Any:
+        psycopg = driver(self.location)
+        try:
+            return psycopg.connect(
+                self.url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name=self.application,
+            )
+        except psycopg.Error as e:
+            raise store_error(e, self.location) from None
+
+    def reconnect(self) -> None:
+        """A new session in place of one the server or the network ended."""
+        with self._lock:
+            old, self.conn.raw = self.conn.raw, self._connect()
+        with contextlib.suppress(Exception):
+            old.close()
 
     def lock_key(self, purpose: str) -> int:
         """An advisory lock key of this database's schema (several installations may share
@@ -176,6 +186,9 @@ class PostgresDatabase:
         try:
             yield
         except psycopg.Error as e:
+            if self.conn.raw.broken or self.conn.raw.closed:  # the server went away: the next
+                with contextlib.suppress(StoreError):  # call finds a new session, if it is back
+                    self.reconnect()
             raise store_error(e, self.location) from None
 
     def create_schema(self, script: str) -> None:

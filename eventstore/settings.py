@@ -83,6 +83,13 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         str,
         "concurrent connections to one endpoint host",
     ),
+    "worker_lease": (
+        "15s",
+        lambda t, w: parse_duration(str(t), what=w, minimum=1, maximum=DAY),
+        format_duration,
+        "on PostgreSQL: how long a worker keeps its subscriptions unrenewed (a killed worker's"
+        " pass to the others after this)",
+    ),
 }
 
 
@@ -100,6 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auto_disable_after: float
     delivery_pool_size: int
     connections_per_host: int
+    worker_lease: float
 
     def shown(self) -> dict[str, str]:
         return {key: SETTINGS[key][2](getattr(self, key)) for key in SETTINGS}

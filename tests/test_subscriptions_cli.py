@@ -549,6 +549,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
         ["auto_disable_after", "120h"],
         ["delivery_pool_size", "16"],
         ["connections_per_host", "4"],
+        ["worker_lease", "15s"],
     ]
     assert ok("settings").stdout == ok("settings", "show").stdout
 

@@ -1,0 +1,194 @@
+"""Several workers on one PostgreSQL log: this worker's leases, renewed on a thread of their own,
+and its fair share of the subscriptions claimed and handed back as workers come and go.
+
+Each round renews what this worker owns, tells the router of any lease lost (a pause longer than
+the lease), claims free subscriptions up to an even share of those not deleted among the live
+workers, and hands back what is over it, each once its batcher has finished the attempt in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore.ids import short_id
+from signin_webhooks.eventstore.leases import LeaseLost, Leases
+from signin_webhooks.eventstore.subscriptions import Subscriptions
+
+log = logging.getLogger(__name__)
+ROUNDS_PER_LEASE = 3  # renewed three times within a lease: one late round loses nothing
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """This worker now owns the subscription: start its batcher from the history."""
+
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The lease is gone (another worker owns it now): stop the batcher at once."""
+
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """Give the subscription to another worker once its attempt in flight ends."""
+
+    subscription_id: str
+    keeper: LeaseKeeper
+
+
+class LeaseKeeper:
+    """This worker's leases; the fence every seal and attempt it records passes."""
+
+    def __init__(self, location: str, duration: float) -> None:
+        self.name = f"pid {os.getpid()} on {socket.gethostname()}"
+        self.store = Store(location, background=True)
+        self.leases = Leases(self.store.db, short_id("wkr_"), self.name, duration)
+        self.duration = duration
+        self.held: dict[str, int] = {}  # subscription -> fencing token
+        self.handing_back: set[str] = set()
+        self.router: Any = None
+        self._lock = threading.Lock()
+        self._poked = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    @property
+    def channel(self) -> str:
+        return self.leases.channel
+
+    def start(self, router: Any) -> None:
+        """One round now, so the router has its batchers before the first event is routed;
+        then a round every third of a lease, or sooner when poked."""
+        self.router = router
+        self.round()
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Leases were handed back somewhere, or a subscription was created: look again."""
+        self._poked.set()
+
+    def tokens(self, subscription_ids: Iterable[str]) -> dict[str, int]:
+        """The tokens to check a record against; refused at once for one not owned."""
+        with self._lock:
+            missing = [s for s in subscription_ids if s not in self.held]
+            if missing:
+                raise LeaseLost(f"this worker does not own {missing[0]}; another worker does")
+            return {s: self.held[s] for s in subscription_ids}
+
+    def check(self, conn: Any, subscription_ids: Iterable[str]) -> None:
+        self.leases.check(conn, self.tokens(set(subscription_ids)))
+
+    def owns(self, subscription_id: str) -> bool:
+        with self._lock:
+            return subscription_id in self.held
+
+    def claim(self, subscription_id: str) -> bool:
+        """Own a subscription just created, if no other worker took it first."""
+        with self.store.errors():
+            token = self.leases.claim(subscription_id)
+        if token is None:
+            return False
+        with self._lock:
+            self.held[subscription_id] = token
+        return True
+
+    def round(self) -> None:
+        with self.store.errors():
+            renewed = self.leases.renew()
+            with self._lock:
+                lost = [s for s, token in self.held.items() if renewed.get(s) != token]
+                for sub_id in lost:
+                    del self.held[sub_id]
+                    self.handing_back.discard(sub_id)
+            for sub_id in lost:
+                log.warning("the lease on %s ran out; another worker delivers it now", sub_id)
+                self.router.tell(Drop(sub_id))
+            live = [s.id for s in Subscriptions.all(self.store.project(Subscriptions()))]
+            self._hand_back_deleted(set(live))
+            share = self.leases.fair_share(len(live))
+            with self._lock:
+                keeping = len(self.held) - len(self.handing_back)
+            if keeping < share:
+                self._claim(live, share - keeping)
+            elif keeping > share:
+                self._hand_back_over(keeping - share)
+
+    def _claim(self, live: list[str], wanted: int) -> None:
+        taken = self.leases.taken()
+        free = [s for s in live if s not in taken and s not in self.held]
+        random.shuffle(free)  # workers claiming at once mostly reach for different ones
+        for sub_id in free:
+            if wanted <= 0:
+                return
+            if self.claim(sub_id):
+                self.router.tell(Adopt(sub_id))
+                wanted -= 1
+
+    def _hand_back_over(self, excess: int) -> None:
+        with self._lock:
+            candidates = [s for s in self.held if s not in self.handing_back][:excess]
+            self.handing_back.update(candidates)
+        for sub_id in candidates:
+            self.router.tell(HandBack(sub_id, self))
+
+    def _hand_back_deleted(self, live: set[str]) -> None:
+        """A deleted subscription's batcher stops by itself; its lease has nothing to guard."""
+        with self._lock:
+            gone = {s: t for s, t in self.held.items() if s not in live}
+            for sub_id in gone:
+                del self.held[sub_id]
+        self.leases.hand_back(gone)
+
+    def handed_back(self, subscription_id: str) -> None:
+        """Called by the batcher once it has stopped for good: the lease is free now."""
+        with self._lock:
+            token = self.held.pop(subscription_id, None)
+            self.handing_back.discard(subscription_id)
+        if token is not None:
+            try:
+                with self.store.errors():
+                    self.leases.hand_back({subscription_id: token})
+            except Exception:
+                log.exception("handing back %s failed; its lease runs out", subscription_id)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._poked.wait(self.duration / ROUNDS_PER_LEASE)
+            self._poked.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.round()
+            except Exception:
+                log.exception("keeping the leases failed; trying again")
+
+    def stop(self) -> None:
+        """No more rounds; the leases are kept until `leave`, after the batchers stopped."""
+        self._stopping.set()
+        self._poked.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def leave(self) -> None:
+        """Hand everything back at once, for the other workers to claim."""
+        try:
+            with self.store.errors():
+                self.leases.leave()
+        except Exception:
+            log.exception("handing back the leases failed; they run out in %gs", self.duration)
+        finally:
+            with self._lock:
+                self.held.clear()
+            self.store.close()

@@ -1,0 +1,113 @@
+"""Several workers on one PostgreSQL log: each subscription owned by one at a time through a
+lease, fenced by a token that grows with each new owner; a worker that stops hands its
+subscriptions back at once."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors.runtime import Recorder
+from signin_webhooks.actors.workers import LeaseKeeper
+from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore.deliveries import BatchSealed
+from signin_webhooks.eventstore.leases import LeaseLost, Leases, workers
+from tests.backends import BACKENDS
+from tests.helpers import create_subscription, event, received_ids, wait_until
+
+pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
+
+
+class Router:
+    """Stands in for the router: the keeper's messages, kept."""
+
+    def __init__(self) -> None:
+        self.told: list[object] = []
+
+    def tell(self, message: object) -> None:
+        self.told.append(message)
+
+
+def seal(sub_id: str) -> BatchSealed:
+    return BatchSealed(
+        batch_id="dlv_1", subscription_id=sub_id, ranges=[(1, 1)], count=1, bytes=10, ndjson=False
+    )
+
+
+def owners(database: str) -> dict[str, tuple[str, ...]]:
+    store = Store(database)
+    try:
+        return {w.id: w.subscriptions for w in workers(store.db, 15)}
+    finally:
+        store.close()
+
+
+def test_a_worker_whose_lease_passed_to_another_records_no_seal(database):
+    with WebhookSystem(database, deliver=False, allow_private_networks=True) as system:
+        sub_id = system.subscriptions.create(
+            name="x", url="http://127.0.0.1:9/hook", context="ctx_lobby"
+        ).subscription.id
+    keeper = LeaseKeeper(database, 15)
+    keeper.start(Router())
+    keeper.stop()  # no more rounds: the test moves the lease by hand
+    assert keeper.owns(sub_id)
+    writer = Store(database)
+    recorder = Recorder(writer, keeper)
+    recorder.record(seal(sub_id))  # owned: recorded
+    with psycopg.connect(database, autocommit=True) as admin:  # the worker pauses past its lease
+        admin.execute("UPDATE leases SET expires_at = now() - interval '1 second'")
+    other = Leases(writer.db, "wkr_other", "another worker", 15)
+    token = other.claim(sub_id)
+    before = writer.log.last_sequence()
+
+    with pytest.raises(LeaseLost, match=sub_id):
+        recorder.record(seal(sub_id))
+
+    assert token == keeper.held[sub_id] + 1
+    assert writer.log.last_sequence() == before
+    keeper.leave()
+    writer.close()
+
+
+def test_two_workers_share_the_subscriptions_and_one_that_stops_hands_them_back(
+    database, endpoints, clock
+):
+    endpoint = endpoints()
+    first = WebhookSystem(database, clock=clock, allow_private_networks=True).start()
+    subs = [
+        create_subscription(first, endpoint, name=f"s{i}", context=f"ctx_{i}", max_events=1)
+        for i in range(4)
+    ]
+    second = WebhookSystem(database, clock=clock, allow_private_networks=True).start()
+    try:
+        assert second._pipeline is not None and second._pipeline.leases is not None
+        second._pipeline.leases.poke()
+        assert first._pipeline is not None and first._pipeline.leases is not None
+        first._pipeline.leases.poke()  # over its share now: it hands two back
+
+        def shared() -> bool:
+            held = owners(database)
+            return len(held) == 2 and sorted(len(s) for s in held.values()) == [2, 2]
+
+        wait_until(shared, "each worker to own two subscriptions")
+        assert "2 workers" in (first.running() or "")
+        first.publish([event(f"e{i}", context=f"ctx_{i}") for i in range(4)])
+        wait_until(lambda: len(endpoint.requests) >= 4, "every event delivered")
+
+        first_id = first._pipeline.leases.leases.worker_id
+        first.stop()
+        held = owners(database)
+        assert first_id not in held and sum(len(s) for s in held.values()) == 2  # at once
+        second._pipeline.leases.poke()
+        second_id = second._pipeline.leases.leases.worker_id
+        wait_until(lambda: len(owners(database).get(second_id, ())) == 4, "the second to own all")
+        second.publish([event(f"f{i}", context=f"ctx_{i}") for i in range(4)])
+        wait_until(lambda: len(endpoint.requests) >= 8, "every event delivered")
+    finally:
+        first.stop()
+        second.stop()
+    assert sorted(received_ids(endpoint)) == sorted(
+        [f"e{i}" for i in range(4)] + [f"f{i}" for i in range(4)]
+    )
+    assert len(subs) == 4
