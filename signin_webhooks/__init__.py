@@ -6,30 +6,67 @@ signed HTTP POSTs, every attempt recorded. A host program starts here:
 and meets, through it and its parts, the types exported beside it.
 """
 
-from signin_webhooks.actors.addresses import Resolver
-from signin_webhooks.actors.clock import ManualClock, SystemClock
-from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
-from signin_webhooks.actors.ledger import Ledger
-from signin_webhooks.actors.settings_manager import SettingsManager
-from signin_webhooks.actors.subscription_manager import Saved, SubscriptionManager
-from signin_webhooks.actors.system import WebhookSystem
-from signin_webhooks.eventstore import (
-    AppendResult,
-    Filter,
-    InternalEvent,
-    InvalidInput,
-    NotFound,
-    Record,
-    SigninWebhooksError,
-    Store,
-    StoreError,
-)
-from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
-from signin_webhooks.eventstore.retention import RetentionReport
-from signin_webhooks.eventstore.settings import Settings
-from signin_webhooks.eventstore.subscription_fields import Scope, SubscriptionFields
-from signin_webhooks.eventstore.subscriptions import Secret, Subscription
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signin_webhooks.actors.addresses import Resolver
+    from signin_webhooks.actors.clock import ManualClock, SystemClock
+    from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
+    from signin_webhooks.actors.ledger import Ledger
+    from signin_webhooks.actors.settings_manager import SettingsManager
+    from signin_webhooks.actors.subscription_manager import Saved, SubscriptionManager
+    from signin_webhooks.actors.system import WebhookSystem
+    from signin_webhooks.eventstore import (
+        AppendResult,
+        Filter,
+        InternalEvent,
+        InvalidInput,
+        NotFound,
+        Record,
+        SigninWebhooksError,
+        Store,
+        StoreError,
+    )
+    from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+    from signin_webhooks.eventstore.retention import RetentionReport
+    from signin_webhooks.eventstore.settings import Settings
+    from signin_webhooks.eventstore.subscription_fields import Scope, SubscriptionFields
+    from signin_webhooks.eventstore.subscriptions import Secret, Subscription
+
+# Each name is imported on first use: a process that needs only the event store (the one
+# validating a large publish) starts without the HTTP and actor machinery.
+_EXPORTS = {
+    "AppendResult": "signin_webhooks.eventstore",
+    "AttemptRecorded": "signin_webhooks.eventstore.deliveries",
+    "Delivery": "signin_webhooks.eventstore.deliveries",
+    "DeliveryManager": "signin_webhooks.actors.delivery_manager",
+    "Filter": "signin_webhooks.eventstore",
+    "InternalEvent": "signin_webhooks.eventstore",
+    "InvalidInput": "signin_webhooks.eventstore",
+    "Ledger": "signin_webhooks.actors.ledger",
+    "ManualClock": "signin_webhooks.actors.clock",
+    "NotFound": "signin_webhooks.eventstore",
+    "Record": "signin_webhooks.eventstore",
+    "Requested": "signin_webhooks.actors.delivery_manager",
+    "Resolver": "signin_webhooks.actors.addresses",
+    "RetentionReport": "signin_webhooks.eventstore.retention",
+    "Saved": "signin_webhooks.actors.subscription_manager",
+    "Scope": "signin_webhooks.eventstore.subscription_fields",
+    "Secret": "signin_webhooks.eventstore.subscriptions",
+    "Settings": "signin_webhooks.eventstore.settings",
+    "SettingsManager": "signin_webhooks.actors.settings_manager",
+    "SigninWebhooksError": "signin_webhooks.eventstore",
+    "Store": "signin_webhooks.eventstore",
+    "StoreError": "signin_webhooks.eventstore",
+    "Subscription": "signin_webhooks.eventstore.subscriptions",
+    "SubscriptionFields": "signin_webhooks.eventstore.subscription_fields",
+    "SubscriptionManager": "signin_webhooks.actors.subscription_manager",
+    "SystemClock": "signin_webhooks.actors.clock",
+    "WebhookSystem": "signin_webhooks.actors.system",
+}
 __all__ = [
     "AppendResult",
     "AttemptRecorded",
@@ -59,3 +96,11 @@ __all__ = [
     "SystemClock",
     "WebhookSystem",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'signin_webhooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
