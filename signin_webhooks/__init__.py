@@ -6,12 +6,10 @@ signed HTTP POSTs, every attempt recorded. A host program starts here:
 and meets, through it and its parts, the types exported beside it.
 """
 
-from __future__ import annotations
+import importlib as _importlib
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from signin_webhooks.actors.addresses import Resolver
     from signin_webhooks.actors.clock import ManualClock, SystemClock
     from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
@@ -98,9 +96,13 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'signin_webhooks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    value = getattr(_importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
