@@ -1,6 +1,7 @@
 """How a person drives it: the `signin-webhooks` command."""
 
 from signin_webhooks.cli import (  # noqa: F401  (registers the commands)
+    copy,
     deliveries,
     demo,
     events,

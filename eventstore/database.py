@@ -32,6 +32,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
 """
+COPY = (
+    "INSERT INTO events (sequence, id, type, organization_id, context_id, occurred_at,"
+    " recorded_at, assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT = (
     "INSERT INTO events (id, type, organization_id, context_id, occurred_at, recorded_at,"
     " assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -152,6 +156,18 @@ class SqliteDatabase:
         conn.executemany(INSERT, rows)
         return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
 
+    def copy_events(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+        """Rows of another log, their sequences as they are."""
+        conn.executemany(COPY, rows)
+
+    def set_head(self, conn: sqlite3.Connection, last: int) -> None:
+        """The highest sequence handed out: the next append numbers after it."""
+        if conn.execute(
+            "UPDATE sqlite_sequence SET seq = ? WHERE name = 'events'", [last]
+        ).rowcount:
+            return
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", [last])
+
     def last_sequence(self) -> int:
         row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
         found = row.fetchone()
@@ -200,6 +216,8 @@ class Database(Protocol):
     def lock_projection(self, conn: Any, name: str) -> None: ...
     def events_schema(self) -> str: ...
     def insert_events(self, conn: Any, rows: list[tuple[Any, ...]]) -> int: ...
+    def copy_events(self, conn: Any, rows: list[tuple[Any, ...]]) -> None: ...
+    def set_head(self, conn: Any, last: int) -> None: ...
     def last_sequence(self) -> int: ...
     def data_version(self) -> int: ...
     def glob(self, column: str) -> str: ...

@@ -235,6 +235,15 @@ class PostgresDatabase:
         conn.raw.execute(f"NOTIFY {self.channel}")
         return last
 
+    def copy_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Rows of another log, their sequences as they are."""
+        with conn.raw.cursor().copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def set_head(self, conn: Connection, last: int) -> None:
+        conn.execute("UPDATE log_head SET last_sequence = ?", [last])
+
     def last_sequence(self) -> int:
         return self.conn.execute("SELECT last_sequence FROM log_head").fetchone()[0]
 
