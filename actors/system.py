@@ -17,7 +17,7 @@ from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery_manager import DeliveryManager
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.pipeline import Pipeline
-from signin_webhooks.actors.runlock import holder, run_lock
+from signin_webhooks.actors.runlock import holder, run_lock, workers_running
 from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
 from signin_webhooks.actors.subscription_manager import SubscriptionManager
 from signin_webhooks.eventstore import (
@@ -33,6 +33,7 @@ from signin_webhooks.eventstore import (
     parse_time,
     read_events,
 )
+from signin_webhooks.eventstore.postgres import is_url
 from signin_webhooks.eventstore.retention import RetentionReport, run_retention
 from signin_webhooks.eventstore.status import subscription_status
 
@@ -173,6 +174,16 @@ class WebhookSystem:
     def running(self) -> str | None:
         """Who runs delivery from this database now, or None."""
         return holder(self.path)
+
+    def workers(self) -> list[dict[str, Any]]:
+        """On PostgreSQL, the live workers and the subscriptions each owns now; on SQLite, none
+        (one `run` delivers them all)."""
+        if not is_url(self.path):
+            return []
+        return [
+            {"id": w.id, "name": w.name, "subscriptions": list(w.subscriptions)}
+            for w in workers_running(str(self.path))
+        ]
 
     @property
     def store(self) -> Store:

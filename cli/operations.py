@@ -80,13 +80,21 @@ def retention(system: WebhookSystem, dry_run: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_system
 def status(system: WebhookSystem, as_json: bool) -> None:
-    """Whether `run` is up, and per subscription its backlog and health."""
+    """Whether `run` is up (on PostgreSQL: its workers and what each owns), and per
+    subscription its backlog and health."""
     holder = system.running()
     rows = system.status()
+    workers = system.workers()
     if as_json:
-        echo_json({"running": holder is not None, "holder": holder, "subscriptions": rows})
+        echo_json({
+            "running": holder is not None, "holder": holder, "workers": workers,
+            "subscriptions": rows,
+        })  # fmt: skip
         return
     click.echo(f"run: {'up (' + holder + ')' if holder else 'not running'}")
+    for worker in workers:
+        owned = ", ".join(worker["subscriptions"]) or "no subscription yet"
+        click.echo(f"worker {worker['id']} ({worker['name']}): {owned}")
     columns = ("subscription_id", "name", "health", "backlog", "oldest_undelivered_age", "failed")
     echo_table(
         [(*(r[c] for c in columns), r["last_success"], r["failing_since"]) for r in rows],

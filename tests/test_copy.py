@@ -33,8 +33,8 @@ def test_a_log_copied_to_postgresql_and_back_replays_identically(
     endpoint = endpoints()
     with WebhookSystem(original, clock=clock, allow_private_networks=True) as system:
         sub_id = create_subscription(system, endpoint, max_events=2).subscription.id
-        create_subscription(system, endpoint, name="gone").subscription
-        system.subscriptions.delete(system.subscriptions.list()[-1].id)
+        gone = create_subscription(system, endpoint, name="gone").subscription.id
+        system.subscriptions.delete(gone)
         system.settings.set("delivery_retention", "96h")
         system.publish([event(f"e{i}", extra={"amount": 1.50, "name": "\u00e9"}) for i in range(5)])
         wait_for_facts(system, AttemptRecorded, sub_id, 2)
@@ -52,9 +52,7 @@ def test_a_log_copied_to_postgresql_and_back_replays_identically(
         assert copied.publish(event("next")).first_sequence == before["last"] + 1
 
 
-def test_a_copy_into_a_database_that_holds_a_log_is_refused_and_changes_nothing(
-    tmp_path, database
-):
+def test_a_copy_into_a_database_that_holds_a_log_is_refused_and_changes_nothing(tmp_path, database):
     source = tmp_path / "source.db"
     with WebhookSystem(source, deliver=False) as system:
         system.publish(event("a"))

@@ -834,7 +834,7 @@ def test_on_an_empty_database_a_bad_request_is_one_clear_line(operator, args) ->
 def test_reading_and_retention_commands_work_on_an_empty_database(operator, args) -> None:
     shown = json.loads(operator.ok(*args))
     if args[0] == "status":
-        assert shown == {"running": False, "holder": None, "subscriptions": []}
+        assert shown == {"running": False, "holder": None, "workers": [], "subscriptions": []}
     elif args[0] == "retention":
         assert (shown["expired_deliveries"], shown["compacted_events"]) == (0, 0)
     else:

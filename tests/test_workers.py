@@ -4,6 +4,8 @@ subscriptions back at once."""
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
@@ -14,7 +16,7 @@ from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.deliveries import BatchSealed
 from signin_webhooks.eventstore.leases import LeaseLost, Leases, workers
 from tests.backends import BACKENDS
-from tests.helpers import create_subscription, event, received_ids, wait_until
+from tests.helpers import create_subscription, event, invoke, received_ids, wait_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 
@@ -92,6 +94,13 @@ def test_two_workers_share_the_subscriptions_and_one_that_stops_hands_them_back(
 
         wait_until(shared, "each worker to own two subscriptions")
         assert "2 workers" in (first.running() or "")
+        shown = json.loads(invoke("--db", database, "status", "--json").stdout)
+        assert sorted(len(w["subscriptions"]) for w in shown["workers"]) == [2, 2]
+        assert {s for w in shown["workers"] for s in w["subscriptions"]} == {
+            saved.subscription.id for saved in subs
+        }
+        text = invoke("--db", database, "status").stdout
+        assert all(f"worker {w['id']} ({w['name']}): " in text for w in shown["workers"])
         first.publish([event(f"e{i}", context=f"ctx_{i}") for i in range(4)])
         wait_until(lambda: len(endpoint.requests) >= 4, "every event delivered")
 
