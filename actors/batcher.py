@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from signin_webhooks.actors import activity
 from signin_webhooks.actors.delivery import Job, Outcome
 from signin_webhooks.actors.delivery_queue import DeliveryQueue
 from signin_webhooks.actors.runtime import Listener, Runtime
@@ -205,6 +206,7 @@ class Batcher(Listener):
                 self._arm_reseal()
                 return
             event = self.unrecorded.popleft()
+            activity.sealed(event)
             self.queue.append(
                 Delivery.from_seal(event, sequence, format_time(self.runtime.clock()))
             )

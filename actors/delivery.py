@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 import pykka
 
+from signin_webhooks.actors import activity
 from signin_webhooks.actors.runtime import Listener, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
@@ -155,6 +156,7 @@ class Deliverer:
             status, next_at = "pending", None  # failing too long: waits for enable
             attempt = msgspec.structs.replace(attempt, outcome=status, next_attempt_at=None)
         self.recorder.record(attempt, *health, *extra)
+        activity.attempted(attempt)
         failing_since = sub.failing_since
         for fact in health:
             if isinstance(fact, SubscriptionFailing):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
+from signin_webhooks.actors import activity
 from signin_webhooks.actors.runtime import Listener, Runtime
 from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.deliveries import DeliveryHistory
@@ -13,7 +13,6 @@ from signin_webhooks.eventstore.retention import run_retention
 from signin_webhooks.eventstore.settings import InstallationSettings
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 
-log = logging.getLogger(__name__)
 INTERVAL = dt.timedelta(minutes=10)
 # Kept current while running, so that a restart and the history commands have little to catch up.
 PROJECTIONS = (Subscriptions(), DeliveryHistory())
@@ -46,10 +45,4 @@ class RetentionKeeper(Listener):
             return
         ref = self.actor_ref
         self.runtime.scheduler.after(INTERVAL.total_seconds(), lambda: ref.tell("tick"))
-        report = run_retention(self.store, self.runtime.clock())
-        if report.expired_deliveries or report.compacted_events:
-            log.info(
-                "retention: %d deliveries expired, %d events compacted",
-                report.expired_deliveries,
-                report.compacted_events,
-            )
+        activity.retention_ran(run_retention(self.store, self.runtime.clock()))

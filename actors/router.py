@@ -8,10 +8,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from signin_webhooks.actors import activity
 from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Release, Retry
 from signin_webhooks.actors.runtime import Listener, Runtime, start_actor
 from signin_webhooks.actors.workers import Adopt, Drop, HandBack
-from signin_webhooks.eventstore import EVENT_TYPES, Filter, Store
+from signin_webhooks.eventstore import EVENT_TYPES, Filter, InternalEvent, Store
 from signin_webhooks.eventstore.deliveries import (
     BatchCancelled,
     BatchSealed,
@@ -25,6 +26,10 @@ from signin_webhooks.eventstore.subscriptions import (
     LIFECYCLE,
     Subscription,
     SubscriptionCreated,
+    SubscriptionDisabled,
+    SubscriptionEnabled,
+    SubscriptionFailing,
+    SubscriptionRecovered,
     Subscriptions,
     evolve,
 )
@@ -237,6 +242,7 @@ class Router(Listener):
             self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
         if not notify:
             return
+        _report(event)
         batcher = self.batchers.get(sub_id)
         if batcher is None and not after.deleted:
             if not self.leased:
@@ -267,9 +273,27 @@ class Router(Listener):
             if delivery is not None:
                 batcher.tell(Retry(delivery))
         elif isinstance(event, BatchSealed) and event.trigger == "recover":
+            activity.sealed(event)
             delivery = DeliveryHistory.get(self.store.project(DeliveryHistory()), event.batch_id)
             if delivery is not None:
                 batcher.tell(Recovered(delivery))
+
+
+def _report(event: InternalEvent) -> None:
+    """A line for each change of health, as the router learns of it, whoever made it."""
+    match event:
+        case SubscriptionFailing():
+            activity.health_changed(
+                "failing", event.subscription_id, since=event.since, reason=event.reason
+            )
+        case SubscriptionRecovered():
+            activity.health_changed("recovered", event.subscription_id, reason=event.reason)
+        case SubscriptionDisabled():
+            activity.health_changed(
+                "disabled", event.subscription_id, reason=event.reason, automatic=event.automatic
+            )
+        case SubscriptionEnabled():
+            activity.health_changed("enabled", event.subscription_id, from_now=event.from_now)
 
 
 # Sealed by an operator's process; at a start, history hands them to the batchers instead.
