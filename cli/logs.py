@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import logging.handlers
 import sys
 from typing import IO, Any
 
@@ -12,6 +13,7 @@ import click
 import msgspec
 
 FORMATS = ("text", "json")
+HELD = 100_000  # records held before `open` at most; then they go out as they come
 _encode = msgspec.json.Encoder().encode
 
 
@@ -57,23 +59,52 @@ class JsonFormatter(logging.Formatter):
         return _encode(line).decode()
 
 
-def configure(log_format: str, quiet: bool, stream: IO[str] | None = None) -> logging.Handler:
-    """Send the system's log records to stderr (or `stream`) in `log_format`; returns the
-    handler, for `release` when done."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    logger = logging.getLogger("signin_webhooks")
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
-    return handler
+class RunLog:
+    """The log of one `run`: its records go to stderr (or `stream`) in `log_format`. Until
+    `open`, records are held, so that the line saying the system started comes first."""
 
+    def __init__(self, log_format: str, quiet: bool, stream: IO[str] | None = None) -> None:
+        self.quiet = quiet
+        self.target = logging.StreamHandler(stream or sys.stderr)
+        self.target.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+        self.json = log_format == "json"
+        self.held = logging.handlers.MemoryHandler(
+            HELD, flushLevel=logging.CRITICAL + 1, target=self.target, flushOnClose=False
+        )
+        self.handler: logging.Handler = self.held
+        logger = logging.getLogger("signin_webhooks")
+        logger.addHandler(self.held)
+        logger.setLevel(logging.WARNING if quiet else logging.INFO)
+        logger.propagate = False
 
-def release(handler: logging.Handler) -> None:
-    logger = logging.getLogger("signin_webhooks")
-    logger.removeHandler(handler)
-    logger.setLevel(logging.NOTSET)
-    logger.propagate = True
+    def say(self, event: str, text: str, **fields: Any) -> None:
+        """A line of `run` itself, written now: `signin-webhooks: TEXT`, or its JSON object."""
+        if self.quiet:
+            return
+        if not self.json:
+            self.target.stream.write(f"signin-webhooks: {text}\n")
+            self.target.flush()
+            return
+        record = logging.makeLogRecord(
+            {"name": "signin_webhooks.run", "levelno": logging.INFO, "levelname": "INFO",
+             "msg": event, "activity": {"event": event, **fields}}
+        )  # fmt: skip
+        self.target.handle(record)
+
+    def open(self) -> None:
+        """Write what was held, and every record from now on as it comes."""
+        logger = logging.getLogger("signin_webhooks")
+        logger.addHandler(self.target)
+        logger.removeHandler(self.held)
+        self.held.flush()
+        self.handler = self.target
+
+    def close(self) -> None:
+        logger = logging.getLogger("signin_webhooks")
+        logger.removeHandler(self.held)
+        logger.removeHandler(self.target)
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
 
 
 def options(f: Any) -> Any:

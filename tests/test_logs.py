@@ -21,7 +21,8 @@ from tests.helpers import create_subscription, event, facts, wait_for_facts, wai
 class Captured:
     def __init__(self, log_format: str, quiet: bool = False) -> None:
         self.stream = io.StringIO()
-        self.handler = logs.configure(log_format, quiet, self.stream)
+        self.log = logs.RunLog(log_format, quiet, self.stream)
+        self.log.open()
 
     def lines(self) -> list[str]:
         return self.stream.getvalue().splitlines()
@@ -37,7 +38,7 @@ class Captured:
 def captured(request: pytest.FixtureRequest) -> Iterator[Captured]:
     found = Captured(*getattr(request, "param", ("json",)))
     yield found
-    logs.release(found.handler)
+    found.log.close()
 
 
 def test_a_run_with_failures_logs_every_attempt_seal_and_change_of_health(
