@@ -242,7 +242,8 @@ class Router(Listener):
             self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
         if not notify:
             return
-        _report(event)
+        if not self.leased or self.runtime.leases.owns(sub_id):  # one worker's line, its owner's
+            _report(event)
         batcher = self.batchers.get(sub_id)
         if batcher is None and not after.deleted:
             if not self.leased:
