@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from signin_webhooks.actors.delivery import batch_body
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.runlock import holder
-from signin_webhooks.eventstore import InternalEvent, InvalidInput, NotFound
+from signin_webhooks.eventstore import (
+    InternalEvent,
+    InvalidInput,
+    NotFound,
+    format_time,
+    parse_time,
+)
 from signin_webhooks.eventstore.deliveries import (
     STATUSES,
     AttemptRecorded,
@@ -34,17 +42,49 @@ class DeliveryManager:
         self.ledger = ledger
 
     def list(
-        self, *, subscription_id: str | None = None, status: str | None = None, limit: int = 100
+        self,
+        *,
+        subscription_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        subscription_ids: Collection[str] | None = None,
+        since: str | dt.datetime | None = None,
+        until: str | dt.datetime | None = None,
+        event_id: str | None = None,
+        delivery_id: str | None = None,
+        before: tuple[str, str] | None = None,
     ) -> builtins.list[Delivery]:
-        """Newest first."""
+        """Newest first. `subscription_ids` keeps only those subscriptions' deliveries; the
+        window is on the seal's time; `event_id` keeps those holding that event; `before`
+        continues after the (sealed_at, id) of the last delivery of a page."""
         if status is not None and status not in STATUSES:
             raise InvalidInput(
                 f"status {status!r} is not one of {', '.join(STATUSES)}", fields=("status",)
             )
-        conn = self.ledger.store.project(DeliveryHistory())
-        return DeliveryHistory.newest(
-            conn, subscription_id=subscription_id, status=status, limit=limit
-        )
+        store = self.ledger.store
+        holding = None
+        if event_id is not None:
+            with store.errors():
+                holding = store.log.sequence_of(event_id)
+            if holding is None:
+                return []
+        conn = store.project(DeliveryHistory())
+        window = {
+            key: None if value is None else format_time(parse_time(value, what=key))
+            for key, value in (("since", since), ("until", until))
+        }
+        with store.errors():
+            return DeliveryHistory.newest(
+                conn,
+                subscription_id=subscription_id,
+                status=status,
+                limit=limit,
+                subscription_ids=subscription_ids,
+                delivery_id=delivery_id,
+                holding=holding,
+                before=before,
+                **window,
+            )
 
     def get(self, delivery_id: str) -> tuple[Delivery, builtins.list[AttemptRecorded]]:
         """One delivery and its attempts, oldest first."""

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, Self
 
 import msgspec
@@ -15,17 +15,20 @@ import pykka
 from signin_webhooks.actors.addresses import Resolver, system_resolver
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery_manager import DeliveryManager
+from signin_webhooks.actors.idempotency import IdempotentRequests
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.pipeline import Pipeline
 from signin_webhooks.actors.runlock import holder, run_lock, workers_running
 from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
 from signin_webhooks.actors.subscription_manager import SubscriptionManager
+from signin_webhooks.actors.tokens import AccessTokens
 from signin_webhooks.eventstore import (
     MAX_DEPTH,
     AppendResult,
     EventCounts,
     Filter,
     InvalidInput,
+    Published,
     Record,
     SigninWebhooksError,
     Store,
@@ -77,6 +80,14 @@ def _source(events: object) -> bytes | BinaryIO:
         raise InvalidInput(f"events must be JSON text, a dict or a list of dicts ({e})") from None
 
 
+def _checked(
+    chunks: Iterator[list[Published]], check: Callable[[list[Published]], None]
+) -> Iterator[list[Published]]:
+    for chunk in chunks:
+        check(chunk)
+        yield chunk
+
+
 class WebhookSystem:
     """Publish Sign In events, read the log, and run delivery; a context manager. Its parts:
     `subscriptions`, `deliveries` and `settings`, each built by a `construct_*` method that a
@@ -113,6 +124,8 @@ class WebhookSystem:
         self.settings = self.construct_settings()
         self.deliveries = self.construct_deliveries()
         self.subscriptions = self.construct_subscriptions()
+        self.tokens = self.construct_tokens()
+        self.requests = self.construct_requests()
 
     # -- the parts
 
@@ -129,6 +142,12 @@ class WebhookSystem:
         return SubscriptionManager(
             self.ledger, self.settings, self.deliveries, resolver=self.resolver
         )
+
+    def construct_tokens(self) -> AccessTokens:
+        return AccessTokens(self.ledger)
+
+    def construct_requests(self) -> IdempotentRequests:
+        return IdempotentRequests(self.ledger)
 
     @property
     def create(self) -> bool:
@@ -186,6 +205,11 @@ class WebhookSystem:
         ]
 
     @property
+    def delivering(self) -> bool:
+        """Whether this process runs delivery now."""
+        return self._pipeline is not None
+
+    @property
     def store(self) -> Store:
         """The log: opened on first use (reads and writes need no running delivery)."""
         return self.ledger.store
@@ -193,14 +217,22 @@ class WebhookSystem:
     # -- the log
 
     def publish(
-        self, events: bytes | str | dict[str, Any] | Iterable[dict[str, Any]] | BinaryIO
+        self,
+        events: bytes | str | dict[str, Any] | Iterable[dict[str, Any]] | BinaryIO,
+        *,
+        check: Callable[[list[Published]], None] | None = None,
     ) -> AppendResult:
         """Append one event or many, all or none: JSON text (an object, an array or NDJSON),
         a binary file open for reading (NDJSON streams through in chunks), a dict, or a list of
-        dicts. At most MAX_INPUT_BYTES of input; events nest at most MAX_DEPTH deep."""
+        dicts. At most MAX_INPUT_BYTES of input; events nest at most MAX_DEPTH deep. `check`
+        sees each chunk of validated events before it is appended, and refuses the whole call
+        by raising."""
         source = _source(events)
+        chunks = read_events(source)
+        if check is not None:
+            chunks = _checked(chunks, check)
         with _collector_paused(), self.store.errors():
-            result = self.store.log.append_chunks(read_events(source))
+            result = self.store.log.append_chunks(chunks)
         self.wake()
         return result
 

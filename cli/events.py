@@ -41,7 +41,8 @@ def publish(system: WebhookSystem, source: str, as_json: bool) -> None:
     echo_json(report) if as_json else echo_fields(report)
 
 
-def _check_types(values: tuple[str, ...]) -> tuple[str, ...]:
+def check_types(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Each type or pattern, or one line naming the valid types."""
     for value in values:
         prefix = value.removesuffix("*")
         if value not in CATALOGUE and not (
@@ -81,7 +82,7 @@ def replay(
             echo_table([r.values() for r in rows], ["type", "organization", "context", "count"])
         return
     out = sys.stdout.buffer
-    for record in system.replay(types=_check_types(types), **window):
+    for record in system.replay(types=check_types(types), **window):
         out.write(record.replayed() + b"\n")
     out.flush()
 

@@ -7,7 +7,7 @@ delivery, whose synthetic event is not in the log, keeps its body in its seal).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import msgspec
@@ -138,6 +138,9 @@ class Delivery(msgspec.Struct, kw_only=True):
     attempts: int = 0
     series_start: int = 1  # the attempt that began the current series (a retry starts one)
     body: str | None = None
+
+    def holds(self, sequence: int) -> bool:
+        return any(first <= sequence < first + n for first, n in self.ranges)
 
     def sequences(self) -> Iterator[int]:
         for first, n in self.ranges:
@@ -287,15 +290,53 @@ class DeliveryHistory(Projection):
         subscription_id: str | None = None,
         status: str | None = None,
         limit: int = 100,
+        subscription_ids: Collection[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        delivery_id: str | None = None,
+        holding: int | None = None,
+        before: tuple[str, str] | None = None,
     ) -> list[Delivery]:
-        """Deliveries newest first, of one subscription and in one status when given."""
-        sql, args = "SELECT state FROM deliveries WHERE 1 = 1", []
-        if subscription_id is not None:
-            sql, args = sql + " AND subscription_id = ?", [*args, subscription_id]
-        if status is not None:
-            sql, args = sql + " AND status = ?", [*args, status]
-        rows = conn.execute(sql + " ORDER BY sealed_at DESC, id DESC LIMIT ?", [*args, limit])
-        return [_decode(row[0]) for row in rows]
+        """Deliveries newest first: of one subscription, or of those in `subscription_ids`; in
+        one status; sealed in [since, until); with one id; holding the event at sequence
+        `holding`; strictly after the (sealed_at, id) key `before` in that order, which a page
+        ended on and which stays valid while more are sealed."""
+        where, args = [], []
+        if subscription_ids is not None:
+            ids = list(subscription_ids)
+            if not ids:
+                return []
+            where.append(f"subscription_id IN ({', '.join('?' * len(ids))})")
+            args += ids
+        for clause, value in (
+            ("subscription_id = ?", subscription_id),
+            ("id = ?", delivery_id),
+            ("status = ?", status),
+            ("sealed_at >= ?", since),
+            ("sealed_at < ?", until),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        sql = "SELECT sealed_at, id, state FROM deliveries WHERE 1 = 1" + "".join(
+            f" AND {w}" for w in where
+        )
+        found: list[Delivery] = []
+        page = limit if holding is None else 500
+        while len(found) < limit:
+            keyed = sql + (" AND (sealed_at < ? OR (sealed_at = ? AND id < ?))" if before else "")
+            extra = [before[0], before[0], before[1]] if before else []
+            rows = conn.execute(
+                keyed + " ORDER BY sealed_at DESC, id DESC LIMIT ?", [*args, *extra, page]
+            ).fetchall()
+            for row in rows:
+                delivery = _decode(row[2])
+                if holding is None or delivery.holds(holding):
+                    found.append(delivery)
+            if len(rows) < page:
+                break
+            before = (rows[-1][0], rows[-1][1])
+        return found[:limit]
 
     @staticmethod
     def unsettled(conn: Any, subscription_id: str) -> list[Delivery]:

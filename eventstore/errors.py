@@ -27,3 +27,15 @@ class StoreError(SigninWebhooksError):
 
 class NoDatabase(StoreError):
     """The database file does not exist, and the caller only reads (nothing creates it)."""
+
+
+class Unauthorized(SigninWebhooksError):
+    """A request without a valid token: missing, unknown, expired or revoked."""
+
+
+class Forbidden(SigninWebhooksError):
+    """A valid token asking for what its scope does not allow."""
+
+
+class Conflict(SigninWebhooksError):
+    """A request that clashes with what the log already holds."""

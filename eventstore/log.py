@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from signin_webhooks.eventstore.catalogue import Published, same_content
 from signin_webhooks.eventstore.database import EVENTS
 from signin_webhooks.eventstore.database import INSERT as EVENT_INSERT
-from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import Conflict, InvalidInput
 from signin_webhooks.eventstore.events import InternalEvent, decode_internal, encode_internal
 from signin_webhooks.eventstore.ids import new_ids
 from signin_webhooks.eventstore.times import format_time, utc_now
@@ -178,11 +178,19 @@ class EventLog:
             ))  # fmt: skip
         return rows, duplicates
 
-    def append_internal(self, events: Sequence[InternalEvent], conn: Any = None) -> int:
+    def append_internal(
+        self,
+        events: Sequence[InternalEvent],
+        conn: Any = None,
+        *,
+        ids: Sequence[str] | None = None,
+    ) -> int:
         """Append the system's own facts in one transaction (or in the caller's, given its
-        connection); returns the last sequence."""
+        connection); returns the last sequence. `ids`: the events' ids, where the log's unique
+        ids must refuse a second append (an id already taken raises Conflict)."""
         bodies = [(event.type_name(), encode_internal(event)) for event in events]
-        ids = new_ids(len(events))
+        chosen = ids is not None
+        ids = new_ids(len(events)) if ids is None else list(ids)
 
         def insert(conn: Any) -> int:
             recorded_at = self._recorded_at(conn)
@@ -191,10 +199,18 @@ class EventLog:
                 for event_id, (kind, body) in zip(ids, bodies, strict=True)
             ])  # fmt: skip
 
-        if conn is not None:
-            return insert(conn)
-        with self.db.write_transaction() as conn:
-            return insert(conn)
+        try:
+            if conn is not None:
+                return insert(conn)
+            with self.db.write_transaction() as conn:
+                return insert(conn)
+        except Exception as e:
+            # sqlite3.IntegrityError, or psycopg's IntegrityError (UniqueViolation) on PostgreSQL
+            if chosen and any(c.__name__ == "IntegrityError" for c in type(e).__mro__):
+                raise Conflict(
+                    f"an event with one of the ids {ids} is already in the log"
+                ) from None
+            raise
 
     def _recorded_at(self, conn: Any) -> str:
         """Now, or the previous event's time if the wall clock stepped back since: `recorded_at`
@@ -246,6 +262,13 @@ class EventLog:
             for row in self.db.conn.execute(sql, chunk):
                 found[row[0]] = Record(*row)
         return [found[s] for s in sequences if s in found]
+
+    def sequence_of(self, event_id: str) -> int | None:
+        """The sequence of the Sign In event with this id, if the log holds it."""
+        row = self.db.conn.execute(
+            "SELECT sequence FROM events WHERE id = ? AND internal = 0", [event_id]
+        ).fetchone()
+        return row[0] if row else None
 
     def last_sequence(self) -> int:
         """The highest sequence ever handed out (rows deleted since included)."""

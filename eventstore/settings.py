@@ -90,6 +90,12 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         "on PostgreSQL: how long a worker keeps its subscriptions unrenewed (a killed worker's"
         " pass to the others after this)",
     ),
+    "max_request_bytes": (
+        "67108864",
+        _whole(1024, 1 << 30),
+        str,
+        "largest request body `serve` takes (bytes; 64 MiB); a larger one is refused with 413",
+    ),
 }
 
 
@@ -108,6 +114,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_pool_size: int
     connections_per_host: int
     worker_lease: float
+    max_request_bytes: int
 
     def shown(self) -> dict[str, str]:
         return {key: SETTINGS[key][2](getattr(self, key)) for key in SETTINGS}
