@@ -7,8 +7,10 @@ from signin_webhooks.cli import (  # noqa: F401  (registers the commands)
     events,
     operations,
     run,
+    serve,
     settings,
     subscriptions,
+    tokens,
 )
 from signin_webhooks.cli.app import accept_global_options, main
 from signin_webhooks.cli.bench import command as _bench  # noqa: F401

@@ -12,6 +12,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
+from tests.api_server import ApiServer
 from tests.backends import fresh_schema
 from tests.endpoint import Endpoint
 from tests.helpers import installed
@@ -72,3 +73,16 @@ def endpoints() -> Iterator[Callable[..., Endpoint]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def api(system: WebhookSystem) -> Iterator[ApiServer]:
+    """The HTTP API over the test's running system, served by uvicorn on 127.0.0.1."""
+    server = ApiServer(system).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin_token(system: WebhookSystem) -> str:
+    return system.tokens.create(scope="admin", name="test admin")[1]

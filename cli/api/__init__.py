@@ -1,0 +1,5 @@
+"""The HTTP face of the system: the API `serve` runs, over the same Python API as the CLI."""
+
+from signin_webhooks.cli.api.app import PREFIX, create_app
+
+__all__ = ["PREFIX", "create_app"]
