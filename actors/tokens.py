@@ -70,11 +70,7 @@ class AccessTokens:
                 )
         expires_at = None
         if expires is not None:
-            seconds = (
-                parse_duration(expires, what="--expires", minimum=1, maximum=3650 * DAY)
-                if isinstance(expires, str)
-                else float(expires)
-            )
+            seconds = _lifetime(expires) if isinstance(expires, str) else float(expires)
             expires_at = format_time(self.clock() + dt.timedelta(seconds=seconds))
         if len(name) > 200 or any(ord(c) < 32 for c in name):
             raise InvalidInput("--name must be at most 200 printable characters")
@@ -132,6 +128,14 @@ class AccessTokens:
     def contexts_of(self, organization_id: str) -> set[str]:
         """The contexts recorded as part of this organization."""
         return Tokens.contexts_of(self.store.project(Tokens()), organization_id)
+
+
+def _lifetime(text: str) -> float:
+    """A token's lifetime: a duration (`12h`), or whole days (`30d`)."""
+    days = text.strip().removesuffix("d")
+    if days != text.strip() and days.isascii() and days.isdigit() and 1 <= int(days) <= 3650:
+        return int(days) * DAY
+    return parse_duration(text, what="--expires", minimum=1, maximum=3650 * DAY)
 
 
 def _text(value: str | None) -> str | None:

@@ -38,7 +38,7 @@ ID = Annotated[str, PathParameter(description="The delivery's id, its webhook-id
     "/deliveries",
     summary="List deliveries",
     description="Newest first. The window (`since`, `until`) is on the time each was sealed.",
-    responses=problems(400, 401),
+    responses=problems(400, 401, 404),
 )
 async def list_deliveries(
     state: State,
@@ -66,6 +66,10 @@ async def list_deliveries(
     before = tuple(decode_cursor(after, 2)) if after else None
 
     def read() -> Page[DeliveryOut]:
+        if subscription is not None:
+            tenant.subscription(subscription, deleted_ok=True)  # another tenant's: 404
+        if webhook_id is not None:
+            tenant.delivery(webhook_id)
         found = tenant.system.deliveries.list(
             subscription_id=subscription, status=status, limit=limit,
             subscription_ids=tenant.visible_subscriptions(), since=since, until=until,

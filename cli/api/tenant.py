@@ -122,10 +122,30 @@ class Tenant:
         """The replay filter that keeps this token to its own events."""
         t = self.token
         if t.scope == "context":
-            return {"context": t.context_id or ""}
+            scope = {"context": t.context_id or ""}
+            if t.organization_id is not None:
+                scope["organization"] = t.organization_id
+            return scope
         if t.scope == "organization":
             return {"organization": t.organization_id or ""}
         return {}
+
+    def event_window(self, organization: str | None, context: str | None) -> dict[str, str]:
+        """The replay filter for a request's own filter: another tenant's is refused."""
+        scope = self.event_scope()
+        for key, value in (("organization", organization), ("context", context)):
+            if key in scope and value is not None and value != scope[key]:
+                raise Forbidden(
+                    f"this token's scope is {self.described()}; it reads only its events"
+                )
+        if self.token.scope == "organization" and context is not None:
+            home = self.system.tokens.organization_of(context)
+            if home is not None and home != self.token.organization_id:
+                raise Forbidden(
+                    f"this token's scope is {self.described()}; it reads only its events"
+                )
+        window = {"organization": organization, "context": context, **scope}
+        return {k: v for k, v in window.items() if v is not None}
 
     def check_published(self, events: Iterable[Published]) -> None:
         """Refuse the whole call when any event is outside the token's scope."""
