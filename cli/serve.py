@@ -13,7 +13,7 @@ from uvicorn.config import LOGGING_CONFIG
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.api import PREFIX, create_app
 from signin_webhooks.cli.app import main, pass_system
-from signin_webhooks.eventstore import SigninWebhooksError
+from signin_webhooks.eventstore import SigninWebhooksError, postgres
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -72,8 +72,9 @@ def serve(system: WebhookSystem, host: str, port: int, no_deliver: bool, access_
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         what = "serving" if no_deliver else "serving and delivering"
+        location = postgres.shown(str(system.path)) if postgres.is_url(system.path) else system.path
         click.echo(
-            f"signin-webhooks: {what} from {system.path} at http://{shown}:{bound_port}{PREFIX};"
+            f"signin-webhooks: {what} from {location} at http://{shown}:{bound_port}{PREFIX};"
             " Ctrl-C stops",
             err=True,
         )

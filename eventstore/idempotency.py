@@ -8,7 +8,7 @@ ids make the claim atomic, across threads and processes. Its response is recorde
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+from typing import Any
 
 import msgspec
 
@@ -68,7 +68,7 @@ class IdempotencyKeys(Projection):
     CREATE TABLE IF NOT EXISTS idempotency_keys (claim TEXT PRIMARY KEY, state BLOB NOT NULL)
     """
 
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         changed: dict[str, Answer] = {}
         for record in records:
             if record.type not in _TAGS:
@@ -83,11 +83,12 @@ class IdempotencyKeys(Projection):
                         found, status=event.status, content_type=event.content_type, body=event.body
                     )
         conn.executemany(
-            "INSERT OR REPLACE INTO idempotency_keys (claim, state) VALUES (?, ?)",
+            "INSERT INTO idempotency_keys (claim, state) VALUES (?, ?)"
+            " ON CONFLICT (claim) DO UPDATE SET state = excluded.state",
             [(claim, _encode(answer)) for claim, answer in changed.items()],
         )
 
     @staticmethod
-    def get(conn: sqlite3.Connection, claim: str) -> Answer | None:
+    def get(conn: Any, claim: str) -> Answer | None:
         row = conn.execute("SELECT state FROM idempotency_keys WHERE claim = ?", [claim]).fetchone()
         return _decode(row[0]) if row else None

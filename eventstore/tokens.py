@@ -8,8 +8,7 @@ the organization, so the organization's tokens see the context's subscriptions.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -76,7 +75,7 @@ class Tokens(Projection):
     CREATE INDEX IF NOT EXISTS tokens_context ON tokens (context_id);
     """
 
-    def apply(self, conn: sqlite3.Connection, records: list[Record]) -> None:
+    def apply(self, conn: Any, records: list[Record]) -> None:
         changed: dict[str, Token] = {}
         for record in records:
             if record.type not in _TAGS:
@@ -101,22 +100,22 @@ class Tokens(Projection):
                         token, revoked_at=record.recorded_at
                     )
         conn.executemany(
-            "INSERT OR REPLACE INTO tokens (id, organization_id, context_id, state)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO tokens (id, organization_id, context_id, state) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET state = excluded.state",
             [(t.id, t.organization_id, t.context_id, _encode(t)) for t in changed.values()],
         )
 
     @staticmethod
-    def get(conn: sqlite3.Connection, token_id: str) -> Token | None:
+    def get(conn: Any, token_id: str) -> Token | None:
         row = conn.execute("SELECT state FROM tokens WHERE id = ?", [token_id]).fetchone()
         return _decode(row[0]) if row else None
 
     @staticmethod
-    def all(conn: sqlite3.Connection) -> list[Token]:
+    def all(conn: Any) -> list[Token]:
         return [_decode(row[0]) for row in conn.execute("SELECT state FROM tokens ORDER BY id")]
 
     @staticmethod
-    def organization_of(conn: sqlite3.Connection, context_id: str) -> str | None:
+    def organization_of(conn: Any, context_id: str) -> str | None:
         """The organization a context token recorded for this context, if any."""
         row = conn.execute(
             "SELECT organization_id FROM tokens WHERE context_id = ?"
@@ -126,7 +125,7 @@ class Tokens(Projection):
         return row[0] if row else None
 
     @staticmethod
-    def contexts_of(conn: sqlite3.Connection, organization_id: str) -> set[str]:
+    def contexts_of(conn: Any, organization_id: str) -> set[str]:
         rows = conn.execute(
             "SELECT DISTINCT context_id FROM tokens WHERE organization_id = ?"
             " AND context_id IS NOT NULL",

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Request, Response
 
 from signin_webhooks.cli.api.backend import Backend
-from signin_webhooks.cli.api.problems import MEDIA_TYPE, problem, status_of
+from signin_webhooks.cli.api.problems import MEDIA_TYPE, in_fields, problem, status_of
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.eventstore import SigninWebhooksError, StoreError
 from signin_webhooks.eventstore.errors import Conflict
@@ -72,7 +72,7 @@ def _once(
     except StoreError:
         raise  # nothing known to be done: the claim stays open, and says so to a retry
     except SigninWebhooksError as e:
-        shown = problem(status_of(e), str(e))
+        shown = problem(status_of(e), in_fields(e))
         done = Reply(shown.status_code, shown.content, MEDIA_TYPE)  # type: ignore[arg-type]
     requests.answer(
         tenant.token.id, key, status=done.status, content_type=done.media_type, body=done.body

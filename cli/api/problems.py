@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -57,12 +58,33 @@ def status_of(e: SigninWebhooksError) -> int:
     return next((code for cls, code in _STATUS.items() if isinstance(e, cls)), 500)
 
 
+# The API's names for the fields an error names, where they differ from the Python API's.
+FIELDS = {
+    "context": "context_id",
+    "organization": "organization_id",
+    "scope_id": "context_id/organization_id",
+    "header": "headers",
+    "event_type": "type",
+}
+
+
+def in_fields(error: SigninWebhooksError) -> str:
+    """The error's message with the API's name for each field it names: the command line's
+    message, with a field where the command line puts its option."""
+    message = str(error)
+    for field in error.fields:
+        if field in FIELDS:
+            word = rf"(?<![^\s(]){re.escape(field)}(?![^\s:;,)])"
+            message = re.sub(word, FIELDS[field], message, count=1)
+    return message
+
+
 def product_error(request: Request[Any, Any, Any], e: SigninWebhooksError) -> Response[Any]:
     status = status_of(e)
     if status == 503:
         log.error("%s %s: %s", request.method, request.url.path, e)
     headers = {"WWW-Authenticate": 'Bearer realm="signin-webhooks"'} if status == 401 else None
-    return problem(status, str(e), headers)
+    return problem(status, in_fields(e), headers)
 
 
 def http_error(request: Request[Any, Any, Any], e: HTTPException) -> Response[Any]:
