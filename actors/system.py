@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Self
 
 import msgspec
@@ -235,6 +235,39 @@ class WebhookSystem:
             result = self.store.log.append_chunks(chunks)
         self.wake()
         return result
+
+    def publish_each(
+        self,
+        calls: Sequence[tuple[bytes, Callable[[list[Published]], None] | None]],
+    ) -> list[AppendResult | SigninWebhooksError]:
+        """Several publish calls (each its input and its `check`) with one commit for them
+        all: what many small concurrent publishers need to share the disk's flushes. Each call
+        is all or none on its own, and gets its own report or its own error."""
+        answers: list[AppendResult | SigninWebhooksError | None] = [None] * len(calls)
+        valid: list[tuple[int, list[Published]]] = []
+        for i, (data, check) in enumerate(calls):
+            try:
+                events = [event for chunk in read_events(data) for event in chunk]
+                if check is not None:
+                    check(events)
+                valid.append((i, events))
+            except SigninWebhooksError as e:
+                answers[i] = e
+        if valid:
+            try:
+                with _collector_paused(), self.store.errors():
+                    results = self.store.log.append_each([events for _, events in valid])
+                for (i, _), result in zip(valid, results, strict=True):
+                    answers[i] = result
+            except InvalidInput:  # one call clashes with the log: the others must not fail
+                for i, events in valid:
+                    try:
+                        with self.store.errors():
+                            answers[i] = self.store.log.append(events)
+                    except SigninWebhooksError as e:
+                        answers[i] = e
+            self.wake()
+        return answers  # type: ignore[return-value]
 
     def wake(self) -> None:
         """Tell the router new facts are in the log (other processes' are noticed by polling)."""

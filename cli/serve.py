@@ -19,7 +19,8 @@ from signin_webhooks.eventstore import SigninWebhooksError, postgres
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the server starts, so port 0 names the port taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on each connection accepted
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

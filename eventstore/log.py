@@ -146,6 +146,22 @@ class EventLog:
                     appended += len(rows)
         return AppendResult(appended, duplicates, first_sequence, last_sequence)
 
+    def append_each(self, calls: Sequence[Sequence[Published]]) -> list[AppendResult]:
+        """The events of several publish calls in one transaction, one commit for them all,
+        each call with its own report, as if appended one after the other. An event clashing
+        with one already in the log refuses them all: append such calls one by one."""
+        results = []
+        with self.db.write_transaction() as conn:
+            recorded_at = format_time(self.clock())  # under the lock: never earlier than before
+            for events in calls:
+                rows, duplicates = self._rows(events, recorded_at, conn)
+                if not rows:
+                    results.append(AppendResult(0, duplicates, None, None))
+                    continue
+                last = self.db.insert_events(conn, rows)
+                results.append(AppendResult(len(rows), duplicates, last - len(rows) + 1, last))
+        return results
+
     def _rows(
         self, events: Sequence[Published], recorded_at: str, conn: Any
     ) -> tuple[list[tuple[object, ...]], int]:

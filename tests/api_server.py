@@ -30,7 +30,7 @@ class ApiServer:
     def __init__(self, system: WebhookSystem) -> None:
         self.system = system
         self.app = create_app(system)
-        self._sock = socket.socket()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.bind((HOST, 0))
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")

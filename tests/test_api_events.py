@@ -3,6 +3,7 @@ pages that hold still while events arrive, and bodies over the limit refused as 
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import socket
 import threading
@@ -150,3 +151,39 @@ def test_a_read_only_token_reads_and_cannot_publish(api: ApiServer) -> None:
     assert "is read-only" in refused.json()["detail"]
     assert read.status_code == 200
     assert list(api.system.replay()) == []
+
+
+def test_publishes_sharing_one_commit_keep_their_own_reports_and_their_own_errors(
+    system: WebhookSystem,
+) -> None:
+    system.publish(event("taken"))
+    clash = json.dumps(event("taken", session_id="other")).encode()
+    calls = [
+        (json.dumps(event("g1")).encode(), None),
+        (b"{not json", None),
+        (json.dumps([event("g2"), event("g3")]).encode(), None),
+        (clash, None),
+        (json.dumps(event("g1")).encode(), None),
+    ]
+    first, bad, pair, clashing, repeat = system.publish_each(calls)
+    assert (first.appended, pair.appended) == (1, 2)
+    assert pair.first_sequence == first.last_sequence + 1
+    assert "not valid JSON" in str(bad)
+    assert "already in the log with other content" in str(clashing)
+    assert (repeat.appended, repeat.duplicates) == (0, 1)
+    assert [r.id for r in system.replay()] == ["taken", "g1", "g2", "g3"]
+
+
+def test_concurrent_single_event_posts_each_get_their_own_report(
+    api: ApiServer, admin_token: str
+) -> None:
+    def post(n: int) -> dict:
+        with api.client(admin_token) as http:
+            return http.post("/events", json=event(f"c{n}")).json()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        reports = list(pool.map(post, range(40)))
+    sequences = [r["first_sequence"] for r in reports]
+    assert all(r["appended"] == 1 for r in reports)
+    assert len(set(sequences)) == 40
+    assert len(list(api.system.replay())) == 40

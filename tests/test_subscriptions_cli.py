@@ -550,6 +550,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
         ["delivery_pool_size", "16"],
         ["connections_per_host", "4"],
         ["worker_lease", "15s"],
+        ["max_request_bytes", "67108864"],
     ]
     assert ok("settings").stdout == ok("settings", "show").stdout
 
@@ -564,6 +565,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
         ("allow_private_networks", "no", "false"),
         ("delivery_pool_size", "64", "64"),
         ("connections_per_host", "8", "8"),
+        ("max_request_bytes", "1048576", "1048576"),
     ],
 )
 def test_settings_set_saves_each_key_for_later_invocations(

@@ -24,6 +24,7 @@ from signin_webhooks.cli.api.auth import SECURITY, provide_tenant
 from signin_webhooks.cli.api.backend import Backend
 from signin_webhooks.cli.api.docs import docs, openapi
 from signin_webhooks.cli.api.problems import EXCEPTION_HANDLERS
+from signin_webhooks.cli.api.publisher import Publisher
 
 PREFIX = "/api/v1"
 DESCRIPTION = (
@@ -56,7 +57,7 @@ def create_app(
     backend = Backend(system)
     app = Litestar(
         route_handlers=[api_router(), *health.ROUTES, docs, openapi, *routes],
-        state=State({"backend": backend}),
+        state=State({"backend": backend, "publisher": Publisher(backend)}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=system.settings.show().max_request_bytes,
         openapi_config=OpenAPIConfig(

@@ -24,6 +24,7 @@ from signin_webhooks.cli.api.problems import problems
 from signin_webhooks.cli.api.schemas import PublishReport
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.cli.events import check_types
+from signin_webhooks.eventstore import AppendResult
 
 IdempotencyKey = Annotated[
     str | None,
@@ -54,13 +55,20 @@ async def publish(
     system = state.backend.system
     data = await request.body()  # bounded by max_request_bytes, read as it streams in
 
+    if idempotency_key is None:
+        result = await state.publisher.publish(data, tenant.check_published)
+        return Response(_report(result))
+
     def act() -> Reply:
-        result = system.publish(data, check=tenant.check_published)
-        return reply(200, PublishReport(
-            result.appended, result.duplicates, result.first_sequence, result.last_sequence
-        ))  # fmt: skip
+        return reply(200, _report(system.publish(data, check=tenant.check_published)))
 
     return await answer(request, state.backend, tenant, act, data)
+
+
+def _report(result: AppendResult) -> PublishReport:
+    return PublishReport(
+        result.appended, result.duplicates, result.first_sequence, result.last_sequence
+    )
 
 
 PUBLISH_BODY = RequestBody(

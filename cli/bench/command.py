@@ -12,6 +12,7 @@ import click
 from signin_webhooks.cli.app import main
 from signin_webhooks.cli.bench.deliver import deliver
 from signin_webhooks.cli.bench.fanout import fan_out
+from signin_webhooks.cli.bench.http import ingest_http, ingest_http_single
 from signin_webhooks.cli.bench.ingest import ingest_bulk, ingest_single
 from signin_webhooks.cli.bench.latency import latency
 from signin_webhooks.cli.bench.memory import memory, publish_memory
@@ -24,6 +25,8 @@ from signin_webhooks.cli.output import echo_json, echo_table
 SIZES = {
     "ingest-bulk": (100_000, 20_000),
     "ingest-single": (2_000, 300),
+    "ingest-http": (100_000, 20_000),
+    "ingest-http-single": (2_000, 300),
     "fan-out": (200_000, 20_000),
     "deliver": (200_000, 20_000),
     "latency": (2_000, 300),
@@ -47,6 +50,8 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
             scenarios: dict[str, Callable[[object], Row | list[Row]]] = {
                 "ingest-bulk": lambda n: ingest_bulk(folder, n),  # type: ignore[arg-type]
                 "ingest-single": lambda n: ingest_single(folder, n),  # type: ignore[arg-type]
+                "ingest-http": lambda n: ingest_http(folder, n),  # type: ignore[arg-type]
+                "ingest-http-single": lambda n: ingest_http_single(folder, n),  # type: ignore[arg-type]
                 "fan-out": lambda n: fan_out(folder, n),  # type: ignore[arg-type]
                 "deliver": lambda n: deliver(folder, sink, n),  # type: ignore[arg-type]
                 "latency": lambda n: latency(folder, n),  # type: ignore[arg-type]

@@ -1,0 +1,119 @@
+"""ingest-http and ingest-http-single: events through `POST /api/v1/events` of a `serve` in a
+process of its own, beside the Python API's bulk publish of the same events, and beside the
+same framework's bare 204 route, in the same run."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import os
+import re
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import msgspec
+
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.rows import Row, row, timed
+from signin_webhooks.cli.samples import sample_events
+
+BATCH = 1000
+CLIENTS = 8
+_SERVING = re.compile(rb"at http://127\.0\.0\.1:(\d+)/api/v1;")
+
+
+class _Server:
+    """A server process whose port it names on stderr (serve) or stdout (the baseline)."""
+
+    def __init__(self, argv: list[str], pattern: re.Pattern[bytes], stream: str) -> None:
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
+        pipe = getattr(self.process, stream)
+        selector = selectors.DefaultSelector()
+        selector.register(pipe, selectors.EVENT_READ)
+        seen, deadline = b"", time.monotonic() + 60
+        while time.monotonic() < deadline and selector.select(timeout=1) is not None:
+            chunk = os.read(pipe.fileno(), 4096)
+            seen += chunk
+            found = pattern.search(seen)
+            if found or not chunk:
+                break
+        if not found:
+            self.stop()
+            raise RuntimeError(f"bench: the server did not start: {seen.decode(errors='replace')}")
+        self.port = int(found.group(1))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+
+
+def _serve(db: Path) -> tuple[_Server, str]:
+    with WebhookSystem(db, deliver=False) as system:
+        _, token = system.tokens.create(scope="admin", name="bench")
+    command = [sys.executable, "-m", "signin_webhooks", "--db", str(db), "serve", "--no-deliver",
+               "--port", "0"]  # fmt: skip
+    return _Server(command, _SERVING, "stderr"), token
+
+
+def _post_all(port: int, token: str, bodies: list[bytes], content_type: str) -> None:
+    """POST each body in turn on one kept-alive connection; every answer must be a 2xx."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    try:
+        for body in bodies:
+            conn.request("POST", "/api/v1/events", body=body, headers=headers)
+            answer = conn.getresponse()
+            text = answer.read()
+            if not 200 <= answer.status < 300:
+                raise RuntimeError(f"bench: POST /api/v1/events answered {answer.status}: {text!r}")
+    finally:
+        conn.close()
+
+
+def ingest_http(folder: Path, n: int) -> Row:
+    lines = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a", "ctx_b"])]
+    with WebhookSystem(folder / "http-bulk.db", deliver=False) as system:
+        bulk = timed(lambda: system.publish(b"\n".join(lines)))
+    batches = [b"\n".join(lines[i : i + BATCH]) + b"\n" for i in range(0, n, BATCH)]
+    server, token = _serve(folder / "http.db")
+    try:
+        over_http = timed(lambda: _post_all(server.port, token, batches, "application/x-ndjson"))
+    finally:
+        server.stop()
+    note = f"{n} events in POSTs of {BATCH} from this process to serve's; baseline ingest-bulk"
+    return row("ingest-http", n / over_http, "events/s", n / bulk, note)
+
+
+def _concurrently(port: int, token: str, bodies: list[bytes]) -> float:
+    shares = [bodies[i::CLIENTS] for i in range(CLIENTS)]
+    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+        start = time.perf_counter()
+        for done in [pool.submit(_post_all, port, token, s, "application/json") for s in shares]:
+            done.result()
+        return time.perf_counter() - start
+
+
+def ingest_http_single(folder: Path, n: int) -> Row:
+    bodies = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a"])]
+    command = [sys.executable, "-m", "signin_webhooks.cli.bench.http_baseline"]
+    baseline = _Server(command, re.compile(rb"^(\d+)\n"), "stdout")
+    try:
+        bare = _concurrently(baseline.port, "", bodies)
+    finally:
+        baseline.stop()
+    server, token = _serve(folder / "http-single.db")
+    try:
+        ours = _concurrently(server.port, token, bodies)
+    finally:
+        server.stop()
+    note = f"{n} POSTs of one event from {CLIENTS} clients; baseline the same framework's bare 204"
+    return row("ingest-http-single", n / ours, "requests/s", n / bare, note)
