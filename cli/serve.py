@@ -12,7 +12,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.api import PREFIX, create_app
-from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.app import main, pass_writer
 from signin_webhooks.eventstore import SigninWebhooksError, postgres
 
 
@@ -52,7 +52,7 @@ def log_config() -> dict:
 )
 @click.option("--no-deliver", is_flag=True, help="Serve only; separate `run` workers deliver.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-@pass_system
+@pass_writer
 def serve(system: WebhookSystem, host: str, port: int, no_deliver: bool, access_log: bool) -> None:
     """Serve the HTTP API (and deliver, as `run` does) until SIGINT or SIGTERM."""
     sock = listen(host, port)
@@ -61,6 +61,7 @@ def serve(system: WebhookSystem, host: str, port: int, no_deliver: bool, access_
         deliver=not no_deliver,
         resolver=system.resolver,
         allow_private_networks=system.allow_private_override,
+        create=system.create,
     ) as served:
         app = create_app(served)
         config = uvicorn.Config(

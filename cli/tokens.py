@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.cli.app import main, pass_system
+from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
 from signin_webhooks.eventstore import InvalidInput
 from signin_webhooks.eventstore.tokens import Token
@@ -43,7 +43,7 @@ def tokens() -> None:
 @click.option("--name", default="", help="A label for the list.")
 @click.option("--expires", metavar="DURATION", help="It stops working after this long (30d).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@pass_system
+@pass_writer
 def create(
     system: WebhookSystem,
     scope: str | None,
@@ -98,7 +98,7 @@ def list_(system: WebhookSystem, as_json: bool) -> None:
 
 @tokens.command()
 @click.argument("token_id", metavar="ID")
-@pass_system
+@pass_writer
 def revoke(system: WebhookSystem, token_id: str) -> None:
     """Revoke a token: requests with it are refused from now on."""
     token = system.tokens.revoke(token_id)

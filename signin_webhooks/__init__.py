@@ -13,40 +13,49 @@ if _typing.TYPE_CHECKING:
     from signin_webhooks.actors.addresses import Resolver
     from signin_webhooks.actors.clock import ManualClock, SystemClock
     from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
+    from signin_webhooks.actors.idempotency import IdempotentRequests
     from signin_webhooks.actors.ledger import Ledger
     from signin_webhooks.actors.settings_manager import SettingsManager
     from signin_webhooks.actors.subscription_manager import Saved, SubscriptionManager
     from signin_webhooks.actors.system import WebhookSystem
+    from signin_webhooks.actors.tokens import AccessTokens
     from signin_webhooks.eventstore import (
         AppendResult,
         Filter,
         InternalEvent,
         InvalidInput,
         NotFound,
+        Published,
         Record,
         SigninWebhooksError,
         Store,
         StoreError,
     )
     from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+    from signin_webhooks.eventstore.idempotency import Answer
     from signin_webhooks.eventstore.retention import RetentionReport
     from signin_webhooks.eventstore.settings import Settings
     from signin_webhooks.eventstore.subscription_fields import Scope, SubscriptionFields
     from signin_webhooks.eventstore.subscriptions import Secret, Subscription
+    from signin_webhooks.eventstore.tokens import Token, TokenScope
 
 # Each name is imported on first use: a process that needs only the event store (the one
 # validating a large publish) starts without the HTTP and actor machinery.
 _EXPORTS = {
+    "AccessTokens": "signin_webhooks.actors.tokens",
+    "Answer": "signin_webhooks.eventstore.idempotency",
     "AppendResult": "signin_webhooks.eventstore",
     "AttemptRecorded": "signin_webhooks.eventstore.deliveries",
     "Delivery": "signin_webhooks.eventstore.deliveries",
     "DeliveryManager": "signin_webhooks.actors.delivery_manager",
     "Filter": "signin_webhooks.eventstore",
+    "IdempotentRequests": "signin_webhooks.actors.idempotency",
     "InternalEvent": "signin_webhooks.eventstore",
     "InvalidInput": "signin_webhooks.eventstore",
     "Ledger": "signin_webhooks.actors.ledger",
     "ManualClock": "signin_webhooks.actors.clock",
     "NotFound": "signin_webhooks.eventstore",
+    "Published": "signin_webhooks.eventstore",
     "Record": "signin_webhooks.eventstore",
     "Requested": "signin_webhooks.actors.delivery_manager",
     "Resolver": "signin_webhooks.actors.addresses",
@@ -63,19 +72,25 @@ _EXPORTS = {
     "SubscriptionFields": "signin_webhooks.eventstore.subscription_fields",
     "SubscriptionManager": "signin_webhooks.actors.subscription_manager",
     "SystemClock": "signin_webhooks.actors.clock",
+    "Token": "signin_webhooks.eventstore.tokens",
+    "TokenScope": "signin_webhooks.eventstore.tokens",
     "WebhookSystem": "signin_webhooks.actors.system",
 }
 __all__ = [
+    "AccessTokens",
+    "Answer",
     "AppendResult",
     "AttemptRecorded",
     "Delivery",
     "DeliveryManager",
     "Filter",
+    "IdempotentRequests",
     "InternalEvent",
     "InvalidInput",
     "Ledger",
     "ManualClock",
     "NotFound",
+    "Published",
     "Record",
     "Requested",
     "Resolver",
@@ -92,6 +107,8 @@ __all__ = [
     "SubscriptionFields",
     "SubscriptionManager",
     "SystemClock",
+    "Token",
+    "TokenScope",
     "WebhookSystem",
 ]
 

@@ -36,6 +36,7 @@ class SubscriptionInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     flush_interval: str | None = None
     retry_schedule: str | None = None
     timeout: str | None = None
+    auto_disable_after: str | None = None
     enabled: bool = True
 
 
@@ -55,6 +56,7 @@ class SubscriptionChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     flush_interval: str | None = None
     retry_schedule: str | None = None
     timeout: str | None = None
+    auto_disable_after: str | None = None
 
 
 def given(change: SubscriptionInput | SubscriptionChange) -> dict[str, Any]:
@@ -92,8 +94,12 @@ class SubscriptionOut(msgspec.Struct, kw_only=True):
     flush_interval: str
     retry_schedule: str
     timeout: str
+    auto_disable_after: str | None
     enabled: bool
     disabled_reason: str | None
+    health: str
+    failing_since: str | None
+    last_success: str | None
     secrets: list[SecretOut]
     created_at: str
     updated_at: str
@@ -194,8 +200,10 @@ class SubscriptionHealth(msgspec.Struct, kw_only=True):
     subscription_id: str
     name: str
     state: str
+    health: str
     backlog: int
     oldest_undelivered_age: str | None
+    failed: int
     last_success: str | None
     failing_since: str | None
 
