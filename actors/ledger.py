@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 
 from signin_webhooks.actors.clock import SystemClock
+from signin_webhooks.actors.runlock import refuse_lost_database
 from signin_webhooks.eventstore import InternalEvent, Store
 
 
@@ -34,9 +35,12 @@ class Ledger:
     def store(self) -> Store:
         return self.open()
 
-    def open(self) -> Store:
-        """The store, opened now if it is not yet: a bad database is reported here."""
+    def open(self, *, lost_checked: bool = False) -> Store:
+        """The store, opened now if it is not yet: a bad database is reported here, and a
+        deleted one is not made anew (`lost_checked`: the caller saw to that already)."""
         if self._store is None:
+            if self.create and not lost_checked:
+                refuse_lost_database(self.path)
             self._store = Store(self.path, self.clock, create=self.create)
         return self._store
 

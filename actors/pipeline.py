@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pykka
@@ -18,11 +19,12 @@ from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.retention import RetentionKeeper
 from signin_webhooks.actors.router import Router, Wake
 from signin_webhooks.actors.runlock import RunLock, SharedRun
-from signin_webhooks.actors.runtime import Recorder, Runtime, start_actor
+from signin_webhooks.actors.runtime import Begin, Recorder, Runtime, start_actor
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
-from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore import Store, StoreError
+from signin_webhooks.eventstore.postgres import is_url
 from signin_webhooks.eventstore.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ LISTEN_TICKS_PER_SECOND = 4
 
 
 class Pipeline:
+    """Starts everything or nothing: a failure while starting stops what had started, releases
+    the lock, and reaches the caller. Halts by itself, with a reason, when its SQLite file is
+    deleted, replaced, or can no longer be written."""
+
     def __init__(
         self,
         lock: RunLock | SharedRun,
@@ -43,13 +49,40 @@ class Pipeline:
         settings: Settings,
     ) -> None:
         self.lock = lock  # held by the caller's process; released by `stop`
+        self.db_path = db_path
         self.stores: list[Store] = []
         self.scheduler = Scheduler(clock)
+        self._stopping = threading.Event()
+        self.fault: str | None = None  # why it halted by itself
+        self._on_halt: list[Callable[[str], None]] = []
+        self.leases: LeaseKeeper | None = None
+        self.transport: Transport | None = None
+        self.pool: Any = None
+        self.members: list[Any] = []
+        self.router: Any = None
+        self.keeper: Any = None
+        self._watcher: threading.Thread | None = None
+        try:
+            self._start(clock, resolver, allow_private_override, settings)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(
+        self,
+        clock: SystemClock,
+        resolver: Resolver,
+        allow_private_override: bool | None,
+        settings: Settings,
+    ) -> None:
+        db_path = self.db_path
         writer = self._store(db_path, clock)
+        writer.ensure_intact()
+        writer.check_writable()
+        self._identity = identity(db_path)
         # On PostgreSQL this is one worker of several: it delivers the subscriptions it owns.
-        self.leases = (
-            LeaseKeeper(str(db_path), settings.worker_lease) if writer.kind == "postgres" else None
-        )
+        if writer.kind == "postgres":
+            self.leases = LeaseKeeper(str(db_path), settings.worker_lease)
         self.runtime = Runtime(
             db_path, clock, self.scheduler, Recorder(writer, self.leases), settings, self.leases
         )
@@ -61,32 +94,39 @@ class Pipeline:
             max_connections_per_host=settings.connections_per_host,
         )
         self.scheduler.start()
-        self._stopping = threading.Event()
         self.pool = start_actor(DeliveryPool, settings.connections_per_host)
         # A server counts its connections: there the delivery actors share one to read bodies.
         shared = self._store(db_path, clock) if writer.db.shares_connections else None
-        self.members = [
-            start_actor(
-                DeliveryActor,
-                Deliverer(
-                    shared or self._store(db_path, clock), self.runtime.recorder, self.transport,
-                    clock,
-                ),
-                self.pool,
-                self._stopping,
+        for _ in range(settings.delivery_pool_size):
+            deliverer = Deliverer(
+                shared or self._store(db_path, clock), self.runtime.recorder, self.transport, clock
             )
-            for _ in range(settings.delivery_pool_size)
-        ]  # fmt: skip
+            self.members.append(start_actor(DeliveryActor, deliverer, self.pool, self._stopping))
         self.pool.tell(self.members)
         self.router = start_actor(Router, self.runtime, self.pool)
+        self.router.ask(Begin())  # a damaged log fails here, with every actor started stopped
         if self.leases is not None:
             self.leases.start(self.router)
         self.keeper = start_actor(RetentionKeeper, self.runtime)
+        self.keeper.ask(Begin())
         watch = self._listen if self.leases is not None else self._watch
         self._watcher = threading.Thread(
             target=watch, args=(self._store(db_path, clock),), name="log-watcher", daemon=True
         )
         self._watcher.start()
+
+    def on_halt(self, callback: Callable[[str], None]) -> None:
+        """Call `callback` with the reason once the pipeline halts by itself (now, if it has)."""
+        self._on_halt.append(callback)
+        if self.fault is not None:
+            callback(self.fault)
+
+    def _halt(self, reason: str) -> None:
+        """Take no new work and tell whoever waits: stopping is theirs to do."""
+        self.fault = reason
+        self._stopping.set()
+        for callback in list(self._on_halt):
+            callback(reason)
 
     def _store(self, db_path: str | os.PathLike[str], clock: SystemClock) -> Store:
         store = Store(db_path, clock, background=True)
@@ -101,23 +141,56 @@ class Pipeline:
         self.router.ask(Wake(), timeout=timeout)
 
     def _watch(self, store: Store) -> None:
-        """Polls SQLite's data_version (it changes when another connection commits), and keeps
-        the WAL short with a checkpoint now and then, off every actor's path."""
+        """Polls SQLite's data_version (it changes when another connection commits), keeps
+        the WAL short with a checkpoint now and then, off every actor's path, and halts when
+        the file is gone, replaced or read-only."""
         version = store.log.data_version()
         ticks = 0
+        failing: str | None = None
         while not self._stopping.wait(WATCH_INTERVAL):
             ticks += 1
+            fault = self._file_fault()
+            if fault is not None:
+                self._halt(fault)
+                return
             try:
                 current = store.log.data_version()
                 if ticks % CHECKPOINT_EVERY == 0:
                     store.checkpoint()
                     self.keeper.tell("project")
-            except Exception:
-                log.exception("watching the log failed")
+            except StoreError as e:
+                if "read-only" in str(e):
+                    self._halt(f"{e}; stopping")
+                    return
+                if str(e) != failing:  # once per new trouble, not once a second
+                    log.warning("watching the log failed: %s; trying again", e)
+                    failing = str(e)
                 continue
+            if failing is not None:
+                log.warning("watching the log works again")
+                failing = None
             if current != version:
                 version = current
                 self.wake()
+
+    def _file_fault(self) -> str | None:
+        """Why the database file is no longer the one `run` started on, if it is not."""
+        shown = os.fspath(self.db_path)
+        try:
+            now = identity(self.db_path)
+        except FileNotFoundError:
+            return (
+                f"database '{shown}' was deleted while `run` delivered from it; stopping:"
+                " restore it from a backup, then start `run` again"
+            )
+        except OSError as e:
+            return f"database '{shown}' cannot be looked at ({e.strerror}); stopping"
+        if now != self._identity:
+            return (
+                f"database '{shown}' was replaced by another file while `run` delivered from it;"
+                " stopping: start `run` again to deliver from the new one"
+            )
+        return None
 
     def _listen(self, store: Store) -> None:
         """PostgreSQL: every append NOTIFYs the log's channel, and a worker handing leases
@@ -161,20 +234,31 @@ class Pipeline:
 
     def stop(self) -> None:
         """Stop in reverse order; attempts in flight finish first (within their timeout). On
-        PostgreSQL the leases are handed back last, once nothing of this worker's is in flight."""
+        PostgreSQL the leases are handed back last, once nothing of this worker's is in flight.
+        Stops what started, and only that, when starting failed part way."""
         self._stopping.set()
-        self._watcher.join()
+        if self._watcher is not None:
+            self._watcher.join()
         if self.leases is not None:
             self.leases.stop()
-        self.keeper.stop()
-        self.router.stop()
-        for member in self.members:
-            member.stop()
+        for ref in (self.keeper, self.router, *self.members):
+            if ref is not None:
+                ref.stop()
         if self.leases is not None:
             self.leases.leave()
-        self.pool.stop()
+        if self.pool is not None:
+            self.pool.stop()
         self.scheduler.stop()
-        self.transport.close()
+        if self.transport is not None:
+            self.transport.close()
         for store in self.stores:
             store.close()
         self.lock.release()
+
+
+def identity(db_path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The SQLite file's device and inode (None for a server): what `run` started on."""
+    if is_url(db_path):
+        return None
+    found = os.stat(db_path)
+    return found.st_dev, found.st_ino

@@ -27,7 +27,7 @@ class RetentionKeeper(Listener):
         self.runtime = runtime
         self.store: Store | None = None
 
-    def on_start(self) -> None:
+    def begin(self) -> None:
         self.store = Store(self.runtime.db_path, self.runtime.clock, background=True)
         self.actor_ref.tell("tick")
 

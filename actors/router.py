@@ -59,8 +59,13 @@ class Router(Listener):
         self.position = 0
         self.started_at = 0  # lifecycle events up to here are already in the batchers' state
 
-    def on_start(self) -> None:
+    def begin(self) -> None:
         self.store = Store(self.runtime.db_path, self.runtime.clock, background=True)
+        with self.store.errors():  # a damaged log is one line for whoever starts the router
+            self._load()
+
+    def _load(self) -> None:
+        assert self.store is not None
         # Read before the projections: a change recorded meanwhile is then both in them and
         # routed as a change (harmless), never in neither (its subscription would get no batcher).
         self.started_at = self.store.log.last_sequence()

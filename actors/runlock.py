@@ -15,7 +15,7 @@ import re
 import socket
 import stat
 
-from signin_webhooks.eventstore import SigninWebhooksError, Store
+from signin_webhooks.eventstore import SigninWebhooksError, Store, StoreError
 from signin_webhooks.eventstore.leases import Worker, workers
 from signin_webhooks.eventstore.postgres import is_url
 from signin_webhooks.eventstore.settings import InstallationSettings
@@ -70,6 +70,20 @@ class RunLock:
             os.ftruncate(self._fd, 0)  # ours: opened without following links, checked, held
             os.close(self._fd)
             self._fd = None
+
+
+def refuse_lost_database(db_path: str | os.PathLike[str]) -> None:
+    """A SQLite file missing beside its run lock was deleted or moved: a new, empty one made
+    in its place would take events that no subscription of the old one ever sees."""
+    if is_url(db_path) or os.path.lexists(db_path):
+        return
+    lock = lock_path(db_path)
+    if os.path.lexists(lock):
+        raise StoreError(
+            f"database '{os.fspath(db_path)}' is not there, though `run` has delivered from it"
+            f" ('{lock}' is): it was deleted or moved; restore it from a backup, or remove"
+            f" '{lock}' and the old -wal and -shm files to start a new, empty database"
+        )
 
 
 def run_lock(location: str | os.PathLike[str]) -> RunLock | SharedRun:

@@ -78,10 +78,19 @@ def start_actor(cls: type[pykka.Actor], *args: Any, **kwargs: Any) -> pykka.Acto
         threading.stack_size(previous)
 
 
+@dataclass(frozen=True)
+class Begin:
+    """Do what starting takes; asked, so that whoever starts the actor meets its failure."""
+
+
 class Listener(pykka.ThreadingActor):
-    """An actor whose message handling never dies of one bad message (Mopidy's habit)."""
+    """An actor whose message handling never dies of one bad message (Mopidy's habit). What
+    its start needs that may fail (opening and reading the database) goes in `begin`, asked for
+    with `Begin()` by whoever starts it: pykka's `on_start` would fail alone, unheard."""
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Begin):
+            return self.begin()
         try:
             return self.handle(message)
         except Exception:
@@ -89,6 +98,9 @@ class Listener(pykka.ThreadingActor):
                 "%s failed on %r", type(self).__name__, type(message).__name__
             )
             return None
+
+    def begin(self) -> None:
+        return None
 
     def handle(self, message: Any) -> Any:
         return None

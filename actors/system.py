@@ -18,7 +18,7 @@ from signin_webhooks.actors.delivery_manager import DeliveryManager
 from signin_webhooks.actors.idempotency import IdempotentRequests
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.pipeline import Pipeline
-from signin_webhooks.actors.runlock import holder, run_lock, workers_running
+from signin_webhooks.actors.runlock import holder, refuse_lost_database, run_lock, workers_running
 from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
 from signin_webhooks.actors.subscription_manager import SubscriptionManager
 from signin_webhooks.actors.tokens import AccessTokens
@@ -163,10 +163,12 @@ class WebhookSystem:
     def start(self) -> Self:
         lock = None
         if self.deliver and self._pipeline is None:
+            if self.create:
+                refuse_lost_database(self.path)  # before a lock of our own stands beside it
             lock = run_lock(self.path)
             lock.acquire()  # before anything else: a second `run` is refused at once
         try:
-            self.ledger.open()
+            self.ledger.open(lost_checked=lock is not None)
             if lock is not None:
                 self._pipeline = Pipeline(
                     lock, self.path, self.clock, self.resolver, self.allow_private_override,
@@ -189,6 +191,14 @@ class WebhookSystem:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def on_halt(self, callback: Callable[[str], None]) -> None:
+        """Call `callback` with the reason should delivery halt by itself (its database file
+        deleted, replaced or no longer writable): it takes no new work, and stopping it is the
+        caller's to do. Needs a started system that delivers."""
+        if self._pipeline is None:
+            raise SigninWebhooksError("delivery is not running: start a system with deliver=True")
+        self._pipeline.on_halt(callback)
 
     def running(self) -> str | None:
         """Who runs delivery from this database now, or None."""
@@ -228,6 +238,7 @@ class WebhookSystem:
         sees each chunk of validated events before it is appended, and refuses the whole call
         by raising."""
         source = _source(events)
+        self.store.ensure_intact()
         chunks = read_events(source)
         if check is not None:
             chunks = _checked(chunks, check)

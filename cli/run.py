@@ -8,7 +8,7 @@ import threading
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli import logs
 from signin_webhooks.cli.app import main, pass_writer
-from signin_webhooks.eventstore import postgres
+from signin_webhooks.eventstore import SigninWebhooksError, postgres
 
 
 @main.command()
@@ -19,6 +19,7 @@ def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
 
     Logs one line per attempt, seal, change of health and retention run on stderr."""
     stop = threading.Event()
+    halted: list[str] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     where = postgres.shown(str(system.path))
@@ -27,10 +28,14 @@ def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
         with WebhookSystem(
             system.path, resolver=system.resolver,
             allow_private_networks=system.allow_private_override, create=system.create,
-        ):  # fmt: skip
+        ) as running:  # fmt: skip
+            running.on_halt(lambda reason: (halted.append(reason), stop.set()))
             log.say("started", f"delivering from {where}; Ctrl-C stops", db=where)
             log.open()
             stop.wait()
-            log.say("stopping", "stopping: attempts in flight finish first", db=where)
+            if not halted:
+                log.say("stopping", "stopping: attempts in flight finish first", db=where)
     finally:
         log.close()
+    if halted:  # the database went from under it: one line, exit 1
+        raise SigninWebhooksError(halted[0])

@@ -97,13 +97,28 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
             " file size limits, then try again"
         )
     if "malformed" in text:
+        return damaged(path)
+    if "unable to open" in text and _read_only_filesystem(path):
         return StoreError(
-            f"database '{path}' is damaged (database disk image is malformed); restore it from"
-            " a backup"
+            f"database '{path}' is on a read-only file system; mount it writable, or give a"
+            " database on one with --db"
         )
     if "unable to open" in text:
         return StoreError(f"cannot open database '{path}'; check the path and its permissions")
     return StoreError(f"database '{path}': {text}")
+
+
+def _read_only_filesystem(path: str | os.PathLike[str]) -> bool:
+    try:
+        return bool(os.statvfs(Path(path).parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def damaged(path: str | os.PathLike[str]) -> StoreError:
+    return StoreError(
+        f"database '{path}' is damaged (database disk image is malformed); restore it from a backup"
+    )
 
 
 class SqliteDatabase:

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from signin_webhooks.eventstore.database import Database, open_database
+from signin_webhooks.eventstore.database import Database, damaged, open_database
 from signin_webhooks.eventstore.log import EventLog
 from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
 from signin_webhooks.eventstore.projection import Projection, Projector
@@ -42,6 +42,7 @@ class Store:
         never go through such a connection: an acknowledged publish is on disk. `create`: make
         a database file that does not exist; without it a missing file is a NoDatabase error."""
         self.path = path
+        self._intact = False
         self.db = connect(path, create=create)
         try:
             with self.errors():
@@ -70,6 +71,28 @@ class Store:
             self.projector.catch_up(projection)
         return self.db.conn
 
+    def ensure_intact(self) -> None:
+        """Before this store's first write, read the whole SQLite file once to see that it is
+        sound: an append touches only the pages at the log's end and the id index, and would go
+        on into a file that `status` and `replay` already refuse as damaged."""
+        if self._intact or self.kind != "sqlite":
+            return
+        with self.errors():
+            found = self.db.conn.execute("PRAGMA quick_check(1)").fetchone()
+        if found is None or found[0] != "ok":
+            raise damaged(self.path)
+        self._intact = True
+
+    def check_writable(self) -> None:
+        """Try a write and undo it: a read-only SQLite file opens without complaint, and would
+        otherwise first say so at the first batch."""
+        if self.kind != "sqlite":
+            return
+        with contextlib.suppress(_Undone), self.errors(), self.db.write_transaction() as conn:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+            raise _Undone
+
     def checkpoint(self) -> None:
         """Keep the SQLite WAL short (a PASSIVE checkpoint); the server needs none."""
         with self.errors():
@@ -77,3 +100,7 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+class _Undone(Exception):
+    """Rolls back a write made only to see that it can be made."""

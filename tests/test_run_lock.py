@@ -19,6 +19,13 @@ VICTIM = b"a file that belongs to someone else\n"
 
 
 @pytest.fixture
+def existing(db: Path) -> Path:
+    """A database that is there, as one a lock is planted beside would be."""
+    WebhookSystem(db, deliver=False).start().stop()
+    return db
+
+
+@pytest.fixture
 def running(db: Path, clock) -> Iterator[WebhookSystem]:
     with WebhookSystem(db, clock=clock) as system:
         yield system
@@ -85,7 +92,7 @@ def test_two_systems_in_one_process_meet_the_same_lock(running, db):
         WebhookSystem(db.parent / "." / db.name).start()
 
 
-def test_a_lock_that_is_a_symlink_is_refused_and_its_target_left_as_it_was(db, tmp_path):
+def test_a_lock_that_is_a_symlink_is_refused_and_its_target_left_as_it_was(existing, db, tmp_path):
     victim = tmp_path / "victim"
     victim.write_bytes(VICTIM)
     Path(f"{db}.run.lock").symlink_to(victim)
@@ -97,7 +104,7 @@ def test_a_lock_that_is_a_symlink_is_refused_and_its_target_left_as_it_was(db, t
     assert victim.read_bytes() == VICTIM
 
 
-def test_a_lock_that_is_a_hard_link_is_refused_and_its_file_left_as_it_was(db, tmp_path):
+def test_a_lock_that_is_a_hard_link_is_refused_and_its_file_left_as_it_was(existing, db, tmp_path):
     victim = tmp_path / "victim"
     victim.write_bytes(VICTIM)
     os.link(victim, f"{db}.run.lock")
@@ -109,7 +116,7 @@ def test_a_lock_that_is_a_hard_link_is_refused_and_its_file_left_as_it_was(db, t
     assert victim.read_bytes() == VICTIM
 
 
-def test_a_lock_file_holding_something_else_is_left_as_it_was(db):
+def test_a_lock_file_holding_something_else_is_left_as_it_was(existing, db):
     lock = Path(f"{db}.run.lock")
     lock.write_bytes(VICTIM)
 
