@@ -67,7 +67,8 @@ def start_run(db: Path) -> subprocess.Popen[str]:
 
 
 def last_words(process: subprocess.Popen[str]) -> str:
-    """What `run` said after "delivering", once it has exited by itself: one line."""
+    """What `run` said after "delivering", once it has exited by itself: one line, among the
+    lines of its log."""
     try:
         _, stderr = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -75,7 +76,9 @@ def last_words(process: subprocess.Popen[str]) -> str:
         process.communicate()
         raise AssertionError("`run` did not stop by itself") from None
     assert process.returncode == 1, stderr
-    return one_error_line(stderr)
+    assert "Traceback" not in stderr
+    [line] = [line for line in stderr.splitlines() if line.startswith(PREFIX)]  # beside the log
+    return line.removeprefix(PREFIX)
 
 
 # -- starting
