@@ -15,6 +15,7 @@ import pykka
 from signin_webhooks.actors.addresses import Resolver
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery import Deliverer, DeliveryActor
+from signin_webhooks.actors.notifier import Notifier
 from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.retention import RetentionKeeper
 from signin_webhooks.actors.router import Router, Wake
@@ -60,6 +61,7 @@ class Pipeline:
         self.pool: Any = None
         self.members: list[Any] = []
         self.router: Any = None
+        self.notifier: Any = None
         self.keeper: Any = None
         self._watcher: threading.Thread | None = None
         try:
@@ -103,6 +105,8 @@ class Pipeline:
             )
             self.members.append(start_actor(DeliveryActor, deliverer, self.pool, self._stopping))
         self.pool.tell(self.members)
+        self.notifier = start_actor(Notifier, self.runtime, self.transport)
+        self.runtime.notifier = self.notifier
         self.router = start_actor(Router, self.runtime, self.pool)
         self.router.ask(Begin())  # a damaged log fails here, with every actor started stopped
         if self.leases is not None:
@@ -241,7 +245,7 @@ class Pipeline:
             self._watcher.join()
         if self.leases is not None:
             self.leases.stop()
-        for ref in (self.keeper, self.router, *self.members):
+        for ref in (self.keeper, self.router, self.notifier, *self.members):
             if ref is not None:
                 ref.stop()
         if self.leases is not None:

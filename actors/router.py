@@ -10,6 +10,7 @@ from typing import Any
 
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Release, Retry
+from signin_webhooks.actors.notifier import Notify
 from signin_webhooks.actors.runtime import Listener, Runtime, start_actor
 from signin_webhooks.actors.workers import Adopt, Drop, HandBack
 from signin_webhooks.eventstore import EVENT_TYPES, Filter, InternalEvent, Store
@@ -21,6 +22,7 @@ from signin_webhooks.eventstore.deliveries import (
     RetryRequested,
 )
 from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.notifications import kind_of
 from signin_webhooks.eventstore.subscription_fields import matches
 from signin_webhooks.eventstore.subscriptions import (
     LIFECYCLE,
@@ -247,8 +249,10 @@ class Router(Listener):
             self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
         if not notify:
             return
-        if not self.leased or self.runtime.leases.owns(sub_id):  # one worker's line, its owner's
+        if not self.leased or self.runtime.leases.owns(sub_id):  # one worker tells, its owner
             _report(event)
+            if kind_of(event) is not None and self.runtime.notifier is not None:
+                self.runtime.notifier.tell(Notify(after, event))
         batcher = self.batchers.get(sub_id)
         if batcher is None and not after.deleted:
             if not self.leased:

@@ -67,6 +67,7 @@ class Runtime:
     recorder: Recorder
     settings: Settings  # as of the keeper's last look; a change takes a second to apply
     leases: Any = None  # on PostgreSQL, this worker's LeaseKeeper: it owns some subscriptions
+    notifier: Any = None  # the Notifier's ActorRef: operations endpoints told of health
 
 
 def start_actor(cls: type[pykka.Actor], *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:

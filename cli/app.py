@@ -34,6 +34,7 @@ OPTIONS = {
     "retry_schedule": "--retry-schedule",
     "timeout": "--timeout",
     "auto_disable_after": "--auto-disable-after",
+    "operations_url": "--operations-url",
     "grace": "--grace",
     "since": "--since",
     "until": "--until",

@@ -35,6 +35,7 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
         "auto_disable_after": (
             None if f.auto_disable_after is None else format_duration(f.auto_disable_after)
         ),
+        "operations_url": f.operations_url,
         "enabled": sub.enabled,
         "disabled_reason": sub.disabled_reason or None,
         "health": sub.health,
@@ -114,6 +115,10 @@ def _settings_options(f: Any) -> Any:
         click.option(
             "--auto-disable-after",
             help="Disable it once failing this long; 0 never (default: the setting, 120h).",
+        ),
+        click.option(
+            "--operations-url",
+            help="Endpoint told when it fails, is disabled or recovers (default: the setting).",
         ),
     ]
     for option in reversed(options):

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from signin_webhooks.eventstore.durations import DAY, format_duration, parse_duration
+from signin_webhooks.eventstore.endpoints import validate_url
 from signin_webhooks.eventstore.errors import InvalidInput
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
@@ -71,6 +72,12 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         format_duration,
         "disable a subscription failing this long (its own setting wins); 0 never disables",
     ),
+    "operations_url": (
+        "off",
+        lambda t, w: None if str(t).strip().lower() == "off" else validate_url(str(t).strip()),
+        lambda v: "off" if v is None else v,
+        "the operations endpoint told when a subscription fails, is disabled or recovers; off",
+    ),
     "delivery_pool_size": (
         "16",
         _whole(1, 256),
@@ -111,6 +118,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_retention: float | None
     allow_private_networks: bool
     auto_disable_after: float
+    operations_url: str | None
     delivery_pool_size: int
     connections_per_host: int
     worker_lease: float

@@ -44,6 +44,7 @@ class SubscriptionFields(msgspec.Struct, frozen=True, kw_only=True):
     retry_schedule: tuple[float, ...] = (120.0, 240.0, 480.0, 960.0, 1920.0)
     timeout: float = 30.0
     auto_disable_after: float | None = None  # None: the installation setting; 0: never
+    operations_url: str | None = None  # told of changes of health; None: the setting's
 
 
 FIELD_NAMES = tuple(SubscriptionFields.__struct_fields__)
@@ -192,6 +193,7 @@ _CHECKS = {
     "retry_schedule": _schedule,
     "timeout": _duration("timeout", 3600, minimum=0.001),
     "auto_disable_after": _duration("auto_disable_after", 3650 * DAY),
+    "operations_url": lambda v: validate_url(_text(v, "operations_url")),
 }
 _ONE_SCOPE = ("give exactly one of context ID and organization ID", ("context", "organization"))
 _MISSING = {

@@ -127,6 +127,7 @@ def test_a_fresh_database_has_no_subscriptions_and_default_settings(
         "log_retention": "off",
         "allow_private_networks": "false",
         "auto_disable_after": "120h",
+        "operations_url": "off",
         "delivery_pool_size": "16",
         "connections_per_host": "4",
         "worker_lease": "15s",

@@ -547,6 +547,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
         ["log_retention", "off"],
         ["allow_private_networks", "false"],
         ["auto_disable_after", "120h"],
+        ["operations_url", "off"],
         ["delivery_pool_size", "16"],
         ["connections_per_host", "4"],
         ["worker_lease", "15s"],
