@@ -37,6 +37,7 @@ class SubscriptionInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     retry_schedule: str | None = None
     timeout: str | None = None
     auto_disable_after: str | None = None
+    operations_url: str | None = None
     enabled: bool = True
 
 
@@ -57,6 +58,7 @@ class SubscriptionChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     retry_schedule: str | None = None
     timeout: str | None = None
     auto_disable_after: str | None = None
+    operations_url: str | None = None
 
 
 def given(change: SubscriptionInput | SubscriptionChange) -> dict[str, Any]:
@@ -95,6 +97,7 @@ class SubscriptionOut(msgspec.Struct, kw_only=True):
     retry_schedule: str
     timeout: str
     auto_disable_after: str | None
+    operations_url: str | None
     enabled: bool
     disabled_reason: str | None
     health: str
