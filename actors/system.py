@@ -266,6 +266,7 @@ class WebhookSystem:
                 answers[i] = e
         if valid:
             try:
+                self.store.ensure_intact()
                 with _collector_paused(), self.store.errors():
                     results = self.store.log.append_each([events for _, events in valid])
                 for (i, _), result in zip(valid, results, strict=True):
