@@ -7,8 +7,9 @@ it passes, which wakes whatever read or write is blocked on it. The pools here t
 which socket is the attempt's, and take it back from the deadline when urllib3 returns the
 connection, so a deadline never shuts a socket another attempt has taken up since.
 
-`HostSlots` lets at most `max_connections_per_host` attempts run at once per (host, port), so
-endpoints that hang until their timeout hold up only their own host.
+`HostSlots` lets at most `max_connections_per_host` attempts run at once per address and port
+connected to, so endpoints that hang until their timeout hold up only their own machine, under
+whatever names it is reached.
 """
 
 import contextlib
@@ -142,32 +143,58 @@ class HTTPSPool(_Disowning, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
+class Abandoned(Exception):
+    """The system is stopping: an attempt still waiting for a connection starts no more."""
+
+
 @dataclass
 class _HostSlot:
-    semaphore: threading.BoundedSemaphore
+    free: threading.Condition
+    busy: int = 0
     users: int = 0
 
 
 class HostSlots:
-    """At most `cap` attempts at once per (host, port), whatever addresses the host resolves to."""
+    """At most `cap` attempts at once per address and port connected to, whatever names lead
+    there (`127.1`, `0x7f000001` and `localhost` are one endpoint machine)."""
 
     def __init__(self, cap: int):
         self._cap = cap
         self._lock = threading.Lock()
         self._slots: dict[tuple[str, int], _HostSlot] = {}
+        self._abandoned = False
 
     @contextlib.contextmanager
     def hold(self, key: tuple[str, int], timeout: float) -> Iterator[bool]:
+        """Whether a place came free within `timeout`; raises Abandoned once `abandon` is called."""
         with self._lock:
-            slot = self._slots.setdefault(key, _HostSlot(threading.BoundedSemaphore(self._cap)))
+            slot = self._slots.setdefault(key, _HostSlot(threading.Condition(self._lock)))
             slot.users += 1
-        got = slot.semaphore.acquire(timeout=timeout)
+            got = slot.free.wait_for(lambda: self._abandoned or slot.busy < self._cap, timeout)
+            got = got and not self._abandoned
+            if got:
+                slot.busy += 1
+            else:
+                self._leave(key, slot)
+                if self._abandoned:
+                    raise Abandoned(f"stopping: no attempt to {key[0]}:{key[1]} started")
         try:
             yield got
         finally:
             if got:
-                slot.semaphore.release()
-            with self._lock:
-                slot.users -= 1
-                if slot.users == 0:
-                    del self._slots[key]
+                with self._lock:
+                    slot.busy -= 1
+                    slot.free.notify()
+                    self._leave(key, slot)
+
+    def abandon(self) -> None:
+        """Wake every attempt waiting for a place: each raises Abandoned."""
+        with self._lock:
+            self._abandoned = True
+            for slot in self._slots.values():
+                slot.free.notify_all()
+
+    def _leave(self, key: tuple[str, int], slot: _HostSlot) -> None:
+        slot.users -= 1
+        if slot.users == 0:
+            del self._slots[key]

@@ -14,6 +14,7 @@ import msgspec
 import pykka
 
 from signin_webhooks.actors import activity
+from signin_webhooks.actors.connections import Abandoned
 from signin_webhooks.actors.runtime import Listener, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
@@ -53,6 +54,13 @@ class Outcome:
     next_attempt_at: dt.datetime | None
     retry_due: float | None = None  # next_attempt_at on the clock's monotonic time
     failing_since: str | None = None  # the subscription's health after the attempt
+
+
+@dataclass(frozen=True)
+class Free:
+    """A delivery actor finished its attempt (to the pool)."""
+
+    member: Any  # its ActorRef
 
 
 def batch_body(store: Store, delivery: Delivery) -> bytes:
@@ -179,7 +187,7 @@ class Deliverer:
 
 class DeliveryActor(Listener):
     """One member of the delivery pool: one attempt at a time, then it tells the pool it is free
-    and the batcher what came of it."""
+    and the batcher what came of it. Its store is its own: it closes it as it stops."""
 
     def __init__(
         self, deliverer: Deliverer, pool: Any, stopping: threading.Event | None = None
@@ -189,18 +197,22 @@ class DeliveryActor(Listener):
         self.pool = pool
         self.stopping = stopping or threading.Event()
 
-    def handle(self, message: tuple[Job, str]) -> None:
-        job, host = message
+    def on_stop(self) -> None:
+        self.deliverer.store.close()
+
+    def handle(self, job: Job) -> None:
         if self.stopping.is_set():  # no new attempt once stopping: it stays pending in the log
             return
         outcome = Outcome(job.delivery.id, "error", None)  # the batcher tries again later
         try:
             outcome = self.deliverer.deliver(job)
+        except Abandoned:
+            pass  # the system is stopping and nothing was sent: it stays pending in the log
         finally:
             # While the system stops, the pool and the batcher may be gone already; the
             # attempt is in the log, and the next start carries on from there.
             with contextlib.suppress(pykka.ActorDeadError):
-                self.pool.tell((self.actor_ref, host))
+                self.pool.tell(Free(self.actor_ref))
             if job.reply_to is not None:
                 with contextlib.suppress(pykka.ActorDeadError):
                     job.reply_to.tell(outcome)

@@ -59,7 +59,6 @@ class Pipeline:
         self.leases: LeaseKeeper | None = None
         self.transport: Transport | None = None
         self.pool: Any = None
-        self.members: list[Any] = []
         self.router: Any = None
         self.notifier: Any = None
         self.keeper: Any = None
@@ -96,15 +95,15 @@ class Pipeline:
             max_connections_per_host=settings.connections_per_host,
         )
         self.scheduler.start()
-        self.pool = start_actor(DeliveryPool, settings.connections_per_host)
         # A server counts its connections: there the delivery actors share one to read bodies.
         shared = self._store(db_path, clock) if writer.db.shares_connections else None
-        for _ in range(settings.delivery_pool_size):
-            deliverer = Deliverer(
-                shared or self._store(db_path, clock), self.runtime.recorder, self.transport, clock
-            )
-            self.members.append(start_actor(DeliveryActor, deliverer, self.pool, self._stopping))
-        self.pool.tell(self.members)
+
+        def start_member(pool: pykka.ActorRef[DeliveryPool]) -> pykka.ActorRef[DeliveryActor]:
+            store = shared or Store(db_path, clock, background=True)  # closed by the member
+            deliverer = Deliverer(store, self.runtime.recorder, self.transport, clock)
+            return start_actor(DeliveryActor, deliverer, pool, self._stopping)
+
+        self.pool = start_actor(DeliveryPool, start_member, settings.delivery_pool_size)
         self.notifier = start_actor(Notifier, self.runtime, self.transport)
         self.runtime.notifier = self.notifier
         self.router = start_actor(Router, self.runtime, self.pool)
@@ -245,13 +244,15 @@ class Pipeline:
             self._watcher.join()
         if self.leases is not None:
             self.leases.stop()
-        for ref in (self.keeper, self.router, self.notifier, *self.members):
+        for ref in (self.keeper, self.router, self.notifier):
             if ref is not None:
                 ref.stop()
+        if self.transport is not None:
+            self.transport.stop_waiting()  # attempts not yet connected start no more
+        if self.pool is not None:
+            self.pool.stop()  # and its members, once their attempts in flight end
         if self.leases is not None:
             self.leases.leave()
-        if self.pool is not None:
-            self.pool.stop()
         self.scheduler.stop()
         if self.transport is not None:
             self.transport.close()

@@ -1,55 +1,63 @@
-"""The delivery pool: a bounded set of delivery actors, and a cap on connections per host, so
-that endpoints hanging until their timeout hold up no one but their own subscriptions."""
+"""The delivery pool: delivery actors that never run short, so that endpoints hanging until their
+timeout hold up no one but their own subscriptions.
+
+A subscription has at most one attempt in flight, so attempts at once never outnumber the
+subscriptions with a batch to send. The pool keeps `warm` actors ready and starts another
+whenever every one is busy: a hanging attempt costs its own actor (a thread with a small stack)
+and never a place another subscription waits for. Connections per endpoint are capped once, in
+the transport, on the address actually connected to (`connections.HostSlots`).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pykka
 
-from signin_webhooks.actors.delivery import Job
+from signin_webhooks.actors.delivery import Free, Job
 from signin_webhooks.actors.runtime import Listener
 
-
-def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+Member = pykka.ActorRef[Any]
 
 
 class DeliveryPool(Listener):
-    """Hands each job to an idle delivery actor unless its host is at its cap; jobs for a busy
-    host wait in that host's queue while other hosts' jobs go ahead."""
+    """Hands each job to an idle delivery actor, starting one if none is idle; beyond `warm`
+    idle ones, a member that comes free is stopped."""
 
-    def __init__(self, connections_per_host: int) -> None:
+    def __init__(self, start_member: Callable[[Member], Member], warm: int) -> None:
         super().__init__()
-        self.cap = connections_per_host
-        self.idle: deque[pykka.ActorRef[Any]] = deque()
-        self.waiting: dict[str, deque[Job]] = defaultdict(deque)
-        self.busy: dict[str, int] = defaultdict(int)
-        self.members: list[pykka.ActorRef[Any]] = []
+        self.start_member = start_member
+        self.warm = warm
+        self.idle: deque[Member] = deque()
+        self.members: set[Member] = set()
 
-    def handle(self, message: Job | tuple[pykka.ActorRef[Any], str] | list[Any]) -> None:
-        if isinstance(message, list):  # the members, once, right after start
-            self.members += message
-            self.idle.extend(message)
-        elif isinstance(message, Job):
-            self.waiting[host_of(message.subscription.fields.url)].append(message)
-        else:  # a member is free again
-            member, host = message
-            self.busy[host] -= 1
-            self.idle.append(member)
-        self._dispatch()
+    def on_start(self) -> None:
+        for _ in range(self.warm):
+            self.idle.append(self._start())
 
-    def _dispatch(self) -> None:
-        for host in list(self.waiting):
-            queue = self.waiting[host]
-            while queue and self.idle and self.busy[host] < self.cap:
+    def on_stop(self) -> None:
+        """Stop every member; each finishes the attempt it has in flight first."""
+        for member in list(self.members):
+            member.stop()
+
+    def _start(self) -> Member:
+        member = self.start_member(self.actor_ref)
+        self.members.add(member)
+        return member
+
+    def handle(self, message: Job | Free) -> None:
+        if isinstance(message, Job):
+            while self.idle:
                 try:
-                    self.idle.popleft().tell((queue.popleft(), host))
+                    self.idle.popleft().tell(message)
+                    return
                 except pykka.ActorDeadError:  # stopping: the job stays pending in the log
                     continue
-                self.busy[host] += 1
-            if not queue:
-                del self.waiting[host]
+            self._start().tell(message)
+        elif len(self.idle) >= self.warm:
+            self.members.discard(message.member)
+            message.member.stop(block=False)
+        else:
+            self.idle.append(message.member)

@@ -10,9 +10,9 @@ Three things urllib3 does not do by itself are done here:
   when it passes, which wakes whatever read or write is blocked on it;
 - the host is resolved and checked by `resolve_checked`, then the checked address is what is
   connected to (TLS still verified against the host name), so DNS rebinding cannot slip past;
-- at most `max_connections_per_host` attempts run at once per (host, port)
-  (`connections.HostSlots`), so endpoints that hang until their timeout hold up only
-  their own host.
+- at most `max_connections_per_host` attempts run at once per address and port connected to
+  (`connections.HostSlots`), so endpoints that hang until their timeout hold up only their own
+  machine, however many names lead to it.
 """
 
 import datetime
@@ -43,7 +43,13 @@ from signin_webhooks.actors.addresses import (
     resolve_checked,
 )
 from signin_webhooks.actors.addresses import system_resolver as system_resolver
-from signin_webhooks.actors.connections import Deadline, HostSlots, HTTPPool, HTTPSPool, watching
+from signin_webhooks.actors.connections import (
+    Deadline,
+    HostSlots,
+    HTTPPool,
+    HTTPSPool,
+    watching,
+)
 from signin_webhooks.eventstore.errors import InvalidInput
 
 ErrorKind = Literal[
@@ -167,7 +173,8 @@ class Transport:
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:
         """POST `body` with exactly `headers` (plus Host and Content-Length) within `timeout` s.
 
-        Raises only InvalidInput, for a URL that is not http(s); a saved subscription never has one.
+        Raises only InvalidInput, for a URL that is not http(s) (a saved subscription never has
+        one), and Abandoned once `stop_waiting` was called, for an attempt that sent nothing.
         """
         target = _Target.parse(url)
         started = self._clock()
@@ -194,6 +201,10 @@ class Transport:
             retry_after=got.retry_after,
         )
 
+    def stop_waiting(self) -> None:
+        """From now on, attempts waiting for a connection raise Abandoned instead of starting."""
+        self._slots.abandon()
+
     def close(self) -> None:
         """Close every pooled connection; the transport stays usable and reconnects on demand."""
         with self._lock:
@@ -214,14 +225,14 @@ class Transport:
         self, target: _Target, body: bytes, headers: dict[str, str], deadline: Deadline
     ) -> _Response:
         addresses = self._resolve(target, deadline)
-        with self._slots.hold((target.host, target.port), deadline.remaining()) as got:
-            if not got:
-                raise _Fault(
-                    "timeout",
-                    f"no free connection to {target.host}:{target.port} within "
-                    f"{deadline.seconds:g} s: {self._cap} already in use",
-                )
-            for address in addresses:
+        for address in addresses:
+            with self._slots.hold((address, target.port), deadline.remaining()) as got:
+                if not got:
+                    raise _Fault(
+                        "timeout",
+                        f"no free connection to {address} port {target.port} within "
+                        f"{deadline.seconds:g} s: {self._cap} already in use",
+                    )
                 pool = self._pool(target, address)
                 try:
                     response = self._send(pool, target, body, headers, deadline)

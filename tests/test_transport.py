@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from signin_webhooks.actors.connections import Abandoned
 from signin_webhooks.actors.transport import Attempt, Transport, parse_retry_after
 from signin_webhooks.eventstore.errors import InvalidInput
 from tests.endpoint import (
@@ -288,7 +289,7 @@ def test_a_name_that_does_not_resolve_is_a_dns_failure(answer):
     assert attempt.error is not None and "nowhere.example" in attempt.error
 
 
-def test_connections_per_host_are_capped_and_other_hosts_proceed(endpoint):
+def test_connections_per_address_are_capped_under_any_name_and_other_ports_proceed(endpoint):
     endpoint.set_default(Hang())
     endpoint.set_default(Reply(200), path="/ok")
     with (
@@ -300,12 +301,31 @@ def test_connections_per_host_are_capped_and_other_hosts_proceed(endpoint):
         endpoint.wait_for(2)
         third, took = timed(t, endpoint.url_for("/ok", host="a.example"), timeout=0.3)
         assert third.error_kind == "timeout" and 0.3 <= took < 0.8
-        assert len(endpoint.requests) == 2  # the third never got a connection
-        # Same address and port, another host name: a host of its own, not held up.
-        assert post(t, endpoint.url_for("/ok", host="b.example"), 1.0).succeeded
+        # Same address and port under another name: the same machine, at its cap too.
+        elsewhere = post(t, endpoint.url_for("/ok", host="b.example"), 0.3)
+        assert elsewhere.error_kind == "timeout"
+        assert elsewhere.error is not None and "no free connection" in elsewhere.error
+        assert len(endpoint.requests) == 2  # neither got a connection
         assert post(t, other.url_for(host="a.example"), 1.0).succeeded  # another port
         endpoint.stop()  # release the hanging two rather than wait out their deadline
         assert all(not f.result(timeout=2).succeeded for f in hanging)
+
+
+def test_attempts_waiting_for_a_connection_are_abandoned_when_the_system_stops(endpoint):
+    endpoint.set_default(Hang())
+    with (
+        Transport(resolver=loopback, allow_private=True, max_connections_per_host=1) as t,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        hanging = pool.submit(post, t, endpoint.url_for(host="a.example"), 5.0)
+        endpoint.wait_for(1)
+        waiting = pool.submit(post, t, endpoint.url_for(host="b.example"), 5.0)
+        t.stop_waiting()
+        with pytest.raises(Abandoned):
+            waiting.result(timeout=2)
+        endpoint.stop()
+        assert not hanging.result(timeout=2).succeeded
+    assert len(endpoint.requests) == 1
 
 
 def test_attempts_leave_no_threads_behind(endpoint):
