@@ -11,9 +11,11 @@ import click
 
 from signin_webhooks.cli.app import main
 from signin_webhooks.cli.bench.deliver import deliver
+from signin_webhooks.cli.bench.deliver_small import deliver_small
 from signin_webhooks.cli.bench.fanout import fan_out
 from signin_webhooks.cli.bench.http import ingest_http, ingest_http_single
 from signin_webhooks.cli.bench.ingest import ingest_bulk, ingest_single
+from signin_webhooks.cli.bench.isolation import isolation
 from signin_webhooks.cli.bench.latency import latency
 from signin_webhooks.cli.bench.memory import memory, publish_memory
 from signin_webhooks.cli.bench.recover import recover
@@ -29,6 +31,8 @@ SIZES = {
     "ingest-http-single": (2_000, 300),
     "fan-out": (200_000, 20_000),
     "deliver": (200_000, 20_000),
+    "deliver-small": (20_000, 2_000),
+    "isolation": (2_000, 300),
     "latency": (2_000, 300),
     "memory": ((10_000, 100_000, 1_000_000), (1_000, 10_000, 100_000)),
     "publish-memory": ((10_000, 1_000_000), (10_000, 100_000)),
@@ -54,6 +58,8 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
                 "ingest-http-single": lambda n: ingest_http_single(folder, n),  # type: ignore[arg-type]
                 "fan-out": lambda n: fan_out(folder, n),  # type: ignore[arg-type]
                 "deliver": lambda n: deliver(folder, sink, n),  # type: ignore[arg-type]
+                "deliver-small": lambda n: deliver_small(folder, sink, n),  # type: ignore[arg-type]
+                "isolation": lambda n: isolation(folder, sink, n),  # type: ignore[arg-type]
                 "latency": lambda n: latency(folder, n),  # type: ignore[arg-type]
                 "memory": lambda n: memory(folder, *n),  # type: ignore[misc]
                 "publish-memory": lambda n: publish_memory(folder, *n),  # type: ignore[misc]

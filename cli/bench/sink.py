@@ -14,9 +14,15 @@ import urllib3
 class Sink:
     """The sink process, seen from the benchmark."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float | None = None) -> None:
+        """`delay`: seconds the sink waits before it answers each POST."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "signin_webhooks.cli.bench.sink_process"],
+            [
+                sys.executable,
+                "-m",
+                "signin_webhooks.cli.bench.sink_process",
+                *([] if delay is None else [str(delay)]),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -37,8 +43,12 @@ class Sink:
             time.sleep(0.02)
         return counts["last"]
 
-    def reset(self) -> None:
-        self.http.request("DELETE", self.url)
+    def times(self) -> dict[str, float]:
+        """The wall time each event id arrived, since `reset(times=True)`."""
+        return json.loads(self.http.request("GET", self.url + "?times").data)
+
+    def reset(self, *, times: bool = False) -> None:
+        self.http.request("DELETE", self.url + ("?times" if times else ""))
 
     def close(self) -> None:
         self.process.kill()
