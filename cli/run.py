@@ -32,7 +32,10 @@ def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
             running.on_halt(lambda reason: (halted.append(reason), stop.set()))
             log.say("started", f"delivering from {where}; Ctrl-C stops", db=where)
             log.open()
-            stop.wait()
+            # A signal that lands on another thread sets `stop` without waking a wait with no
+            # timeout: look again now and then.
+            while not stop.wait(timeout=0.5):
+                pass
             if not halted:
                 log.say("stopping", "stopping: attempts in flight finish first", db=where)
     finally:
