@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from signin_webhooks.eventstore.catalogue import EVENT_TYPES
 from signin_webhooks.eventstore.deliveries import BatchSealed, DeliveriesExpired, DeliveryHistory
 from signin_webhooks.eventstore.events import decode_internal
 from signin_webhooks.eventstore.settings import InstallationSettings
 from signin_webhooks.eventstore.stats import EventCounts, LogCompacted
 from signin_webhooks.eventstore.store import Store
-from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.subscription_index import SubscriptionIndex
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 from signin_webhooks.eventstore.times import format_time
 
@@ -83,14 +82,11 @@ def _first_unbatched(store: Store, horizon_sequence: int) -> dict[str, int]:
     """Per subscription, its first event not yet batched, up to `horizon_sequence`: one scan
     of the envelope columns. A subscription with none holds nothing back."""
     conn = store.db.conn
-    positions = DeliveryHistory.batched_positions(conn)
-    after: dict[str, int] = {}
-    targets: dict[tuple[str, str, str], list[str]] = {}
-    for sub in Subscriptions.all(conn):
-        after[sub.id] = max(sub.start_after, positions.get(sub.id, 0))
-        for kind in EVENT_TYPES:
-            if matches(sub.fields.events, kind):
-                targets.setdefault((sub.fields.scope, sub.fields.scope_id, kind), []).append(sub.id)
+    subscriptions = Subscriptions.all(conn)
+    after = DeliveryHistory.unbatched_after(conn, subscriptions)
+    index = SubscriptionIndex()
+    for sub in subscriptions:
+        index.add(sub)
     first: dict[str, int] = {}
     rows = conn.execute(
         "SELECT sequence, type, organization_id, context_id FROM events"
@@ -98,10 +94,9 @@ def _first_unbatched(store: Store, horizon_sequence: int) -> dict[str, int]:
         [min(after.values(), default=horizon_sequence), horizon_sequence],
     )
     for sequence, kind, organization, context in rows:
-        for key in (("context", context, kind), ("organization", organization, kind)):
-            for sub_id in targets.get(key, ()):
-                if sub_id not in first and sequence > after[sub_id]:
-                    first[sub_id] = sequence
+        for sub_id in index.taking(kind, organization, context):
+            if sub_id not in first and sequence > after[sub_id]:
+                first[sub_id] = sequence
         if len(first) == len(after):
             break
     return first

@@ -16,12 +16,12 @@ def subscription_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
     """Per subscription: its health, backlog, age of the oldest undelivered event, the
     deliveries that failed for good, its last success and since when it has been failing."""
     conn = store.project(DeliveryHistory())
-    positions = DeliveryHistory.batched_positions(conn)
     subscriptions = Subscriptions.all(store.project(Subscriptions()))
+    unbatched_after = DeliveryHistory.unbatched_after(conn, subscriptions)
     rows = []
     for sub in subscriptions:
         unsettled = DeliveryHistory.unsettled(conn, sub.id)
-        after = max(sub.start_after, positions.get(sub.id, 0))
+        after = unbatched_after[sub.id]
         unbatched, first_unbatched = 0, None
         for record in store.log.read(after, filter=sub.window()):
             unbatched += 1

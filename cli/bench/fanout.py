@@ -13,9 +13,9 @@ from signin_webhooks.actors.runtime import Recorder, Runtime
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
-from signin_webhooks.eventstore import EVENT_TYPES, Store
+from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.settings import InstallationSettings
-from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.subscription_index import taken_types
 
 EVENT_SETS = (["*"], ["signin.session.*"], ["signin.dhcp.*", "signin.configuration.audit"])
 
@@ -65,7 +65,7 @@ def fan_out(folder: Path, n_events: int, n_subs: int = 1000) -> Row:
     events = [(r.type, r.organization_id, r.context_id) for r in store.log.read()]
     index: dict[tuple[str, str], list[frozenset[str]]] = defaultdict(list)
     for spec in specs:
-        taken = frozenset(t for t in EVENT_TYPES if matches(spec["events"], t))  # type: ignore[arg-type]
+        taken = taken_types(spec["events"])  # type: ignore[arg-type]
         index[(str(spec["scope_id"]), str(spec["scope"]))].append(taken)
 
     def baseline() -> int:
