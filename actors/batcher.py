@@ -23,6 +23,7 @@ from signin_webhooks.eventstore.deliveries import (
     BatchCancelled,
     BatchSealed,
     Delivery,
+    RetryRequested,
     body_size,
     to_ranges,
 )
@@ -111,7 +112,7 @@ class Batcher(Listener):
         self.reseal_timer: Timer | None = None
         self.queue = DeliveryQueue(runtime.recorder, subscription.id, unsettled)
         self.in_flight: str | None = None
-        self.rerun: Delivery | None = None  # a retry of the delivery in flight
+        self.rerun = False  # a retry of the delivery in flight was asked for
         self.retry_timer: Timer | None = None
         self.due: tuple[str, float] | None = None  # the head's next attempt, monotonic time
         self.releasing: Callable[[], None] | None = None
@@ -125,6 +126,7 @@ class Batcher(Listener):
                 self._add(entries)
             case Flush(token) if token == self.flush_token:
                 self._seal()
+                self._record_seals()
             case Reseal():
                 self.reseal_timer = None
                 self._record_seals()
@@ -163,6 +165,7 @@ class Batcher(Listener):
                 self._seal()
         if self.open.sequences:
             self._arm_flush()
+        self._record_seals()  # every batch these entries closed, in one transaction
 
     def _arm_flush(self) -> None:
         if self.flush_timer is not None or self.open.oldest is None:
@@ -177,7 +180,8 @@ class Batcher(Listener):
         self.flush_timer = self.runtime.scheduler.after(wait, lambda: ref.tell(Flush(token)))
 
     def _seal(self) -> None:
-        """Close the open batch, whatever closed it, and disarm its flush timer."""
+        """Close the open batch, whatever closed it, and disarm its flush timer; the caller
+        records what was sealed (`_record_seals`)."""
         if self.flush_timer is not None:
             self.flush_timer.cancel()
             self.flush_timer = None
@@ -193,23 +197,25 @@ class Batcher(Listener):
             bytes=self._body_size(len(batch.sequences), batch.sizes),
             ndjson=is_ndjson(self.sub.fields.content_type),
         ))  # fmt: skip
-        self._record_seals()
 
     def _record_seals(self) -> None:
-        """Record sealed batches in the log, in order. If the store fails (locked, full), they
-        wait here and are recorded later: the router has moved past their events."""
-        while self.unrecorded:
+        """Record sealed batches in the log, in order, in one transaction, then send what is
+        next. If the store fails (locked, full), they wait here and are recorded later: the
+        router has moved past their events."""
+        if self.unrecorded:
+            seals = list(self.unrecorded)
             try:
-                sequence = self.runtime.recorder.record(self.unrecorded[0])
+                last = self.runtime.recorder.record(*seals)
             except SigninWebhooksError:
                 log.exception("recording a batch of %s failed; trying again", self.sub.id)
                 self._arm_reseal()
                 return
-            event = self.unrecorded.popleft()
-            activity.sealed(event)
-            self.queue.append(
-                Delivery.from_seal(event, sequence, format_time(self.runtime.clock()))
-            )
+            self.unrecorded.clear()
+            sealed_at = format_time(self.runtime.clock())
+            first = last - len(seals) + 1  # one transaction's facts have consecutive sequences
+            for i, seal in enumerate(seals):
+                activity.sealed(seal)
+                self.queue.append(Delivery.from_seal(seal, first + i, sealed_at))
         self._send_next()
 
     def _arm_reseal(self) -> None:
@@ -252,27 +258,21 @@ class Batcher(Listener):
             return
         self.in_flight = None
         delivery = self.queue.head
-        if outcome.status == "error":  # nothing was recorded: the same attempt goes again
-            retry_at = self.runtime.clock() + ERROR_DELAY
-            delivery.next_attempt_at = format_time(retry_at)
+        now = format_time(self.runtime.clock())
+        if outcome.attempt is None:  # nothing was recorded: the same attempt goes again
+            delivery.next_attempt_at = format_time(self.runtime.clock() + ERROR_DELAY)
             self.due = (delivery.id, self.runtime.clock.monotonic() + ERROR_BACKOFF)
         else:
-            delivery.attempts += 1
-            delivery.status = outcome.status
-            delivery.next_attempt_at = (
-                None if outcome.next_attempt_at is None else format_time(outcome.next_attempt_at)
-            )
+            delivery.evolve(outcome.attempt, now)
             self.due = None if outcome.retry_due is None else (delivery.id, outcome.retry_due)
             self.sub = msgspec.structs.replace(self.sub, failing_since=outcome.failing_since)
         if outcome.status in ("succeeded", "failed"):
             self.queue.pop()
-        if self.rerun is not None:  # a retry asked for while this attempt was in flight
-            rerun, self.rerun = self.rerun, None
-            rerun.attempts, rerun.series_start = delivery.attempts, delivery.attempts + 1
+        if self.rerun:  # a retry asked for while this attempt was in flight
+            self.rerun = False
+            delivery.evolve(RetryRequested(batch_id=delivery.id, subscription_id=self.sub.id), now)
             if outcome.status in ("succeeded", "failed"):
-                self.queue.insert_next(rerun, behind_head=False)
-            else:
-                delivery.series_start, delivery.next_attempt_at = rerun.series_start, None
+                self.queue.insert_next(delivery, behind_head=False)
         if outcome.status == "pending":  # 410 Gone or failing too long: disabled in the log
             self.sub = msgspec.structs.replace(self.sub, enabled=False)
         if self.releasing is not None:
@@ -289,11 +289,12 @@ class Batcher(Listener):
     def _retry(self, delivery: Delivery) -> None:
         """Start a new series of attempts, queued behind the delivery in flight."""
         if delivery.id == self.in_flight:  # once this attempt ends, whatever it comes to
-            self.rerun = delivery
+            self.rerun = True
             return
         for queued in self.queue:
             if queued.id == delivery.id:
-                queued.series_start, queued.next_attempt_at = delivery.series_start, None
+                request = RetryRequested(batch_id=delivery.id, subscription_id=self.sub.id)
+                queued.evolve(request, format_time(self.runtime.clock()))
                 break
         else:
             self.queue.insert_next(delivery, behind_head=self.in_flight is not None)
@@ -323,7 +324,7 @@ class Batcher(Listener):
             self.flush_timer.cancel()
             self.flush_timer = None
             self._arm_flush()
-        self._send_next()
+        self._record_seals()
 
     def _release(self, done: Callable[[], None]) -> None:
         self._skip_open()

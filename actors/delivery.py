@@ -15,7 +15,7 @@ import pykka
 
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.connections import Abandoned
-from signin_webhooks.actors.runtime import Listener, Recorder
+from signin_webhooks.actors.runtime import Listener, Readers, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
 from signin_webhooks.eventstore import InternalEvent, Store, format_time
@@ -49,11 +49,18 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What came of a job: the attempt as recorded, or None if nothing could be recorded (an
+    error of our own: the same attempt goes again later)."""
+
     delivery_id: str
-    status: str  # succeeded | retrying | failed | pending (waits for enable)
-    next_attempt_at: dt.datetime | None
-    retry_due: float | None = None  # next_attempt_at on the clock's monotonic time
+    attempt: AttemptRecorded | None = None
+    retry_due: float | None = None  # the attempt's next_attempt_at on the clock's monotonic time
     failing_since: str | None = None  # the subscription's health after the attempt
+
+    @property
+    def status(self) -> str:
+        """succeeded | retrying | failed | pending (waits for enable) | error (nothing recorded)"""
+        return "error" if self.attempt is None else self.attempt.outcome
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,12 @@ def batch_body(store: Store, delivery: Delivery) -> bytes:
         return delivery.body.encode()
     sequences = list(delivery.sequences())
     with store.errors():
-        records = store.log.read_sequences(sequences)
-    if len(records) != len(sequences):
+        events = store.log.delivered(sequences)
+    if len(events) != len(sequences):
         raise StoreError(f"delivery {delivery.id}: events missing from the log")
     if delivery.ndjson:
-        return b"".join(r.delivered() + b"\n" for r in records)
-    return b"[" + b",".join(r.delivered() for r in records) + b"]"
+        return b"\n".join(events) + b"\n" if events else b""
+    return b"[" + b",".join(events) + b"]"
 
 
 def request_headers(
@@ -113,15 +120,16 @@ def next_attempt(
 class Deliverer:
     """Makes attempts and records each one; usable from an actor or the calling process."""
 
-    def __init__(self, store: Store, recorder: Recorder, transport: Transport, clock: Any):
-        self.store = store
+    def __init__(self, readers: Readers, recorder: Recorder, transport: Transport, clock: Any):
+        self.readers = readers
         self.recorder = recorder
         self.transport = transport
         self.clock = clock
 
     def deliver(self, job: Job) -> Outcome:
         sub, delivery = job.subscription, job.delivery
-        body = batch_body(self.store, delivery)
+        with self.readers.borrow() as store:
+            body = batch_body(store, delivery)
         started = self.clock()
         headers = request_headers(sub, delivery.id, started, body)
         result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
@@ -172,22 +180,22 @@ class Deliverer:
             elif isinstance(fact, SubscriptionRecovered):
                 failing_since = None
         due = None if next_at is None else elapsed + (next_at - now).total_seconds()
-        return Outcome(delivery.id, status, next_at, due, failing_since)
+        return Outcome(delivery.id, attempt, due, failing_since)
 
     def _health(
         self, sub: Subscription, attempt: AttemptRecorded, now: dt.datetime
     ) -> list[InternalEvent]:
         limit = sub.fields.auto_disable_after
         if limit is None and attempt.outcome != "succeeded":  # the setting as it is now
-            with self.store.errors():
-                limit = InstallationSettings.current(self.store.project(InstallationSettings()))
+            with self.readers.borrow() as store, store.errors():
+                limit = InstallationSettings.current(store.project(InstallationSettings()))
             limit = limit.auto_disable_after
         return transitions(sub, attempt, now, limit or 0)
 
 
 class DeliveryActor(Listener):
     """One member of the delivery pool: one attempt at a time, then it tells the pool it is free
-    and the batcher what came of it. Its store is its own: it closes it as it stops."""
+    and the batcher what came of it."""
 
     def __init__(
         self, deliverer: Deliverer, pool: Any, stopping: threading.Event | None = None
@@ -197,13 +205,10 @@ class DeliveryActor(Listener):
         self.pool = pool
         self.stopping = stopping or threading.Event()
 
-    def on_stop(self) -> None:
-        self.deliverer.store.close()
-
     def handle(self, job: Job) -> None:
         if self.stopping.is_set():  # no new attempt once stopping: it stays pending in the log
             return
-        outcome = Outcome(job.delivery.id, "error", None)  # the batcher tries again later
+        outcome = Outcome(job.delivery.id)  # nothing recorded: the batcher tries again later
         try:
             outcome = self.deliverer.deliver(job)
         except Abandoned:

@@ -12,6 +12,7 @@ from signin_webhooks.actors.runtime import Recorder
 from signin_webhooks.eventstore.deliveries import Delivery
 
 IN_MEMORY = 32  # deliveries held per subscription; the rest are read back when their turn comes
+WITH_RANGES = 2  # of those, the first ones keep their event ranges from their seal until sent
 
 
 def light(delivery: Delivery) -> Delivery:
@@ -37,11 +38,12 @@ class DeliveryQueue:
         return self.items[0]
 
     def append(self, delivery: Delivery) -> None:
-        """A batch just sealed: it is in the log already, so past the limit it stays there."""
+        """A batch just sealed: it is in the log already, so past the limit it stays there.
+        Near the head it keeps its ranges, so they are not read back from the log to send it."""
         if self.spilled or len(self.items) >= IN_MEMORY:
             self.spilled = True
         else:
-            self.items.append(light(delivery))
+            self.items.append(delivery if len(self.items) < WITH_RANGES else light(delivery))
 
     def insert_next(self, delivery: Delivery, *, behind_head: bool) -> None:
         self.items.insert(1 if behind_head else 0, light(delivery))

@@ -20,7 +20,7 @@ from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.retention import RetentionKeeper
 from signin_webhooks.actors.router import Router, Wake
 from signin_webhooks.actors.runlock import RunLock, SharedRun
-from signin_webhooks.actors.runtime import Begin, Recorder, Runtime, start_actor
+from signin_webhooks.actors.runtime import Begin, Readers, Recorder, Runtime, start_actor
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
@@ -59,6 +59,7 @@ class Pipeline:
         self.leases: LeaseKeeper | None = None
         self.transport: Transport | None = None
         self.pool: Any = None
+        self.readers: Readers | None = None
         self.router: Any = None
         self.notifier: Any = None
         self.keeper: Any = None
@@ -98,9 +99,10 @@ class Pipeline:
         # A server counts its connections: there the delivery actors share one to read bodies.
         shared = self._store(db_path, clock) if writer.db.shares_connections else None
 
+        self.readers = Readers(lambda: shared or Store(db_path, clock, background=True))
+        deliverer = Deliverer(self.readers, self.runtime.recorder, self.transport, clock)
+
         def start_member(pool: pykka.ActorRef[DeliveryPool]) -> pykka.ActorRef[DeliveryActor]:
-            store = shared or Store(db_path, clock, background=True)  # closed by the member
-            deliverer = Deliverer(store, self.runtime.recorder, self.transport, clock)
             return start_actor(DeliveryActor, deliverer, pool, self._stopping)
 
         self.pool = start_actor(DeliveryPool, start_member, settings.delivery_pool_size)
@@ -256,6 +258,8 @@ class Pipeline:
         self.scheduler.stop()
         if self.transport is not None:
             self.transport.close()
+        if self.readers is not None:
+            self.readers.close()
         for store in self.stores:
             store.close()
         self.lock.release()

@@ -13,7 +13,7 @@ from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered,
 from signin_webhooks.actors.notifier import Notify
 from signin_webhooks.actors.runtime import Listener, Runtime, start_actor
 from signin_webhooks.actors.workers import Adopt, Drop, HandBack
-from signin_webhooks.eventstore import EVENT_TYPES, Filter, InternalEvent, Store
+from signin_webhooks.eventstore import Filter, InternalEvent, Store
 from signin_webhooks.eventstore.deliveries import (
     BatchCancelled,
     BatchSealed,
@@ -21,9 +21,9 @@ from signin_webhooks.eventstore.deliveries import (
     DeliveryHistory,
     RetryRequested,
 )
-from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.log import Envelope, Record
 from signin_webhooks.eventstore.notifications import kind_of
-from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.subscription_index import SubscriptionIndex
 from signin_webhooks.eventstore.subscriptions import (
     LIFECYCLE,
     Subscription,
@@ -52,9 +52,7 @@ class Router(Listener):
         self.pool = pool
         self.store: Store | None = None
         self.state: dict[str, Subscription] = {}  # as of the router's position in the log
-        self.taken: dict[str, frozenset[str]] = {}
-        # (scope id, "context" or "organization", event type) -> subscriptions taking it
-        self.targets: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        self.index = SubscriptionIndex()  # of the subscriptions in `state`
         self.after: dict[str, int] = {}  # per subscription: events up to here are batched
         self.batchers: dict[str, Any] = {}
         self.retired: list[Any] = []  # batchers of deleted subscriptions, finishing an attempt
@@ -73,14 +71,14 @@ class Router(Listener):
         self.started_at = self.store.log.last_sequence()
         subs = Subscriptions.all(self.store.project(Subscriptions()), deleted=True)
         conn = self.store.project(DeliveryHistory())
-        batched = DeliveryHistory.batched_positions(conn)
+        unbatched_after = DeliveryHistory.unbatched_after(conn, subs)
         for sub in subs:
             if self.leased and not sub.deleted:  # its owner starts its batcher, in `_adopt`
-                self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
+                self.after[sub.id] = unbatched_after[sub.id]
                 continue
             unsettled = self._cancel_skipped(sub, DeliveryHistory.unsettled(conn, sub.id))
             if not sub.deleted:
-                self.after[sub.id] = max(sub.start_after, batched.get(sub.id, 0))
+                self.after[sub.id] = unbatched_after[sub.id]
                 self.batchers[sub.id] = start_actor(
                     Batcher, sub, self.runtime, self.pool, unsettled
                 )
@@ -110,7 +108,7 @@ class Router(Listener):
             if current is None or current.deleted:
                 return
             unsettled = self._cancel_skipped(current, DeliveryHistory.unsettled(conn, sub_id))
-            after = max(current.start_after, DeliveryHistory.batched_positions(conn).get(sub_id, 0))
+            after = DeliveryHistory.unbatched_after(conn, [current])[sub_id]
             batcher = start_actor(Batcher, current, self.runtime, self.pool, unsettled)
             self.batchers[sub_id] = batcher
             self.after[sub_id] = after
@@ -184,19 +182,18 @@ class Router(Listener):
         assert self.store is not None
         while True:
             with self.store.errors():
-                records = list(
-                    self.store.log.read(self.position, signin=True, internal=True, limit=PAGE)
-                )
-            self._route(records)
-            if len(records) < PAGE:
+                page = self.store.log.envelopes(self.position, PAGE)
+            self._route(page)
+            if len(page) < PAGE:
                 return
 
-    def _route(self, records: list[Record]) -> None:
+    def _route(self, page: list[Envelope]) -> None:
         """The hot loop: two lookups per event, one shared entry per matching subscription."""
         matched: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        targets, after, empty = self.targets, self.after, ()
-        for record in records:
-            if record.internal:
+        targets, after, empty = self.index.by_key, self.after, ()
+        for envelope in page:
+            record = envelope.internal
+            if record is not None:
                 self.position = record.sequence
                 if record.type in LIFECYCLE:
                     self._send(matched)  # what came before the change goes first
@@ -205,20 +202,20 @@ class Router(Listener):
                     self._send(matched)
                     self._request(record)
                 continue
-            by_context = targets.get((record.context_id, "context", record.type), empty)
-            by_org = targets.get((record.organization_id, "organization", record.type), empty)
+            by_context = targets.get(("context", envelope.context_id, envelope.type), empty)
+            by_org = targets.get(("organization", envelope.organization_id, envelope.type), empty)
             if not (by_context or by_org):
                 continue
-            sequence = record.sequence
-            entry = (sequence, record.delivered_size(), record.recorded_at)
+            sequence = envelope.sequence
+            entry = (sequence, envelope.delivered_size, envelope.recorded_at)
             for sub_id in by_context:
                 if sequence > after[sub_id]:
                     matched[sub_id].append(entry)
             for sub_id in by_org:
                 if sequence > after[sub_id]:
                     matched[sub_id].append(entry)
-        if records:
-            self.position = records[-1].sequence
+        if page:
+            self.position = page[-1].sequence
         self._send(matched)
 
     def _send(self, matched: dict[str, list[tuple[int, int, str]]]) -> None:
@@ -235,17 +232,12 @@ class Router(Listener):
         if before is None and not isinstance(event, SubscriptionCreated):
             return  # a fact about a deleted subscription (a 410 that came back after the delete)
         after = evolve(before, record, event)
-        if before is not None:
-            for kind in self.taken.pop(sub_id):
-                self.targets[(before.fields.scope_id, before.fields.scope, kind)].remove(sub_id)
         if after.deleted:
             self.state.pop(sub_id, None)
+            self.index.remove(sub_id)
         else:
             self.state[sub_id] = after
-            events = after.fields.events
-            self.taken[sub_id] = frozenset(t for t in EVENT_TYPES if matches(events, t))
-            for kind in self.taken[sub_id]:
-                self.targets[(after.fields.scope_id, after.fields.scope, kind)].append(sub_id)
+            self.index.add(after)
             self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
         if not notify:
             return

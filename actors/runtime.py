@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,37 @@ class Recorder:
         with self._lock, self.store.errors():
             (record,) = self.store.log.read_sequences([delivery.sealed_sequence])
         return record.event().ranges  # type: ignore[attr-defined]
+
+
+class Readers:
+    """Read connections shared by the delivery actors: as many as read at the same moment,
+    not one per actor, however many actors the pool has started."""
+
+    def __init__(self, open_store: Callable[[], Store]) -> None:
+        self._open = open_store
+        self._lock = threading.Lock()
+        self._free: list[Store] = []
+        self._opened: list[Store] = []
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[Store]:
+        with self._lock:
+            store = self._free.pop() if self._free else None
+        if store is None:
+            store = self._open()
+            with self._lock:
+                self._opened.append(store)
+        try:
+            yield store
+        finally:
+            with self._lock:
+                self._free.append(store)
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened, self._free = self._opened, [], []
+        for store in opened:
+            store.close()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from signin_webhooks.actors.addresses import (
 from signin_webhooks.actors.delivery import Deliverer, Job
 from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
 from signin_webhooks.actors.ledger import Ledger
-from signin_webhooks.actors.runtime import Recorder
+from signin_webhooks.actors.runtime import Readers, Recorder
 from signin_webhooks.actors.settings_manager import SettingsManager
 from signin_webhooks.actors.signing import new_secret
 from signin_webhooks.actors.transport import Transport
@@ -192,7 +192,8 @@ class SubscriptionManager:
         delivery = self.deliveries.get(seal.batch_id)[0]
         allow_private = self.settings.allow_private_networks()
         with Transport(resolver=self.resolver, allow_private=allow_private) as transport:
-            Deliverer(store, recorder, transport, clock).deliver(Job(delivery, sub, 1, "test"))
+            deliverer = Deliverer(Readers(lambda: store), recorder, transport, clock)
+            deliverer.deliver(Job(delivery, sub, 1, "test"))
         delivery, attempts = self.deliveries.get(seal.batch_id)
         return delivery, attempts[-1]
 

@@ -15,6 +15,7 @@ import msgspec
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.projection import Projection
+from signin_webhooks.eventstore.subscriptions import Subscription
 
 STATUSES = ("pending", "retrying", "succeeded", "failed", "cancelled")
 SETTLED = ("succeeded", "failed", "cancelled")
@@ -146,6 +147,24 @@ class Delivery(msgspec.Struct, kw_only=True):
         for first, n in self.ranges:
             yield from range(first, first + n)
 
+    def evolve(self, event: AttemptRecorded | BatchCancelled | RetryRequested, at: str) -> None:
+        """The delivery after one of its facts, recorded at `at`: the whole of a delivery's
+        behaviour over time, for the history and the batcher alike."""
+        match event:
+            case AttemptRecorded():
+                self.attempts = max(self.attempts, event.attempt)
+                self.status = event.outcome
+                self.next_attempt_at = event.next_attempt_at
+            case BatchCancelled():
+                self.status = "cancelled"
+                self.next_attempt_at = None
+            case RetryRequested():  # a new series of attempts, after those made so far
+                self.status = "pending"
+                self.settled_at = self.next_attempt_at = None
+                self.series_start = self.attempts + 1
+        if self.status in SETTLED and self.settled_at is None:
+            self.settled_at = at
+
     @classmethod
     def from_seal(cls, event: BatchSealed, sequence: int, sealed_at: str) -> Delivery:
         """A delivery as its seal makes it: pending, no attempt yet."""
@@ -230,19 +249,8 @@ class DeliveryHistory(Projection):
             if delivery is None:  # expired by retention before this event: nothing to keep
                 continue
             if isinstance(event, AttemptRecorded):
-                delivery.attempts = max(delivery.attempts, event.attempt)
-                delivery.status = event.outcome
-                delivery.next_attempt_at = event.next_attempt_at
                 attempts.append((event.batch_id, event.attempt, record.sequence, record.body))
-            elif isinstance(event, BatchCancelled):
-                delivery.status = "cancelled"
-                delivery.next_attempt_at = None
-            elif isinstance(event, RetryRequested):
-                delivery.status = "pending"
-                delivery.settled_at = delivery.next_attempt_at = None
-                delivery.series_start = delivery.attempts + 1
-            if delivery.status in SETTLED and delivery.settled_at is None:
-                delivery.settled_at = record.recorded_at
+            delivery.evolve(event, record.recorded_at)  # type: ignore[arg-type]
             changed[delivery.id] = delivery
         gone = set(expired)
         for batch_id in gone:
@@ -363,6 +371,13 @@ class DeliveryHistory(Projection):
         """Per subscription, the last sequence sealed into a scheduled batch; kept for good,
         so that retention of old deliveries never makes their events look unbatched."""
         return dict(conn.execute("SELECT subscription_id, last_sequence FROM batch_positions"))
+
+    @staticmethod
+    def unbatched_after(conn: Any, subscriptions: Iterable[Subscription]) -> dict[str, int]:
+        """Per subscription, the sequence after which its events are still to be batched: past
+        its last scheduled batch, and past where it was created or enabled `--from-now`."""
+        positions = DeliveryHistory.batched_positions(conn)
+        return {sub.id: max(sub.start_after, positions.get(sub.id, 0)) for sub in subscriptions}
 
     @staticmethod
     def attempts(conn: Any, delivery_id: str) -> list[AttemptRecorded]:

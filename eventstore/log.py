@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from signin_webhooks.eventstore.catalogue import Published, same_content
 from signin_webhooks.eventstore.database import EVENTS
@@ -26,7 +26,36 @@ _COLUMNS = (
 )
 _LAST_RECORDED_AT = "SELECT recorded_at FROM events ORDER BY sequence DESC LIMIT 1"
 _ID_ASSIGNED, _OCCURRED_AT_ASSIGNED = 1, 2
+# Record.delivered_size() in SQL, so that routing never reads a Sign In event's body.
+_DELIVERED_SIZE = (
+    "length(body) + length(CAST(sequence AS TEXT)) + length(recorded_at) + 29"
+    " + CASE WHEN (assigned & 1) = 1 THEN length(id) + 8 ELSE 0 END"
+    " + CASE WHEN (assigned & 2) = 2 AND occurred_at IS NOT NULL"
+    " THEN length(occurred_at) + 17 ELSE 0 END"
+)
+_ENVELOPES = (
+    "SELECT sequence, id, type, organization_id, context_id, occurred_at, recorded_at, assigned,"
+    f" internal, CASE WHEN internal = 1 THEN body END, {_DELIVERED_SIZE}"
+    " FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?"
+)
 _LOOKUP_CHUNK = 500
+
+
+def _delivered(
+    sequence: int,
+    event_id: str,
+    occurred_at: str | None,
+    recorded_at: str,
+    assigned: int,
+    body: bytes,
+) -> bytes:
+    """An event's body as delivered: as published, with the fields the log assigned added."""
+    tail = f',"sequence":{sequence},"recorded_at":"{recorded_at}"}}'
+    if assigned & _OCCURRED_AT_ASSIGNED:
+        tail = f',"occurred_at":"{occurred_at}"{tail}'
+    if assigned & _ID_ASSIGNED:
+        tail = f',"id":"{event_id}"{tail}'
+    return body[:-1] + tail.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +93,24 @@ class Record:
         return size
 
     def _with_assigned(self, body: bytes) -> bytes:
-        extra = []
-        if self.assigned & _ID_ASSIGNED:
-            extra.append(f',"id":"{self.id}"')
-        if self.assigned & _OCCURRED_AT_ASSIGNED:
-            extra.append(f',"occurred_at":"{self.occurred_at}"')
-        extra.append(f',"sequence":{self.sequence},"recorded_at":"{self.recorded_at}"}}')
-        return body[:-1] + "".join(extra).encode()
+        return _delivered(self.sequence, self.id, self.occurred_at, self.recorded_at,
+                          self.assigned, body)  # fmt: skip
 
     def event(self) -> InternalEvent:
         """The typed internal event this record holds."""
         return decode_internal(self.body)
+
+
+class Envelope(NamedTuple):
+    """What routing reads of a record: the record itself only for the system's own facts."""
+
+    internal: Record | None
+    sequence: int
+    type: str
+    organization_id: str | None
+    context_id: str | None
+    recorded_at: str
+    delivered_size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +303,31 @@ class EventLog:
             after = rows[-1][0]
             if remaining is not None:
                 remaining -= len(rows)
+
+    def envelopes(self, after: int, limit: int) -> list[Envelope]:
+        """Up to `limit` records after `after`, oldest first, as routing needs them: a Sign In
+        event's envelope and delivered size without its body; the system's own facts whole."""
+        rows = self.db.conn.execute(_ENVELOPES, [after, limit]).fetchall()
+        return [
+            Envelope(Record(*row[:10]) if row[8] else None, row[0], row[2], row[3], row[4],
+                     row[6], row[10])
+            for row in rows
+        ]  # fmt: skip
+
+    def delivered(self, sequences: Sequence[int]) -> list[bytes]:
+        """The events at these sequences as delivered (`Record.delivered`), in the order given;
+        those no longer in the log are left out."""
+        found: dict[int, bytes] = {}
+        for i in range(0, len(sequences), _LOOKUP_CHUNK):
+            chunk = sequences[i : i + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "SELECT sequence, id, occurred_at, recorded_at, assigned, body FROM events"
+                f" WHERE sequence IN ({marks})"
+            )
+            for row in self.db.conn.execute(sql, chunk):
+                found[row[0]] = _delivered(*row)
+        return [found[s] for s in sequences if s in found]
 
     def read_sequences(self, sequences: Sequence[int]) -> list[Record]:
         """The records at these sequences, in the order given."""
