@@ -13,6 +13,7 @@ whatever names it is reached.
 """
 
 import contextlib
+import heapq
 import socket
 import threading
 import time
@@ -23,30 +24,75 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 
+class _Watcher:
+    """One thread for every deadline: it sleeps until the earliest and fires what is due, so an
+    attempt costs no thread of its own to time it."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Deadline]] = []
+        self._changed = threading.Condition(threading.Lock())
+        self._thread: threading.Thread | None = None
+        self._count = 0
+
+    def add(self, deadline: "Deadline") -> None:
+        with self._changed:
+            self._count += 1
+            heapq.heappush(self._due, (deadline.at, self._count, deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="signin-webhooks-deadline", daemon=True
+                )
+                self._thread.start()
+            elif self._due[0][2] is deadline:
+                self._changed.notify()
+
+    def ended(self, deadline: "Deadline") -> None:
+        """Let the thread drop an ended deadline it is waiting for (and go, if it was the last)."""
+        with self._changed:
+            if self._due and self._due[0][2] is deadline:
+                self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while self._due and self._due[0][2].over:
+                    heapq.heappop(self._due)  # ended before it was due
+                if not self._due:
+                    self._thread = None
+                    return
+                at, _, deadline = self._due[0]
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+            deadline._fire()
+
+
+_watcher = _Watcher()
+
+
 class Deadline:
     """The end of one attempt. When it passes, the attempt's socket is shut down."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self._at = time.monotonic() + seconds
+        self.at = time.monotonic() + seconds
         self._conn: HTTPConnection | None = None
         self._fired = False
-        self._over = False
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.name = "signin-webhooks-deadline"
-        self._timer.start()
+        self.over = False
+        _watcher.add(self)
 
     def remaining(self) -> float:
-        return max(0.0, self._at - time.monotonic())
+        return max(0.0, self.at - time.monotonic())
 
     @property
     def passed(self) -> bool:
-        return self._fired or time.monotonic() >= self._at
+        return self._fired or time.monotonic() >= self.at
 
     def watch(self, conn: HTTPConnection) -> None:
         with _owners:
-            if self._over:
+            if self.over:
                 return
             self._conn = conn
             conn.signin_webhooks_deadline = self  # type: ignore[attr-defined]
@@ -55,7 +101,7 @@ class Deadline:
 
     def _fire(self) -> None:
         with _owners:
-            if self._over:
+            if self.over:
                 return
             self._fired = True
             # On an error urllib3 returns the connection to its pool before this attempt ends:
@@ -66,11 +112,12 @@ class Deadline:
 
     def end(self) -> bool:
         """Disarm, before the connection goes back to the pool; whether it had fired."""
-        self._timer.cancel()
         with _owners:
-            self._over = True
+            self.over = True
             self._conn = None
-            return self._fired
+            fired = self._fired
+        _watcher.ended(self)
+        return fired
 
 
 # Held while a connection changes owner or is shut, so a deadline never shuts another's socket.

@@ -12,12 +12,15 @@ from signin_webhooks.actors.runtime import Recorder
 from signin_webhooks.eventstore.deliveries import Delivery
 
 IN_MEMORY = 32  # deliveries held per subscription; the rest are read back when their turn comes
-WITH_RANGES = 2  # of those, the first ones keep their event ranges from their seal until sent
+WITH_RANGES = 2  # of those, the first ones keep their event ranges from their seal until sent,
+FEW_RANGES = 4  # and so does any with this few (a small batch, or one of consecutive events)
 
 
 def light(delivery: Delivery) -> Delivery:
     """A delivery without its event ranges (the bulk of it), read again when it is sent."""
-    return msgspec.structs.replace(delivery, ranges=[]) if delivery.ranges else delivery
+    if len(delivery.ranges) <= FEW_RANGES:
+        return delivery
+    return msgspec.structs.replace(delivery, ranges=[])
 
 
 class DeliveryQueue:

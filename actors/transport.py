@@ -40,6 +40,7 @@ from signin_webhooks.actors.addresses import (
     BlockedAddress,
     ResolutionFailed,
     Resolver,
+    parse_ip_literal,
     resolve_checked,
 )
 from signin_webhooks.actors.addresses import system_resolver as system_resolver
@@ -247,6 +248,13 @@ class Transport:
 
     def _resolve(self, target: _Target, deadline: Deadline) -> list[str]:
         allow = self._allow_private() if callable(self._allow_private) else self._allow_private
+        if parse_ip_literal(target.host) is not None:  # nothing to look up: checked here and now
+            try:
+                return resolve_checked(
+                    target.host, target.port, resolver=self._resolver, allow_private=allow
+                )
+            except BlockedAddress as e:
+                raise _Fault("blocked_address", str(e)) from e
         future = self._resolver_pool().submit(
             resolve_checked, target.host, target.port, resolver=self._resolver, allow_private=allow
         )
