@@ -28,8 +28,20 @@ ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them 
 _FENCED = (BatchSealed, AttemptRecorded)
 
 
+class _Facts:
+    """One caller's facts waiting to be recorded, and what came of it."""
+
+    def __init__(self, events: list[InternalEvent]) -> None:
+        self.events = events
+        self.done = False
+        self.last = 0
+        self.error: BaseException | None = None
+
+
 class Recorder:
-    """Appends the system's own facts from any actor thread, one transaction at a time.
+    """Appends the system's own facts from any actor thread. Facts recorded at the same moment
+    by several actors go in one transaction (a group commit): each caller's facts stay together
+    and in order, and each caller is answered once they are in the log, or with the error.
 
     With a `fence` (a worker's leases, on PostgreSQL), a seal or an attempt is recorded only if
     the worker still owns its subscription, checked in the same transaction."""
@@ -37,16 +49,57 @@ class Recorder:
     def __init__(self, store: Store, fence: Any = None) -> None:
         self.store = store
         self.fence = fence
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the store's connection
+        self._queued: list[_Facts] = []
+        self._changed = threading.Condition(threading.Lock())
+        self._writing = False
 
     def record(self, *events: InternalEvent) -> int:
+        """Append `events` in one transaction; returns the last one's sequence (theirs run
+        consecutively up to it)."""
+        if self.fence is not None:  # a lease lost for one subscription must fail only its facts
+            return self._record_fenced(list(events))
+        mine = _Facts(list(events))
+        with self._changed:
+            self._queued.append(mine)
+            while self._writing and not mine.done:
+                self._changed.wait()
+            if not mine.done:
+                self._writing = True
+                group, self._queued = self._queued, []
+        if not mine.done:
+            try:
+                self._write(group)
+            finally:
+                with self._changed:
+                    self._writing = False
+                    self._changed.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.last
+
+    def _record_fenced(self, events: list[InternalEvent]) -> int:
         fenced = [e.subscription_id for e in events if isinstance(e, _FENCED)]  # type: ignore[attr-defined]
         with self._lock, self.store.errors():
-            if self.fence is None or not fenced:
-                return self.store.log.append_internal(list(events))
+            if not fenced:
+                return self.store.log.append_internal(events)
             with self.store.db.write_transaction() as conn:
                 self.fence.check(conn, fenced)
-                return self.store.log.append_internal(list(events), conn)
+                return self.store.log.append_internal(events, conn)
+
+    def _write(self, group: list[_Facts]) -> None:
+        try:
+            with self._lock, self.store.errors():
+                last = self.store.log.append_internal([e for facts in group for e in facts.events])
+        except BaseException as error:
+            for facts in group:
+                facts.error = error
+        else:
+            end = last
+            for facts in reversed(group):
+                facts.last, end = end, end - len(facts.events)
+        for facts in group:
+            facts.done = True
 
     def unsettled(self, subscription_id: str) -> list[Delivery]:
         """The subscription's pending and retrying deliveries, from an up-to-date history."""

@@ -241,8 +241,9 @@ class EventLog:
         ids: Sequence[str] | None = None,
     ) -> int:
         """Append the system's own facts in one transaction (or in the caller's, given its
-        connection); returns the last sequence. `ids`: the events' ids, where the log's unique
-        ids must refuse a second append (an id already taken raises Conflict)."""
+        connection); returns the last sequence: they are numbered consecutively up to it. `ids`:
+        the events' ids, where the log's unique ids must refuse a second append (an id already
+        taken raises Conflict)."""
         bodies = [(event.type_name(), encode_internal(event)) for event in events]
         chosen = ids is not None
         ids = new_ids(len(events)) if ids is None else list(ids)

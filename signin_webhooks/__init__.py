@@ -31,7 +31,12 @@ if _typing.TYPE_CHECKING:
         Store,
         StoreError,
     )
-    from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+    from signin_webhooks.eventstore.deliveries import (
+        AttemptRecorded,
+        BatchCancelled,
+        Delivery,
+        RetryRequested,
+    )
     from signin_webhooks.eventstore.idempotency import Answer
     from signin_webhooks.eventstore.retention import RetentionReport
     from signin_webhooks.eventstore.settings import Settings
@@ -46,6 +51,7 @@ _EXPORTS = {
     "Answer": "signin_webhooks.eventstore.idempotency",
     "AppendResult": "signin_webhooks.eventstore",
     "AttemptRecorded": "signin_webhooks.eventstore.deliveries",
+    "BatchCancelled": "signin_webhooks.eventstore.deliveries",
     "Delivery": "signin_webhooks.eventstore.deliveries",
     "DeliveryManager": "signin_webhooks.actors.delivery_manager",
     "Filter": "signin_webhooks.eventstore",
@@ -59,6 +65,7 @@ _EXPORTS = {
     "Record": "signin_webhooks.eventstore",
     "Requested": "signin_webhooks.actors.delivery_manager",
     "Resolver": "signin_webhooks.actors.addresses",
+    "RetryRequested": "signin_webhooks.eventstore.deliveries",
     "RetentionReport": "signin_webhooks.eventstore.retention",
     "Saved": "signin_webhooks.actors.subscription_manager",
     "Scope": "signin_webhooks.eventstore.subscription_fields",
@@ -81,6 +88,7 @@ __all__ = [
     "Answer",
     "AppendResult",
     "AttemptRecorded",
+    "BatchCancelled",
     "Delivery",
     "DeliveryManager",
     "Filter",
@@ -95,6 +103,7 @@ __all__ = [
     "Requested",
     "Resolver",
     "RetentionReport",
+    "RetryRequested",
     "Saved",
     "Scope",
     "Secret",
