@@ -11,6 +11,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.admin import admin_options
 from signin_webhooks.cli.api import PREFIX, create_app
 from signin_webhooks.cli.app import main, pass_writer
 from signin_webhooks.eventstore import SigninWebhooksError, postgres
@@ -63,7 +64,7 @@ def serve(system: WebhookSystem, host: str, port: int, no_deliver: bool, access_
         allow_private_networks=system.allow_private_override,
         create=system.create,
     ) as served:
-        app = create_app(served)
+        app = create_app(served, **admin_options())
         config = uvicorn.Config(
             app,
             log_config=log_config(),

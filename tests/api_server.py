@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.admin import admin_options
 from signin_webhooks.cli.api import PREFIX, create_app
 
 HOST = "127.0.0.1"
@@ -27,9 +28,9 @@ HOST = "127.0.0.1"
 class ApiServer:
     """uvicorn serving `create_app(system)` from a thread, until `stop`."""
 
-    def __init__(self, system: WebhookSystem) -> None:
+    def __init__(self, system: WebhookSystem, *, admin: bool = False) -> None:
         self.system = system
-        self.app = create_app(system)
+        self.app = create_app(system, **(admin_options() if admin else {}))
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.bind((HOST, 0))
         self.port = self._sock.getsockname()[1]

@@ -34,12 +34,14 @@ def test_serve_answers_health_checks_and_stops_on_sigterm(command: str, db) -> N
         ready = httpx.get(server.url + "/readyz")
         schema = httpx.get(server.url + "/openapi.json")
         docs = httpx.get(server.url + "/docs")
+        signin = httpx.get(server.url + "/signin")
     finally:
         code, stderr = server.stop()
     assert health.json() == {"status": "ok", "detail": ""}
     assert ready.status_code == 200
     assert schema.json()["openapi"].startswith("3.1")
     assert "POST /api/v1/events" in docs.text
+    assert signin.status_code == 200 and 'name="token"' in signin.text
     assert code == 0
     assert "serving and delivering from" in stderr
     assert "stopping: attempts in flight finish first" in stderr

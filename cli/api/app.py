@@ -6,7 +6,7 @@ Other faces of the same system (the admin pages, metrics) join it as more route 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from typing import Any
 
@@ -51,13 +51,17 @@ def api_router() -> Router:
 
 
 def create_app(
-    system: WebhookSystem, routes: Sequence[ControllerRouterHandler] = (), **options: Any
+    system: WebhookSystem,
+    routes: Sequence[ControllerRouterHandler] = (),
+    state: Mapping[str, Any] | None = None,
+    **options: Any,
 ) -> Litestar:
-    """The app over a started system. `options` go to Litestar (templates, middleware...)."""
+    """The app over a started system. `routes` and `state` join the API's (the admin pages
+    bring theirs); `options` go to Litestar (templates, middleware...)."""
     backend = Backend(system)
     app = Litestar(
         route_handlers=[api_router(), *health.ROUTES, docs, openapi, *routes],
-        state=State({"backend": backend, "publisher": Publisher(backend)}),
+        state=State({**(state or {}), "backend": backend, "publisher": Publisher(backend)}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=system.settings.show().max_request_bytes,
         openapi_config=OpenAPIConfig(
