@@ -109,8 +109,11 @@ class DeliveryManager:
         if delivery.trigger == "test":
             raise InvalidInput("a test delivery is not retried; run `subscriptions test` again")
         if delivery.status in ("pending", "retrying", "succeeded") and not force:
+            state = {"succeeded": "has succeeded already", "pending": "is still pending"}
             raise InvalidInput(
-                f"delivery {delivery_id} is {delivery.status}; retry it anyway with --force"
+                f"delivery {delivery_id} {state.get(delivery.status, 'is retrying')};"
+                " retry it anyway with force",
+                fields=("force",),
             )
         return self.request(RetryRequested(batch_id=delivery.id, subscription_id=sub.id))
 

@@ -25,7 +25,13 @@ RECORD_MAX = 300  # bytes: a longer file is not a lock record
 
 
 class AlreadyRunning(SigninWebhooksError):
-    pass
+    """Another process delivers from this database; `holder` says which."""
+
+    def __init__(self, holder: str, *, beside: str = "") -> None:
+        super().__init__(
+            f"`run` is already delivering from this database ({holder}); stop it first{beside}"
+        )
+        self.holder = holder
 
 
 class RunLockError(SigninWebhooksError):
@@ -53,9 +59,7 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise AlreadyRunning(
-                    f"`run` is already delivering from this database ({_read(fd)}); stop it first"
-                ) from None
+                raise AlreadyRunning(_read(fd)) from None
             _check_record(fd, self.path)  # only a lock record is ever overwritten
             record = f"pid {os.getpid()} on {socket.gethostname()}".encode()
             os.pwrite(fd, record, 0)

@@ -18,7 +18,13 @@ from signin_webhooks.actors.delivery_manager import DeliveryManager
 from signin_webhooks.actors.idempotency import IdempotentRequests
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.actors.pipeline import Pipeline
-from signin_webhooks.actors.runlock import holder, refuse_lost_database, run_lock, workers_running
+from signin_webhooks.actors.runlock import (
+    AlreadyRunning,
+    holder,
+    refuse_lost_database,
+    run_lock,
+    workers_running,
+)
 from signin_webhooks.actors.settings_manager import SettingsManager, allow_private_from_env
 from signin_webhooks.actors.subscription_manager import SubscriptionManager
 from signin_webhooks.actors.tokens import AccessTokens
@@ -166,7 +172,12 @@ class WebhookSystem:
             if self.create:
                 refuse_lost_database(self.path)  # before a lock of our own stands beside it
             lock = run_lock(self.path)
-            lock.acquire()  # before anything else: a second `run` is refused at once
+            try:
+                lock.acquire()  # before anything else: a second `run` is refused at once
+            except AlreadyRunning as e:
+                raise AlreadyRunning(
+                    e.holder, beside="; to publish and read beside it, pass deliver=False"
+                ) from None
         try:
             self.ledger.open(lost_checked=lock is not None)
             if lock is not None:

@@ -188,8 +188,9 @@ class Transport:
             deadline.end()
         kind, error = got.error_kind, got.error
         if kind is None and got.status is not None and 300 <= got.status < 400:
-            location = got.headers.get("Location", "nowhere")
-            kind, error = "redirect", f"HTTP {got.status} {got.reason}: {location} not followed"
+            location = got.headers.get("Location")
+            to = f"a redirect to {location}" if location else "a redirect without a Location"
+            kind, error = "redirect", f"HTTP {got.status} {got.reason}: {to}, not followed"
         elif kind is None and got.status is not None and not 200 <= got.status < 300:
             kind, error = "http_status", f"HTTP {got.status} {got.reason}"
         return Attempt(

@@ -12,6 +12,7 @@ import click
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.system import DEFAULT_DB, ENV_DB
+from signin_webhooks.cli.output import echo
 from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError, postgres
 from signin_webhooks.eventstore.database import store_error
 from signin_webhooks.eventstore.errors import NoDatabase
@@ -40,6 +41,7 @@ OPTIONS = {
     "until": "--until",
     "status": "--status",
     "event_type": "--type",
+    "force": "--force",
 }
 
 
@@ -96,7 +98,7 @@ def in_options(error: SigninWebhooksError) -> str:
 
 def fail(message: str, code: int) -> None:
     for line in message.splitlines():
-        click.echo(f"signin-webhooks: {line}", err=True)
+        echo(f"signin-webhooks: {line}", err=True)
     sys.exit(code)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
-from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table, printable
 from signin_webhooks.eventstore import StoreError
 from signin_webhooks.eventstore.deliveries import STATUSES, AttemptRecorded, Delivery
 from signin_webhooks.eventstore.durations import format_duration
+
+BODY_LINES, BODY_CHARS = 20, 4000  # of a body shown on a terminal without --full
 
 
 def delivery_view(d: Delivery) -> dict[str, Any]:
@@ -92,40 +95,62 @@ def list_(
 
 @deliveries.command()
 @click.argument("delivery_id", metavar="ID")
+@click.option("--no-body", is_flag=True, help="Leave out the body sent.")
+@click.option("--full", is_flag=True, help="The whole body, even on a terminal.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_system
-def show(system: WebhookSystem, delivery_id: str, as_json: bool) -> None:
-    """One delivery: the exact body sent, and each attempt with its response."""
+def show(system: WebhookSystem, delivery_id: str, no_body: bool, full: bool, as_json: bool) -> None:
+    """One delivery: each attempt with its response, and the exact body sent.
+
+    On a terminal the body is cut to its first lines unless --full.
+    """
     delivery, attempts = system.deliveries.get(delivery_id)
-    try:
-        body: str | None = system.deliveries.body(delivery).decode()
-    except StoreError:
-        body = None  # the log no longer holds its events
+    body: str | None = None
+    if not no_body:
+        try:
+            body = system.deliveries.body(delivery).decode()
+        except StoreError:
+            body = None  # the log no longer holds its events
     shown = {
         **delivery_view(delivery),
         "body": body,
         "attempts": [attempt_view(a) for a in attempts],
     }
+    if no_body:
+        del shown["body"]
     if as_json:
         echo_json(shown)
         return
     echo_fields({k: v for k, v in shown.items() if k not in ("body", "attempts")})
     for a in shown["attempts"]:
-        click.echo(
-            f"\nattempt {a['number']} ({a['trigger']}) at {a['started_at']}, {a['duration']}"
-        )
-        click.echo(f"  POST {a['url']}")
+        echo(f"\nattempt {a['number']} ({a['trigger']}) at {a['started_at']}, {a['duration']}")
+        echo(f"  POST {a['url']}")
         for k, v in a["request_headers"].items():
-            click.echo(f"  > {k}: {v}")
+            echo(f"  > {k}: {v}")
         result = a["error"] or f"HTTP {a['response_status']}"
         kind = f" [{a['error_kind']}]" if a["error_kind"] else ""
-        click.echo(f"  {result}{kind} -> {a['outcome']}")
+        echo(f"  {result}{kind} -> {a['outcome']}")
         for k, v in a["response_headers"].items():
-            click.echo(f"  < {k}: {v}")
+            echo(f"  < {k}: {v}")
         if a["response_body"]:
-            click.echo(f"  < {a['response_body']}")
+            echo(f"  < {a['response_body']}")
+    if no_body:
+        return
     click.echo("\nbody sent:")
-    click.echo(body if body is not None else "(its events are no longer in the log)")
+    if body is None:
+        click.echo("(its events are no longer in the log)")
+    else:
+        cut = full or not sys.stdout.isatty()
+        click.echo(printable(body if cut else head(body), lines=True).rstrip("\n"))
+
+
+def head(body: str, lines: int = BODY_LINES, chars: int = BODY_CHARS) -> str:
+    """The first lines of a body, at most `chars` of it, and how much more there is."""
+    shown = "\n".join(body.splitlines()[:lines])[:chars]
+    if len(shown) >= len(body.rstrip("\n")):
+        return body
+    rest = len(body.encode()) - len(shown.encode())
+    return f"{shown}\n... {rest} more bytes; --full prints the whole body"
 
 
 @deliveries.command()
@@ -136,4 +161,4 @@ def retry(system: WebhookSystem, delivery_id: str, force: bool) -> None:
     """Send a delivery again, same webhook-id, in a new series of attempts."""
     requested = system.deliveries.retry(delivery_id, force=force)
     waits = " it waits for `signin-webhooks run`" if requested.waits else " `run` carries it out"
-    click.echo(f"retry of {delivery_id} requested;{waits}")
+    echo(f"retry of {delivery_id} requested;{waits}")

@@ -7,7 +7,7 @@ import click
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
-from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
 from signin_webhooks.cli.subscriptions import subscriptions
 from signin_webhooks.eventstore import EVENT_TYPES
 
@@ -53,10 +53,10 @@ def recover(
         subscription_id, since=since, until=until, dry_run=dry_run
     )
     if dry_run or requested is None:
-        click.echo(f"{count} events in the window" + ("" if dry_run else "; nothing to send"))
+        echo(f"{count} events in the window" + ("" if dry_run else "; nothing to send"))
     else:
         waits = "it waits for `signin-webhooks run`" if requested.waits else "`run` sends them"
-        click.echo(f"recovery of {count} events requested; {waits}")
+        echo(f"recovery of {count} events requested; {waits}")
 
 
 @main.command()
@@ -91,10 +91,10 @@ def status(system: WebhookSystem, as_json: bool) -> None:
             "subscriptions": rows,
         })  # fmt: skip
         return
-    click.echo(f"run: {'up (' + holder + ')' if holder else 'not running'}")
+    echo(f"run: {'up (' + holder + ')' if holder else 'not running'}")
     for worker in workers:
         owned = ", ".join(worker["subscriptions"]) or "no subscription yet"
-        click.echo(f"worker {worker['id']} ({worker['name']}): {owned}")
+        echo(f"worker {worker['id']} ({worker['name']}): {owned}")
     columns = ("subscription_id", "name", "health", "backlog", "oldest_undelivered_age", "failed")
     echo_table(
         [(*(r[c] for c in columns), r["last_success"], r["failing_since"]) for r in rows],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors import AlreadyRunning, WebhookSystem
 from signin_webhooks.cli import logs
 from signin_webhooks.cli.app import main, pass_writer
 from signin_webhooks.eventstore import SigninWebhooksError, postgres
@@ -24,11 +24,16 @@ def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
         signal.signal(signum, lambda *_: stop.set())
     where = postgres.shown(str(system.path))
     log = logs.RunLog(log_format, quiet)
+    delivering = WebhookSystem(
+        system.path, resolver=system.resolver,
+        allow_private_networks=system.allow_private_override, create=system.create,
+    )  # fmt: skip
     try:
-        with WebhookSystem(
-            system.path, resolver=system.resolver,
-            allow_private_networks=system.allow_private_override, create=system.create,
-        ) as running:  # fmt: skip
+        try:
+            delivering.start()
+        except AlreadyRunning as e:
+            raise AlreadyRunning(e.holder) from None  # the Python API's hint is no option here
+        with delivering as running:
             running.on_halt(lambda reason: (halted.append(reason), stop.set()))
             log.say("started", f"delivering from {where}; Ctrl-C stops", db=where)
             log.open()

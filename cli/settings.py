@@ -6,7 +6,7 @@ import click
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system, pass_writer
-from signin_webhooks.cli.output import echo_json, echo_table
+from signin_webhooks.cli.output import echo, echo_json, echo_table
 from signin_webhooks.eventstore.settings import SETTINGS
 
 
@@ -23,9 +23,10 @@ def settings(ctx: click.Context) -> None:
 @pass_system
 def show(system: WebhookSystem, as_json: bool = False) -> None:
     """Show every setting, its value and what it sets."""
-    values = system.settings.show().shown()
+    current = system.settings.show()
+    values = current.shown()
     if as_json:
-        echo_json(values)
+        echo_json(current.typed())
     else:
         echo_table([(k, v, SETTINGS[k][3]) for k, v in values.items()], ["key", "value", "sets"])
 
@@ -35,6 +36,6 @@ def show(system: WebhookSystem, as_json: bool = False) -> None:
 @click.argument("value")
 @pass_writer
 def set_(system: WebhookSystem, key: str, value: str) -> None:
-    """Change one setting, e.g. `settings set delivery_retention 72h`."""
+    """Change one setting: `settings set delivery_retention 72h`."""
     shown = system.settings.set(key, value).shown()
-    click.echo(f"{key}: {shown[key]}")
+    echo(f"{key}: {shown[key]}")

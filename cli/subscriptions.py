@@ -9,7 +9,7 @@ import click
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.cli.app import main, pass_system, pass_writer
-from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
 from signin_webhooks.eventstore.durations import format_duration, format_duration_list
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
 
@@ -59,6 +59,8 @@ def _echo(sub: Subscription, as_json: bool, reveal: bool = False, secret: str | 
     if as_json:
         echo_json(shown)
         return
+    state = "deleted" if sub.deleted else "enabled" if sub.enabled else "disabled"
+    shown = {"id": shown.pop("id"), "name": shown.pop("name"), "state": state, **shown}
     for key in ("headers",):
         shown[key] = ", ".join(f"{k}: {v}" for k, v in shown[key].items())
     shown["events"] = ", ".join(shown["events"])
@@ -71,7 +73,7 @@ def _echo(sub: Subscription, as_json: bool, reveal: bool = False, secret: str | 
 
 def _warn(saved: Saved) -> None:
     for warning in saved.warnings:
-        click.echo(f"signin-webhooks: warning: {warning}", err=True)
+        echo(f"signin-webhooks: warning: {warning}", err=True)
 
 
 @main.group()
@@ -179,8 +181,8 @@ def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: b
 @reveal_option
 @pass_system
 def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: bool) -> None:
-    """Show one subscription."""
-    _echo(system.subscriptions.get(subscription_id), as_json, reveal)
+    """Show one subscription; a deleted one as it was when deleted, marked deleted."""
+    _echo(system.subscriptions.get(subscription_id, deleted_ok=True), as_json, reveal)
 
 
 @subscriptions.command()
@@ -231,6 +233,10 @@ def delete(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
 @json_option
 @pass_system
 def rotate_secret(system: WebhookSystem, subscription_id: str, grace: str, as_json: bool) -> None:
-    """Make a new signing secret; prints it once. Both are signed with during the grace."""
+    """Make a new signing secret; prints it once.
+
+    Until the grace ends, deliveries are signed with the new secret and the old one, so a
+    consumer holding either accepts them. --grace 0 retires every old secret at once.
+    """
     saved = system.subscriptions.rotate_secret(subscription_id, grace=grace)
     _echo(saved.subscription, as_json, secret=saved.secret)

@@ -125,7 +125,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_bytes: int
 
     def shown(self) -> dict[str, str]:
+        """Each setting as text, as it is written to `settings set`."""
         return {key: SETTINGS[key][2](getattr(self, key)) for key in SETTINGS}
+
+    def typed(self) -> dict[str, str | int | bool]:
+        """For JSON: numbers and booleans as such, durations as written."""
+        text = self.shown()
+        return {
+            key: value if isinstance(value, int) else text[key]  # a bool is an int too
+            for key, value in ((key, getattr(self, key)) for key in SETTINGS)
+        }
 
 
 def check_setting(key: str, value: str) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import invoke, one_error_line
+from signin_webhooks.actors import AlreadyRunning, WebhookSystem
+from tests.helpers import event, invoke, one_error_line
 
 
 def test_the_bare_command_prints_its_help_as_help_does_and_exits_0(command: str) -> None:
@@ -80,3 +81,30 @@ def test_commands_that_write_create_the_database(
     assert result.exit_code == 0, result.stderr
     assert db.exists()
     assert invoke("--db", str(db), "status").exit_code == 0
+
+
+def test_a_second_delivering_system_is_one_line_naming_deliver_false(tmp_path: Path) -> None:
+    db = tmp_path / "hooks.db"
+    with WebhookSystem(db):
+        with pytest.raises(AlreadyRunning) as refused:
+            WebhookSystem(db).start()
+        [line] = str(refused.value).splitlines()
+        assert line.startswith("`run` is already delivering from this database (pid ")
+        assert line.endswith("; to publish and read beside it, pass deliver=False")
+        with WebhookSystem(db, deliver=False) as beside:  # as the README shows a host doing
+            assert beside.publish(event("e1")).appended == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted", "unwanted"),
+    [
+        (["subscriptions", "rotate-secret", "--help"],
+         "signed with the new secret and the old one", "Both are signed with"),
+        (["settings", "--help"], "Change one setting: `settings set", "e.g."),
+    ],
+)  # fmt: skip
+def test_help_says_what_it_means_in_whole_sentences(
+    args: list[str], wanted: str, unwanted: str
+) -> None:
+    shown = " ".join(invoke(*args).stdout.split())
+    assert wanted in shown and unwanted not in shown

@@ -357,12 +357,12 @@ def test_retry_of_a_pending_retrying_or_succeeded_delivery_is_refused_without_fo
     retrying = delivery_of(operator, flaky_id, status="retrying")["id"]
 
     for delivery_id, status in (
-        (succeeded, "succeeded"),
-        (pending, "pending"),
-        (retrying, "retrying"),
+        (succeeded, "has succeeded already"),
+        (pending, "is still pending"),
+        (retrying, "is retrying"),
     ):
         line = operator.refused("deliveries", "retry", delivery_id)
-        assert status in line and "--force" in line
+        assert line == f"delivery {delivery_id} {status}; retry it anyway with --force"
     time.sleep(SETTLE)
     assert len(healthy.requests) == 1
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 PUBLIC = {
-    "signin_webhooks.actors": {"ManualClock", "SystemClock", "WebhookSystem", "database_path"},
+    "signin_webhooks.actors": {
+        "AlreadyRunning", "ManualClock", "SystemClock", "WebhookSystem", "database_path",
+    },
     "signin_webhooks.eventstore": {
         "CATALOGUE", "EVENT_TYPES", "MAX_DEPTH", "MAX_EVENT_BYTES", "MAX_INPUT_BYTES",
         "AppendResult", "EventCounts", "EventLog",

@@ -337,6 +337,7 @@ def test_a_second_run_on_the_same_database_is_refused_naming_the_one_that_holds_
         line = one_clear_line(run(db, "run"))
         assert "already delivering" in line
         assert f"pid {first.pid}" in line
+        assert line.endswith("; stop it first")  # deliver=False is for the Python API
         assert run(db, "status").stdout.startswith(f"run: up (pid {first.pid}".encode())
     finally:
         first.kill()  # even killed outright, it lets go of the database

@@ -74,7 +74,7 @@ def listed() -> str:
     [
         (["subscriptions", "list", "--json"], []),
         (["subscriptions", "list", "--all", "--json"], []),
-        (["settings", "show", "--json"], {"delivery_pool_size": "16"}),
+        (["settings", "show", "--json"], {"delivery_pool_size": 16}),
     ],
 )
 def test_reading_commands_work_on_a_fresh_database(args: list[str], expected: Any) -> None:
@@ -110,7 +110,6 @@ def test_an_unknown_id_is_one_clear_line(command: list[str]) -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        ["show"],
         ["update", "--name", "x"],
         ["enable"],
         ["disable"],
@@ -125,6 +124,16 @@ def test_a_deleted_id_is_one_clear_line_saying_it_was_deleted(command: list[str]
     line = refused("subscriptions", command[0], sub_id, *command[1:])
     assert line.startswith(f"subscription '{sub_id}' was deleted at ")
     assert audit() == before
+
+
+def test_show_of_a_deleted_subscription_shows_it_as_it_was_marked_deleted() -> None:
+    sub_id = create("--description", "the CRM")["id"]
+    ok("subscriptions", "delete", sub_id)
+    shown = fields_of(ok("subscriptions", "show", sub_id).stdout)
+    assert shown["state"] == "deleted"
+    assert shown["description"] == "the CRM" and shown["deleted_at"]
+    as_json = ok_json("subscriptions", "show", sub_id)
+    assert as_json["deleted"] is True and as_json["name"] == "CRM"
 
 
 def test_the_whole_lifecycle_works_one_invocation_at_a_time() -> None:
@@ -503,7 +512,7 @@ def test_the_flag_allows_private_networks_for_one_invocation_only() -> None:
     created = ok_json("--allow-private-networks", "subscriptions", "create", *private)
     assert created["url"] == LOCAL_URL
     refused("subscriptions", "create", *private)
-    assert ok_json("settings", "show")["allow_private_networks"] == "false"
+    assert ok_json("settings", "show")["allow_private_networks"] is False
     assert [s["url"] for s in ok_json("subscriptions", "list")] == [LOCAL_URL]
 
 
@@ -512,7 +521,7 @@ def test_the_environment_variable_allows_private_networks_for_one_process(value:
     private = [*_without("--url"), "--url", LOCAL_URL]
     ok("subscriptions", "create", *private, env={ENV_ALLOW_PRIVATE: value})
     refused("subscriptions", "create", *private)
-    assert ok_json("settings", "show")["allow_private_networks"] == "false"
+    assert ok_json("settings", "show")["allow_private_networks"] is False
 
 
 @pytest.mark.parametrize("value", ["0", "false", "no"])
@@ -573,7 +582,8 @@ def test_settings_set_saves_each_key_for_later_invocations(
     key: str, value: str, shown: str
 ) -> None:
     assert ok("settings", "set", key, value).stdout == f"{key}: {shown}\n"
-    assert ok_json("settings", "show")[key] == shown
+    as_json = json.dumps(ok_json("settings", "show")[key])
+    assert as_json == (shown if shown in ("true", "false") or shown.isdigit() else f'"{shown}"')
     assert "settings.changed" in audit()
 
 

@@ -132,6 +132,14 @@ def test_a_redirect_is_a_failure_and_never_followed(endpoint, transport):
     assert (attempt.status, attempt.error_kind) == (302, "redirect")
     assert attempt.response_headers["Location"] == endpoint.url_for("/elsewhere")
     assert [r.path for r in endpoint.requests] == ["/hook"]
+    elsewhere = endpoint.url_for("/elsewhere")
+    assert attempt.error == f"HTTP 302 Found: a redirect to {elsewhere}, not followed"
+
+
+def test_a_redirect_without_a_location_says_so(endpoint, transport):
+    endpoint.respond(Reply(302), path="/hook")
+    attempt = post(transport, endpoint.url_for("/hook"))
+    assert attempt.error == "HTTP 302 Found: a redirect without a Location, not followed"
 
 
 def test_410_gone_is_reported_with_its_status(endpoint, transport):
