@@ -25,7 +25,14 @@ from signin_webhooks.actors.runtime import Readers, Recorder
 from signin_webhooks.actors.settings_manager import SettingsManager
 from signin_webhooks.actors.signing import new_secret
 from signin_webhooks.actors.transport import Transport
-from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput, format_time, parse_time
+from signin_webhooks.eventstore import (
+    CATALOGUE,
+    EVENT_TYPES,
+    InvalidInput,
+    NotFound,
+    format_time,
+    parse_time,
+)
 from signin_webhooks.eventstore.deliveries import (
     AttemptRecorded,
     BatchSealed,
@@ -42,6 +49,7 @@ from signin_webhooks.eventstore.subscription_fields import (
     validate_fields,
 )
 from signin_webhooks.eventstore.subscriptions import (
+    SecretRevoked,
     SecretRotated,
     Subscription,
     SubscriptionCreated,
@@ -149,7 +157,8 @@ class SubscriptionManager:
         return self.get(subscription_id, deleted_ok=True)
 
     def rotate_secret(self, subscription_id: str, *, grace: str | float = DEFAULT_GRACE) -> Saved:
-        """A new secret; the old one stays valid, and signed with, for `grace`."""
+        """A new secret; the old one stays valid, and signed with, for `grace` (earlier ones
+        still in their grace, for no longer). A grace of 0 leaves the new secret alone."""
         self.get(subscription_id)
         if isinstance(grace, str):
             grace = parse_duration(grace, what="grace", maximum=30 * 24 * 3600)
@@ -158,8 +167,29 @@ class SubscriptionManager:
             subscription_id=subscription_id,
             secret=secret,
             previous_expires_at=rotation_expiry(self.ledger.clock(), grace),
+            keep_previous=grace > 0,
         ))  # fmt: skip
         return Saved(self.get(subscription_id), secret)
+
+    def revoke_secret(self, subscription_id: str, number: int) -> Subscription:
+        """Retire one secret still in its grace now, by its number (`show` lists them)."""
+        sub = self.get(subscription_id)
+        current, *in_grace = sub.secrets
+        if number == current.number:
+            raise InvalidInput(
+                f"secret {number} is the current secret of {subscription_id}; rotate it with"
+                " grace 0 to replace it at once",
+                fields=("grace",),
+            )
+        now = format_time(self.ledger.clock())
+        valid = [s.number for s in in_grace if (s.expires_at or "") > now]
+        if number not in valid:
+            listed = ", ".join(map(str, valid)) if valid else "none"
+            raise NotFound(
+                f"{subscription_id} has no secret {number} in its grace (in grace: {listed})"
+            )
+        self.ledger.record(SecretRevoked(subscription_id=subscription_id, number=number))
+        return self.get(subscription_id)
 
     # -- the operator's tools
 

@@ -42,7 +42,11 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
         "failing_since": sub.failing_since,
         "last_success": sub.last_success_at,
         "secrets": [
-            {"secret": s.value if reveal else REDACTED, "expires_at": s.expires_at}
+            {
+                "number": s.number,
+                "secret": s.value if reveal else REDACTED,
+                "expires_at": s.expires_at,
+            }
             for s in sub.secrets
         ],
         "created_at": sub.created_at,
@@ -65,7 +69,7 @@ def _echo(sub: Subscription, as_json: bool, reveal: bool = False, secret: str | 
         shown[key] = ", ".join(f"{k}: {v}" for k, v in shown[key].items())
     shown["events"] = ", ".join(shown["events"])
     shown["secrets"] = ", ".join(
-        s["secret"] + (f" (until {s['expires_at']})" if s["expires_at"] else "")
+        f"#{s['number']} {s['secret']}" + (f" (until {s['expires_at']})" if s["expires_at"] else "")
         for s in shown["secrets"]
     )
     echo_fields(shown)
@@ -240,3 +244,17 @@ def rotate_secret(system: WebhookSystem, subscription_id: str, grace: str, as_js
     """
     saved = system.subscriptions.rotate_secret(subscription_id, grace=grace)
     _echo(saved.subscription, as_json, secret=saved.secret)
+
+
+@subscriptions.command(name="revoke-secret")
+@click.argument("subscription_id", metavar="ID")
+@click.argument("number", metavar="NUMBER", type=int)
+@json_option
+@pass_system
+def revoke_secret(system: WebhookSystem, subscription_id: str, number: int, as_json: bool) -> None:
+    """Retire an old secret still in its grace, now: one that leaked, say.
+
+    NUMBER is the secret's number as `show` lists it (`#12`); deliveries from now on are no
+    longer signed with it.
+    """
+    _echo(system.subscriptions.revoke_secret(subscription_id, number), as_json)

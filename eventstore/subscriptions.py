@@ -66,14 +66,24 @@ class SubscriptionRecovered(InternalEvent, frozen=True, tag="subscription.recove
 
 
 class SecretRotated(InternalEvent, frozen=True, tag="subscription.secret_rotated"):
-    """The old secret stays valid, and is signed with, until `previous_expires_at`."""
+    """The old secret stays valid, and is signed with, until `previous_expires_at`; every
+    earlier secret still in its grace too, for no longer. `keep_previous` false (a rotation
+    without grace): the new secret is the only one left."""
 
     subscription_id: str
     secret: str
     previous_expires_at: str
+    keep_previous: bool = True
 
     def redacted(self) -> SecretRotated:
         return msgspec.structs.replace(self, secret=REDACTED)
+
+
+class SecretRevoked(InternalEvent, frozen=True, tag="subscription.secret_revoked"):
+    """A secret still in its grace is retired before its time (it leaked, say)."""
+
+    subscription_id: str
+    number: int
 
 
 class SubscriptionDeleted(InternalEvent, frozen=True, tag="subscription.deleted"):
@@ -85,8 +95,11 @@ def redact_fields(fields: SubscriptionFields) -> SubscriptionFields:
 
 
 class Secret(msgspec.Struct, frozen=True):
+    """`number`: the sequence of the event that made it, which names it (`revoke-secret`)."""
+
     value: str
     expires_at: str | None = None
+    number: int = 0
 
 
 class Subscription(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,6 +157,7 @@ _TYPES = (
     SubscriptionFailing,
     SubscriptionRecovered,
     SecretRotated,
+    SecretRevoked,
     SubscriptionDeleted,
 )
 LIFECYCLE = frozenset(cls.type_name() for cls in _TYPES)
@@ -173,7 +187,7 @@ def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> 
             id=event.subscription_id,
             fields=event.fields,
             enabled=event.enabled,
-            secrets=(Secret(event.secret),),
+            secrets=(Secret(event.secret, number=record.sequence),),
             created_at=at,
             updated_at=at,
             start_after=record.sequence,
@@ -195,9 +209,21 @@ def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> 
         case SubscriptionDisabled():
             change.update(enabled=False, disabled_reason=event.reason)
         case SecretRotated():
-            previous = Secret(state.secrets[0].value, event.previous_expires_at)
-            still_valid = tuple(s for s in state.secrets[1:] if s.expires_at and s.expires_at > at)
-            change["secrets"] = (Secret(event.secret), previous, *still_valid)
+            new = Secret(event.secret, number=record.sequence)
+            if not event.keep_previous:
+                change["secrets"] = (new,)
+            else:
+                until = event.previous_expires_at
+                current, *earlier = state.secrets
+                previous = msgspec.structs.replace(current, expires_at=until)
+                still_valid = tuple(
+                    msgspec.structs.replace(s, expires_at=min(s.expires_at, until))
+                    for s in earlier
+                    if s.expires_at and s.expires_at > at
+                )
+                change["secrets"] = (new, previous, *still_valid)
+        case SecretRevoked():
+            change["secrets"] = tuple(s for s in state.secrets if s.number != event.number)
         case SubscriptionDeleted():
             change.update(enabled=False, deleted_at=at)
     return msgspec.structs.replace(state, **change)

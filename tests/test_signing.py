@@ -5,6 +5,7 @@ import hmac
 import pytest
 
 from signin_webhooks.actors.signing import new_secret, sign, verify
+from tests.helpers import create_subscription, event, header
 
 # The test vector published with the Standard Webhooks reference libraries.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -72,3 +73,20 @@ def test_verify_finds_a_valid_signature_among_unknown_ones():
 def test_a_secret_that_is_not_base64_is_refused():
     with pytest.raises(ValueError, match="whsec_"):
         sign(["whsec_not base64!"], "d", 1, b"{}")
+
+
+def test_a_rotation_without_grace_after_one_with_grace_signs_with_the_new_secret_alone(
+    system, endpoints
+):
+    endpoint = endpoints()
+    saved = create_subscription(system, endpoint, max_events=1)
+    sub_id = saved.subscription.id
+    in_grace = system.subscriptions.rotate_secret(sub_id).secret  # 24h of grace
+    new = system.subscriptions.rotate_secret(sub_id, grace=0).secret
+    system.publish(event("after_the_leak"))
+    (request,) = endpoint.wait_for(1)
+    signatures = header(request, "webhook-signature").split()
+    webhook_id, timestamp = header(request, "webhook-id"), int(header(request, "webhook-timestamp"))
+    assert signatures == [sign([new], webhook_id, timestamp, request.body)]
+    for old in (saved.secret, in_grace):
+        assert not verify(old, webhook_id, timestamp, request.body, " ".join(signatures))

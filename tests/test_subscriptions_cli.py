@@ -260,7 +260,8 @@ def test_reveal_shows_secrets_and_header_values() -> None:
     created = create("--header", "Authorization: Bearer t0k3n")
     shown = ok_json("subscriptions", "show", created["id"], "--reveal")
     assert shown["headers"] == {"Authorization": "Bearer t0k3n"}
-    assert shown["secrets"] == [{"secret": created["secret"], "expires_at": None}]
+    [secret] = shown["secrets"]
+    assert (secret["secret"], secret["expires_at"]) == (created["secret"], None)
     [row] = ok_json("subscriptions", "list", "--reveal")
     assert row["secrets"][0]["secret"] == created["secret"]
 
@@ -269,13 +270,56 @@ def test_rotation_keeps_the_old_secret_until_the_grace_ends() -> None:
     created = create()
     rotated = ok_json("subscriptions", "rotate-secret", created["id"], "--grace", "1h")
     new, old = ok_json("subscriptions", "show", created["id"], "--reveal")["secrets"]
-    assert new == {"secret": rotated["secret"], "expires_at": None}
+    assert (new["secret"], new["expires_at"]) == (rotated["secret"], None)
     assert old["secret"] == created["secret"] and old["expires_at"]
     with WebhookSystem(deliver=False) as system:
         sub = system.subscriptions.get(created["id"])
     expires, second = parse_time(old["expires_at"]), dt.timedelta(seconds=1)
     assert sub.valid_secrets(expires - second) == [rotated["secret"], created["secret"]]
     assert sub.valid_secrets(expires + second) == [rotated["secret"]]
+
+
+def test_rotation_without_grace_leaves_only_the_new_secret_even_after_an_earlier_rotation() -> None:
+    created = create()
+    first = ok_json("subscriptions", "rotate-secret", created["id"])  # the default 24h grace
+    assert len(ok_json("subscriptions", "show", created["id"])["secrets"]) == 2
+    leaked = ok_json("subscriptions", "rotate-secret", created["id"], "--grace", "0")
+    [only] = ok_json("subscriptions", "show", created["id"], "--reveal")["secrets"]
+    assert only["secret"] == leaked["secret"] not in (created["secret"], first["secret"])
+    with WebhookSystem(deliver=False) as system:
+        now = dt.datetime.now(dt.UTC)
+        assert system.subscriptions.get(created["id"]).valid_secrets(now) == [leaked["secret"]]
+
+
+def test_a_shorter_grace_cuts_the_grace_of_earlier_secrets_too() -> None:
+    sub_id = create()["id"]
+    ok("subscriptions", "rotate-secret", sub_id, "--grace", "24h")
+    ok("subscriptions", "rotate-secret", sub_id, "--grace", "1h")
+    _, previous, earliest = ok_json("subscriptions", "show", sub_id)["secrets"]
+    assert earliest["expires_at"] == previous["expires_at"]
+
+
+def test_revoke_secret_retires_one_secret_in_its_grace_and_only_that_one() -> None:
+    created = create()
+    ok("subscriptions", "rotate-secret", created["id"])
+    third = ok_json("subscriptions", "rotate-secret", created["id"])
+    current, second, first = ok_json("subscriptions", "show", created["id"])["secrets"]
+    assert (
+        f"#{first['number']} [redacted] (until "
+        in fields_of(ok("subscriptions", "show", created["id"]).stdout)["secrets"]
+    )
+    revoked = ok_json("subscriptions", "revoke-secret", created["id"], str(first["number"]))
+    assert [s["number"] for s in revoked["secrets"]] == [current["number"], second["number"]]
+    with WebhookSystem(deliver=False) as system:
+        now = dt.datetime.now(dt.UTC)
+        signing = system.subscriptions.get(created["id"]).valid_secrets(now)
+    assert created["secret"] not in signing and third["secret"] in signing and len(signing) == 2
+    line = refused("subscriptions", "revoke-secret", created["id"], str(current["number"]))
+    assert line.endswith("is the current secret of " + created["id"] + "; rotate it with"
+                         " --grace 0 to replace it at once")  # fmt: skip
+    gone = refused("subscriptions", "revoke-secret", created["id"], str(first["number"]))
+    assert gone == (f"{created['id']} has no secret {first['number']} in its grace"
+                    f" (in grace: {second['number']})")  # fmt: skip
 
 
 @pytest.mark.parametrize("grace", ["abc", "-1s", "1.5h", "721h", ""])

@@ -70,11 +70,11 @@ def test_a_description_with_a_newline_cannot_forge_a_line_of_show(tmp_path: Path
                   "--url", "http://127.0.0.1:9/", "--description", forged, "--json")  # fmt: skip
     sub_id = json.loads(created.stdout)["id"]
     shown = cli(db, "subscriptions", "show", sub_id).stdout
+    as_json = json.loads(cli(db, "subscriptions", "show", sub_id, "--json").stdout)
     assert "description: CRM\\nsecrets: whsec_forged" in shown.splitlines()
     assert [line for line in shown.splitlines() if line.startswith("secrets:")] == [
-        "secrets: [redacted]"
+        f"secrets: #{as_json['secrets'][0]['number']} [redacted]"
     ]
-    as_json = json.loads(cli(db, "subscriptions", "show", sub_id, "--json").stdout)
     assert as_json["description"] == forged
 
 
