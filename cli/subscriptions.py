@@ -10,7 +10,6 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
-from signin_webhooks.eventstore.durations import format_duration, format_duration_list
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
 
 
@@ -29,12 +28,10 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
         "events": list(f.events),
         "max_events": f.max_events,
         "max_bytes": f.max_bytes,
-        "flush_interval": format_duration(f.flush_interval),
-        "retry_schedule": format_duration_list(f.retry_schedule),
-        "timeout": format_duration(f.timeout),
-        "auto_disable_after": (
-            None if f.auto_disable_after is None else format_duration(f.auto_disable_after)
-        ),
+        "flush_interval": f.shown("flush_interval"),
+        "retry_schedule": f.shown("retry_schedule"),
+        "timeout": f.shown("timeout"),
+        "auto_disable_after": f.shown("auto_disable_after"),
         "operations_url": f.operations_url,
         "enabled": sub.enabled,
         "disabled_reason": sub.disabled_reason or None,

@@ -123,10 +123,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connections_per_host: int
     worker_lease: float
     max_request_bytes: int
+    #: the durations as their operator wrote them (`90m` stays `90m`)
+    written: dict[str, str] = {}
 
     def shown(self) -> dict[str, str]:
         """Each setting as text, as it is written to `settings set`."""
-        return {key: SETTINGS[key][2](getattr(self, key)) for key in SETTINGS}
+        return {
+            key: self.written.get(key) or SETTINGS[key][2](getattr(self, key)) for key in SETTINGS
+        }
 
     def typed(self) -> dict[str, str | int | bool]:
         """For JSON: numbers and booleans as such, durations as written."""
@@ -142,7 +146,12 @@ def check_setting(key: str, value: str) -> str:
     if key not in SETTINGS:
         raise InvalidInput(f"unknown setting {key!r}; settings: {', '.join(SETTINGS)}")
     parsed = SETTINGS[key][1](value, key)
+    if key in DURATIONS and parsed is not None:
+        return str(value).strip()  # as written, beside nothing: its seconds parse back from it
     return SETTINGS[key][2](parsed)
+
+
+DURATIONS = ("delivery_retention", "log_retention")
 
 
 class InstallationSettings(Projection):
@@ -164,4 +173,8 @@ class InstallationSettings(Projection):
     def current(conn: Any) -> Settings:
         written = {key: default for key, (default, *_rest) in SETTINGS.items()}
         written.update(conn.execute("SELECT key, value FROM settings"))
-        return Settings(**{k: SETTINGS[k][1](v, k) for k, v in written.items() if k in SETTINGS})
+        known = {k: v for k, v in written.items() if k in SETTINGS}
+        return Settings(
+            **{k: SETTINGS[k][1](v, k) for k, v in known.items()},
+            written={k: v for k, v in known.items() if k in DURATIONS and v != "off"},
+        )

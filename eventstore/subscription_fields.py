@@ -28,7 +28,8 @@ Scope = Literal["context", "organization"]
 
 
 class SubscriptionFields(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything an operator sets on a subscription; durations are seconds."""
+    """Everything an operator sets on a subscription; durations are seconds, and `written`
+    keeps each duration given as text the way it was written (`90m` stays `90m`)."""
 
     name: str
     description: str = ""
@@ -45,9 +46,19 @@ class SubscriptionFields(msgspec.Struct, frozen=True, kw_only=True):
     timeout: float = 30.0
     auto_disable_after: float | None = None  # None: the installation setting; 0: never
     operations_url: str | None = None  # told of changes of health; None: the setting's
+    written: dict[str, str] = {}
+
+    def shown(self, key: str) -> str | None:
+        """A duration field as its operator wrote it, or in the shortest form."""
+        value = getattr(self, key)
+        written = self.written.get(key)
+        if written is not None or value is None:
+            return written
+        return format_duration_list(value) if key == "retry_schedule" else format_duration(value)
 
 
-FIELD_NAMES = tuple(SubscriptionFields.__struct_fields__)
+DURATIONS = ("flush_interval", "retry_schedule", "timeout", "auto_disable_after")
+FIELD_NAMES = tuple(name for name in SubscriptionFields.__struct_fields__ if name != "written")
 
 
 def matches(patterns: Iterable[str], event_type: str) -> bool:
@@ -70,9 +81,15 @@ def validate_fields(
             f"unknown subscription field {sorted(unknown)[0]!r}; fields: {', '.join(FIELD_NAMES)}"
         )
     merged: dict[str, Any] = msgspec.structs.asdict(base) if base else {}
+    written = dict(merged.get("written", {}))
     for key, value in values.items():
         if value is not None:
             merged[key] = _CHECKS[key](value)
+            if key in DURATIONS:
+                written.pop(key, None)
+                if isinstance(value, str):
+                    written[key] = ",".join(item.strip() for item in value.split(","))
+    merged["written"] = written
     for key in ("name", "scope", "scope_id", "url"):
         if key not in merged:
             message, fields = _MISSING[key]

@@ -17,7 +17,10 @@ from signin_webhooks.eventstore.times import format_time, parse_time
 REDACTED = "[redacted]"
 
 
-class SubscriptionCreated(InternalEvent, frozen=True, tag="subscription.created"):
+class SubscriptionCreated(InternalEvent, frozen=True, kw_only=True, tag="subscription.created"):
+    """v2: `fields.written` keeps durations as written (absent in v1, which reads as none)."""
+
+    v: int = 2
     subscription_id: str
     fields: SubscriptionFields
     enabled: bool
@@ -27,7 +30,10 @@ class SubscriptionCreated(InternalEvent, frozen=True, tag="subscription.created"
         return msgspec.structs.replace(self, secret=REDACTED, fields=redact_fields(self.fields))
 
 
-class SubscriptionUpdated(InternalEvent, frozen=True, tag="subscription.updated"):
+class SubscriptionUpdated(InternalEvent, frozen=True, kw_only=True, tag="subscription.updated"):
+    """v2: as SubscriptionCreated's."""
+
+    v: int = 2
     subscription_id: str
     fields: SubscriptionFields
 

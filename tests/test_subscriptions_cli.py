@@ -16,6 +16,7 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.system import ENV_DB
 from signin_webhooks.eventstore import parse_time
+from signin_webhooks.eventstore.events import decode_internal
 from tests.helpers import PREFIX, fields_of, invoke, one_error_line
 
 PUBLIC_URL = "https://93.184.216.34/hook"
@@ -320,6 +321,33 @@ def test_revoke_secret_retires_one_secret_in_its_grace_and_only_that_one() -> No
     gone = refused("subscriptions", "revoke-secret", created["id"], str(first["number"]))
     assert gone == (f"{created['id']} has no secret {first['number']} in its grace"
                     f" (in grace: {second['number']})")  # fmt: skip
+
+
+def test_durations_print_as_they_were_written() -> None:
+    created = create("--flush-interval", "90m", "--retry-schedule", "90s, 2m", "--timeout", "60s")
+    assert (created["flush_interval"], created["retry_schedule"], created["timeout"]) == (
+        "90m", "90s,2m", "60s",
+    )  # fmt: skip
+    shown = fields_of(ok("subscriptions", "show", created["id"]).stdout)
+    assert (shown["flush_interval"], shown["timeout"]) == ("90m", "60s")
+    updated = ok_json("subscriptions", "update", created["id"], "--timeout", "1m30s")
+    assert (updated["flush_interval"], updated["timeout"]) == ("90m", "1m30s")
+    with WebhookSystem(deliver=False) as system:
+        fields = system.subscriptions.get(created["id"]).fields
+    assert (fields.flush_interval, fields.timeout) == (5400.0, 90.0)
+    assert ok("settings", "set", "delivery_retention", "90m").stdout == "delivery_retention: 90m\n"
+    assert ok_json("settings", "show")["delivery_retention"] == "90m"
+
+
+def test_a_subscription_created_before_durations_were_kept_as_written_still_reads() -> None:
+    v1 = (
+        b'{"type":"subscription.created","v":1,"subscription_id":"sub_1","enabled":true,'
+        b'"secret":"whsec_x","fields":{"name":"n","scope":"context","scope_id":"c",'
+        b'"url":"https://example.com/","flush_interval":5400.0,"timeout":30.0}}'
+    )
+    old = decode_internal(v1)
+    assert old.v == 1 and old.fields.written == {}  # type: ignore[attr-defined]
+    assert old.fields.shown("flush_interval") == "1h30m"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("grace", ["abc", "-1s", "1.5h", "721h", ""])
