@@ -151,7 +151,7 @@ def check_setting(key: str, value: str) -> str:
     return SETTINGS[key][2](parsed)
 
 
-DURATIONS = ("delivery_retention", "log_retention")
+DURATIONS = ("delivery_retention", "log_retention", "auto_disable_after")
 
 
 class InstallationSettings(Projection):
