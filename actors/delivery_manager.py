@@ -55,8 +55,10 @@ class DeliveryManager:
         before: tuple[str, str] | None = None,
     ) -> builtins.list[Delivery]:
         """Newest first. `subscription_ids` keeps only those subscriptions' deliveries; the
-        window is on the seal's time; `event_id` keeps those holding that event; `before`
-        continues after the (sealed_at, id) of the last delivery of a page."""
+        window is on the seal's time (RFC 3339 times, datetimes, or times ago: `1h`, `2d`);
+        `event_id` keeps those holding that event; `delivery_id` the one a consumer received
+        under that `webhook-id`; `before` continues after the (sealed_at, id) of the last
+        delivery of a page."""
         if status is not None and status not in STATUSES:
             raise InvalidInput(
                 f"status {status!r} is not one of {', '.join(STATUSES)}", fields=("status",)
@@ -69,8 +71,9 @@ class DeliveryManager:
             if holding is None:
                 return []
         conn = store.project(DeliveryHistory())
+        now = self.ledger.clock()
         window = {
-            key: None if value is None else format_time(parse_time(value, what=key))
+            key: None if value is None else format_time(parse_time(value, what=key, now=now))
             for key, value in (("since", since), ("until", until))
         }
         with store.errors():

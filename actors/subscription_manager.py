@@ -238,8 +238,9 @@ class SubscriptionManager:
         """Re-send the subscription's events recorded in [since, until) in new batches; returns
         how many events that is, and the request (None for a dry run)."""
         sub = self.get(subscription_id)
-        start = format_time(parse_time(since, what="since"))
-        end = None if until is None else format_time(parse_time(until, what="until"))
+        now = self.ledger.clock()
+        start = format_time(parse_time(since, what="since", now=now))
+        end = None if until is None else format_time(parse_time(until, what="until", now=now))
         if end is not None and end <= start:
             raise InvalidInput("until must be later than since", fields=("until", "since"))
         window = sub.window(since=start, until=end)

@@ -317,13 +317,15 @@ class WebhookSystem:
         limit: int | None = None,
         internal: bool = False,
     ) -> Iterator[Record]:
-        """The log's records, oldest first, streamed; Sign In events only unless `internal`."""
+        """The log's records, oldest first, streamed; Sign In events only unless `internal`.
+        `since` and `until`: RFC 3339 times, datetimes, or times ago (`1h`, `2d`)."""
+        now = self.clock()
         window = Filter(
             types=tuple(types),
             organization=organization,
             context=context,
-            since=None if since is None else format_time(parse_time(since, what="since")),
-            until=None if until is None else format_time(parse_time(until, what="until")),
+            since=None if since is None else format_time(parse_time(since, what="since", now=now)),
+            until=None if until is None else format_time(parse_time(until, what="until", now=now)),
         )
         with self.store.errors():
             yield from self.store.log.read(

@@ -60,18 +60,24 @@ def deliveries() -> None:
 @deliveries.command(name="list")
 @click.option("--subscription", "subscription_id", metavar="ID", help="Only this subscription.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only deliveries with this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--since", metavar="TIME", help="Sealed at or after TIME (RFC 3339, or ago: 1h, 2d).")
+@click.option("--until", metavar="TIME", help="Sealed before TIME (RFC 3339, or ago: 1h, 2d).")
+@click.option("--event", "event_id", metavar="ID", help="Only deliveries that carried this event.")
+@click.option(
+    "--webhook-id", "delivery_id", metavar="ID", help="Only the delivery sent with this webhook-id."
+)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, metavar="N")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_system
-def list_(
-    system: WebhookSystem,
-    subscription_id: str | None,
-    status: str | None,
-    limit: int,
-    as_json: bool,
-) -> None:
-    """Recent deliveries, newest first."""
-    found = system.deliveries.list(subscription_id=subscription_id, status=status, limit=limit)
+def list_(system: WebhookSystem, as_json: bool, **where: Any) -> None:
+    """Recent deliveries, newest first.
+
+    \b
+    Examples:
+      signin-webhooks deliveries list --status failed --since 2d
+      signin-webhooks deliveries list --event ev_1001
+    """
+    found = system.deliveries.list(**where)
     if as_json:
         echo_json([delivery_view(d) for d in found])
         return

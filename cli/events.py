@@ -60,8 +60,10 @@ def check_types(values: tuple[str, ...]) -> tuple[str, ...]:
 )
 @click.option("--organization", help="Only events of this organization.")
 @click.option("--context", help="Only events of this context.")
-@click.option("--since", help="Recorded at or after this RFC 3339 time.")
-@click.option("--until", help="Recorded before this RFC 3339 time.")
+@click.option(
+    "--since", metavar="TIME", help="Recorded at or after TIME (RFC 3339, or ago: 1h, 2d)."
+)
+@click.option("--until", metavar="TIME", help="Recorded before TIME (RFC 3339, or ago: 1h, 2d).")
 @click.option(
     "--after-sequence", type=click.IntRange(min=0), default=0, help="Only after this sequence."
 )

@@ -41,8 +41,13 @@ def test(
 
 @subscriptions.command()
 @click.argument("subscription_id", metavar="ID")
-@click.option("--since", required=True, help="Recorded at or after this RFC 3339 time.")
-@click.option("--until", help="Recorded before this RFC 3339 time (default: now).")
+@click.option(
+    "--since",
+    required=True,
+    metavar="TIME",
+    help="Recorded at or after TIME (RFC 3339, or ago: 1h, 2d).",
+)
+@click.option("--until", metavar="TIME", help="Recorded before TIME (default: now).")
 @click.option("--dry-run", is_flag=True, help="Count the events, send nothing.")
 @pass_system
 def recover(

@@ -856,3 +856,49 @@ def test_malformed_times_and_windows_are_refused_with_one_line(db, operator, end
     assert "--since" in operator.refused(*recover)
     assert "no subscription" in operator.refused("subscriptions", "test", "sub_nope")
     assert "--type" in operator.refused("subscriptions", "test", sub_id, "--type", "signin.nope")
+
+
+# -- finding deliveries: by time, relative or not, by event, by webhook-id
+
+
+def test_deliveries_list_finds_by_sealed_time_event_id_and_webhook_id(
+    system, operator, endpoints, clock
+):
+    endpoint = endpoints()
+    sub_id = subscribe(system, endpoint, max_events=2)
+    system.publish([event("early_1"), event("early_2")])
+    early = delivery_of(operator, sub_id, status="succeeded")
+    clock.advance(hours=3)
+    system.publish([event("late_1"), event("late_2")])
+    late = delivery_of(operator, sub_id, count=2, status="succeeded")
+
+    def ids(*args: str) -> list[str]:
+        return [d["id"] for d in operator.json("deliveries", "list", *args)]
+
+    assert ids("--since", "1h") == [late["id"]]
+    assert ids("--until", "1h") == [early["id"]]
+    assert ids("--since", "1d", "--until", "2h") == [early["id"]]
+    assert ids("--since", format_time(clock.now - dt.timedelta(hours=4))) == [
+        late["id"], early["id"],
+    ]  # fmt: skip
+    assert ids("--event", "early_2") == [early["id"]]
+    assert ids("--event", "late_1", "--status", "succeeded") == [late["id"]]
+    assert ids("--event", "never_published") == []
+    assert ids("--webhook-id", early["id"]) == [early["id"]]
+    assert "an RFC 3339 time" in operator.refused("deliveries", "list", "--since", "yesterday")
+    with WebhookSystem(operator.db, deliver=False, clock=clock) as reader:
+        found = reader.deliveries.list(since="1h", event_id="late_2")
+    assert [d.id for d in found] == [late["id"]]
+
+
+def test_replay_and_recover_take_times_ago(system, operator, endpoints, clock):
+    endpoint = endpoints()
+    sub_id = subscribe(system, endpoint, max_events=1)
+    system.publish(event("old"))
+    clock.advance(hours=2)
+    system.publish(event("new"))
+    replayed = [json.loads(line)["id"] for line in operator.ok("replay", "--since", "1h").split()]
+    assert replayed == ["new"]
+    assert operator.ok("subscriptions", "recover", sub_id, "--since", "3h", "--dry-run") == (
+        "2 events in the window\n"
+    )

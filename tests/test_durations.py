@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +15,7 @@ from signin_webhooks.eventstore.durations import (
     parse_duration_list,
 )
 from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.times import parse_time
 
 DAY = 86_400
 
@@ -160,3 +163,14 @@ def test_each_schedule_item_is_held_to_the_maximum() -> None:
 
 def test_a_schedule_prints_back_as_written() -> None:
     assert format_duration_list((120, 240, 480, 960, 1920)) == "2m,4m,8m,16m,32m"
+
+
+def test_a_time_may_be_given_as_a_time_ago() -> None:
+    now = dt.datetime(2026, 1, 31, 9, 0, tzinfo=dt.UTC)
+    assert parse_time("90m", now=now) == dt.datetime(2026, 1, 31, 7, 30, tzinfo=dt.UTC)
+    assert parse_time("2d", now=now) == dt.datetime(2026, 1, 29, 9, 0, tzinfo=dt.UTC)
+    assert parse_time("1d12h", now=now) == dt.datetime(2026, 1, 29, 21, 0, tzinfo=dt.UTC)
+    assert parse_time("2026-01-30", now=now) == dt.datetime(2026, 1, 30, tzinfo=dt.UTC)
+    for text in ("1x", "d", "9999999999d", "99999999999999h"):
+        with pytest.raises(InvalidInput, match="since"):
+            parse_time(text, what="since", now=now)
