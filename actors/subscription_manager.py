@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from signin_webhooks.actors.addresses import (
     ResolutionFailed,
     Resolver,
     check_endpoint,
+    is_public,
     system_resolver,
 )
 from signin_webhooks.actors.delivery import Deliverer, Job
@@ -41,7 +43,7 @@ from signin_webhooks.eventstore.deliveries import (
     to_ranges,
 )
 from signin_webhooks.eventstore.durations import parse_duration
-from signin_webhooks.eventstore.endpoints import is_ndjson
+from signin_webhooks.eventstore.endpoints import is_ndjson, is_plain_http
 from signin_webhooks.eventstore.ids import new_ids, short_id
 from signin_webhooks.eventstore.subscription_fields import (
     SubscriptionFields,
@@ -260,13 +262,29 @@ class SubscriptionManager:
         return count, self.deliveries.request(*seals) if seals else None
 
     def _check_address(self, fields: SubscriptionFields) -> builtins.list[str]:
+        """Refuse a URL the installation does not allow; the warnings for one it allows."""
+        plain = is_plain_http(fields.url)
+        if plain and self.settings.show().require_https:
+            raise InvalidInput(
+                f"url {fields.url!r} is plain http, and the require_https setting asks for"
+                " https: give an https:// URL",
+                fields=("url",),
+            )
         allow_private = self.settings.allow_private_networks()
         try:
-            check_endpoint(fields.url, resolver=self.resolver, allow_private=allow_private)
+            addresses = check_endpoint(
+                fields.url, resolver=self.resolver, allow_private=allow_private
+            )
         except BlockedAddress as e:
             raise InvalidInput(str(e)) from None
         except ResolutionFailed as e:
             return [f"{e}; saved anyway: delivery resolves it again at every attempt"]
+        if plain and any(is_public(ipaddress.ip_address(a)) for a in addresses):
+            return [
+                f"{fields.url!r} is plain http to a public address: events, headers and"
+                " signatures cross the network unencrypted; saved anyway (use https:// where the"
+                " endpoint offers it; the require_https setting refuses http)"
+            ]
         return []
 
 

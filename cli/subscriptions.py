@@ -10,7 +10,10 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
+from signin_webhooks.eventstore.endpoints import is_plain_http
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
+
+PLAIN_HTTP = "(plain http: unencrypted)"
 
 
 def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
@@ -23,6 +26,7 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
         "scope": f.scope,
         f"{f.scope}_id": f.scope_id,
         "url": f.url,
+        "plain_http": is_plain_http(f.url),
         "content_type": f.content_type,
         "headers": f.headers if reveal else dict.fromkeys(f.headers, REDACTED),
         "events": list(f.events),
@@ -61,6 +65,8 @@ def _echo(sub: Subscription, as_json: bool, reveal: bool = False, secret: str | 
         echo_json(shown)
         return
     state = "deleted" if sub.deleted else "enabled" if sub.enabled else "disabled"
+    if shown.pop("plain_http"):
+        shown["url"] += f" {PLAIN_HTTP}"
     shown = {"id": shown.pop("id"), "name": shown.pop("name"), "state": state, **shown}
     for key in ("headers",):
         shown[key] = ", ".join(f"{k}: {v}" for k, v in shown[key].items())
@@ -166,7 +172,7 @@ def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: b
                 s.id,
                 s.fields.name,
                 f"{s.fields.scope} {s.fields.scope_id}",
-                s.fields.url,
+                s.fields.url + (f" {PLAIN_HTTP}" if is_plain_http(s.fields.url) else ""),
                 ",".join(s.fields.events),
                 "deleted" if s.deleted else "enabled" if s.enabled else "disabled",
             )

@@ -200,3 +200,8 @@ def _check_header(name: str, value: str) -> tuple[str, str]:
                 "encode it as ASCII (e.g. percent- or base64-encoding)"
             )
     return name, value.strip(" \t")
+
+
+def is_plain_http(url: str) -> bool:
+    """Whether deliveries to this URL go unencrypted."""
+    return url[:7].lower() == "http://"

@@ -66,6 +66,12 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         lambda v: "true" if v else "false",
         "allow endpoints on loopback, private and other non-public addresses",
     ),
+    "require_https": (
+        "false",
+        lambda t, w: parse_bool(t, what=w),
+        lambda v: "true" if v else "false",
+        "refuse plain http:// endpoint URLs when a subscription is created or its URL changed",
+    ),
     "auto_disable_after": (
         "120h",
         lambda t, w: parse_duration(str(t), what=w, maximum=3650 * DAY),
@@ -117,6 +123,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     delivery_retention: float
     log_retention: float | None
     allow_private_networks: bool
+    require_https: bool
     auto_disable_after: float
     operations_url: str | None
     delivery_pool_size: int

@@ -126,6 +126,7 @@ def test_a_fresh_database_has_no_subscriptions_and_default_settings(
         "delivery_retention": "72h",
         "log_retention": "off",
         "allow_private_networks": "false",
+        "require_https": "false",
         "auto_disable_after": "120h",
         "operations_url": "off",
         "delivery_pool_size": "16",

@@ -323,6 +323,35 @@ def test_revoke_secret_retires_one_secret_in_its_grace_and_only_that_one() -> No
                     f" (in grace: {second['number']})")  # fmt: skip
 
 
+def test_plain_http_to_a_public_address_is_saved_with_a_warning_and_shown() -> None:
+    plain = PUBLIC_URL.replace("https://", "http://")
+    result = cli("subscriptions", "create", *_without("--url"), "--url", plain, "--json")
+    assert result.exit_code == 0, result.stderr
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith(f"{PREFIX}warning: '{plain}' is plain http to a public address")
+    sub_id = json.loads(result.stdout)["id"]
+    assert fields_of(ok("subscriptions", "show", sub_id).stdout)["url"] == (
+        f"{plain} (plain http: unencrypted)"
+    )
+    assert "(plain http: unencrypted)" in ok("subscriptions", "list").stdout
+    assert ok_json("subscriptions", "show", sub_id)["plain_http"] is True
+    secure = create()
+    assert secure["plain_http"] is False
+
+
+def test_require_https_refuses_plain_http_endpoints() -> None:
+    ok("settings", "set", "require_https", "true")
+    plain = PUBLIC_URL.replace("https://", "http://")
+    line = refused("subscriptions", "create", *_without("--url"), "--url", plain)
+    assert line == (
+        f"--url '{plain}' is plain http, and the require_https setting asks for https:"
+        " give an https:// URL"
+    )
+    sub_id = create()["id"]
+    assert "require_https" in refused("subscriptions", "update", sub_id, "--url", plain)
+    assert ok_json("settings", "show")["require_https"] is True
+
+
 def test_durations_print_as_they_were_written() -> None:
     created = create("--flush-interval", "90m", "--retry-schedule", "90s, 2m", "--timeout", "60s")
     assert (created["flush_interval"], created["retry_schedule"], created["timeout"]) == (
@@ -627,6 +656,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
         ["delivery_retention", "72h"],
         ["log_retention", "off"],
         ["allow_private_networks", "false"],
+        ["require_https", "false"],
         ["auto_disable_after", "120h"],
         ["operations_url", "off"],
         ["delivery_pool_size", "16"],
