@@ -6,7 +6,8 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import ipaddress
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,8 +31,10 @@ from signin_webhooks.actors.transport import Transport
 from signin_webhooks.eventstore import (
     CATALOGUE,
     EVENT_TYPES,
+    Filter,
     InvalidInput,
     NotFound,
+    Record,
     format_time,
     parse_time,
 )
@@ -73,6 +76,8 @@ class Saved:
     subscription: Subscription
     secret: str | None = None
     warnings: builtins.list[str] = field(default_factory=builtins.list)
+    #: events already in the log sent to a new subscription (`from_sequence`, `since`)
+    recovered: int = 0
 
 
 class SubscriptionManager:
@@ -113,9 +118,30 @@ class SubscriptionManager:
         context: str | None = None,
         organization: str | None = None,
         enabled: bool = True,
+        from_sequence: int | None = None,
+        since: str | dt.datetime | None = None,
         **fields: Any,
     ) -> Saved:
-        """Validate and save a new subscription; its secret is returned here, and only here."""
+        """Validate and save a new subscription; its secret is returned here, and only here.
+
+        It receives the events published after it was created. `from_sequence` (the first
+        sequence to send) or `since` (recorded at or after; a time or a time ago) start it
+        earlier: the events already in the log from there are sent in new batches, as
+        `recover` sends them, and `Saved.recovered` says how many."""
+        if from_sequence is not None and since is not None:
+            raise InvalidInput(
+                "give from_sequence or since, not both", fields=("from_sequence", "since")
+            )
+        if from_sequence is not None and (
+            not isinstance(from_sequence, int)
+            or isinstance(from_sequence, bool)
+            or from_sequence < 1
+        ):
+            raise InvalidInput(
+                f"from_sequence {from_sequence!r} must be a whole number from 1",
+                fields=("from_sequence",),
+            )
+        start = None if since is None else self._time(since, "since")
         values = {"name": name, "url": url, **fields, **_scope(context, organization)}
         checked = validate_fields(values)
         warnings = self._check_address(checked)
@@ -123,7 +149,13 @@ class SubscriptionManager:
         self.ledger.record(SubscriptionCreated(
             subscription_id=subscription_id, fields=checked, enabled=enabled, secret=secret
         ))  # fmt: skip
-        return Saved(self.get(subscription_id), secret, warnings)
+        sub = self.get(subscription_id)
+        recovered = 0
+        if from_sequence is not None or start is not None:
+            window = sub.window(since=start)
+            after = (from_sequence or 1) - 1
+            recovered, _ = self._resend(sub, window, after=after, through=sub.start_after)
+        return Saved(self.get(subscription_id), secret, warnings, recovered)
 
     def update(
         self,
@@ -240,14 +272,29 @@ class SubscriptionManager:
         """Re-send the subscription's events recorded in [since, until) in new batches; returns
         how many events that is, and the request (None for a dry run)."""
         sub = self.get(subscription_id)
-        now = self.ledger.clock()
-        start = format_time(parse_time(since, what="since", now=now))
-        end = None if until is None else format_time(parse_time(until, what="until", now=now))
+        start = self._time(since, "since")
+        end = None if until is None else self._time(until, "until")
         if end is not None and end <= start:
             raise InvalidInput("until must be later than since", fields=("until", "since"))
-        window = sub.window(since=start, until=end)
-        log = self.ledger.store.log
-        entries = ((r.sequence, r.delivered_size()) for r in log.read(filter=window))
+        return self._resend(sub, sub.window(since=start, until=end), dry_run=dry_run)
+
+    def _time(self, text: str | dt.datetime, what: str) -> str:
+        return format_time(parse_time(text, what=what, now=self.ledger.clock()))
+
+    def _resend(
+        self,
+        sub: Subscription,
+        window: Filter,
+        *,
+        after: int = 0,
+        through: int | None = None,
+        dry_run: bool = False,
+    ) -> tuple[int, Requested | None]:
+        """Send the window's events after `after` (and through `through`) in new batches."""
+        records: Iterable[Record] = self.ledger.store.log.read(after, filter=window)
+        if through is not None:
+            records = itertools.takewhile(lambda r: r.sequence <= through, records)
+        entries = ((r.sequence, r.delivered_size()) for r in records)
         if dry_run:
             return sum(1 for _ in entries), None
         ndjson = is_ndjson(sub.fields.content_type)

@@ -37,6 +37,7 @@ OPTIONS = {
     "auto_disable_after": "--auto-disable-after",
     "operations_url": "--operations-url",
     "grace": "--grace",
+    "from_sequence": "--from-sequence",
     "since": "--since",
     "until": "--until",
     "status": "--status",

@@ -92,47 +92,70 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 reveal_option = click.option("--reveal", is_flag=True, help="Show secrets and header values.")
 
 
-def _settings_options(f: Any) -> Any:
+def _settings_options(*, creating: bool = False) -> Any:
+    """The options that set a subscription's fields; `creating` marks the required ones."""
+    required = "  [required]" if creating else ""
+    scope = "  [this or --organization required]" if creating else ""
     options = [
-        click.option("--name", help="Label for the list view."),
-        click.option("--description", help="Longer label."),
-        click.option("--url", help="Endpoint that receives the POSTs (http or https)."),
-        click.option("--context", help="Scope: events of this Sign-In Context."),
-        click.option("--organization", help="Scope: events of every context of this organization."),
+        click.option("--name", metavar="TEXT", help=f"Label for the list view.{required}"),
+        click.option("--description", metavar="TEXT", help="Longer label."),
         click.option(
-            "--event",
-            "events",
-            multiple=True,
+            "--url", metavar="URL",
+            help=f"Endpoint that receives the POSTs (https, or http).{required}",
+        ),
+        click.option(
+            "--context", metavar="ID", help=f"Scope: events of this Sign-In Context.{scope}"
+        ),
+        click.option(
+            "--organization", metavar="ID",
+            help="Scope: events of every context of this organization.",
+        ),
+        click.option(
+            "--event", "events", multiple=True, metavar="TYPE",
             help="Type or pattern (signin.session.*); repeatable; default all.",
         ),
         click.option(
-            "--header", "headers", multiple=True, help="Custom header 'Name: value'; repeatable."
+            "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+            help="Custom header; repeatable.",
         ),
         click.option(
-            "--content-type",
+            "--content-type", metavar="TYPE",
             help="application/json (default), */json, *+json or application/x-ndjson.",
         ),
-        click.option("--max-events", help="Events per batch, 1..1000000 (default 20000)."),
-        click.option("--max-bytes", help="Body bytes per batch, 65536..67108864 (default 16 MiB)."),
         click.option(
-            "--flush-interval", help="Longest wait of a batch's oldest event, 0..24h (default 20m)."
+            "--max-events", metavar="N", help="Events per batch, 1..1000000 (default 20000)."
         ),
         click.option(
-            "--retry-schedule", help="Delays between attempts (default 2m,4m,8m,16m,32m)."
+            "--max-bytes", metavar="N",
+            help="Body bytes per batch, 65536..67108864 (default 16 MiB).",
         ),
-        click.option("--timeout", help="Deadline of one attempt (default 30s)."),
         click.option(
-            "--auto-disable-after",
+            "--flush-interval", metavar="DURATION",
+            help="Longest wait of a batch's oldest event, 0..24h (default 20m).",
+        ),
+        click.option(
+            "--retry-schedule", metavar="DURATIONS",
+            help="Delays between attempts (default 2m,4m,8m,16m,32m).",
+        ),
+        click.option(
+            "--timeout", metavar="DURATION", help="Deadline of one attempt (default 30s)."
+        ),
+        click.option(
+            "--auto-disable-after", metavar="DURATION",
             help="Disable it once failing this long; 0 never (default: the setting, 120h).",
         ),
         click.option(
-            "--operations-url",
+            "--operations-url", metavar="URL",
             help="Endpoint told when it fails, is disabled or recovers (default: the setting).",
         ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    ]  # fmt: skip
+
+    def decorate(f: Any) -> Any:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
@@ -141,17 +164,43 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @subscriptions.command()
-@_settings_options
+@_settings_options(creating=True)
 @click.option("--disabled", is_flag=True, help="Create it disabled.")
+@click.option(
+    "--from-sequence", type=click.IntRange(min=1), metavar="N",
+    help="Also send the events already in the log from sequence N on.",
+)  # fmt: skip
+@click.option(
+    "--since", metavar="TIME",
+    help="Also send the events already in the log recorded since TIME (RFC 3339, or ago: 2d).",
+)  # fmt: skip
 @json_option
 @pass_writer
 def create(system: WebhookSystem, disabled: bool, as_json: bool, **values: Any) -> None:
-    """Create a subscription; prints its id and its secret (shown this once)."""
+    """Create a subscription; prints its id and its secret (shown this once).
+
+    A new subscription receives the events published after it is created. To give it events
+    the log already holds, start it earlier with --from-sequence or --since: those go out in
+    new batches, as `subscriptions recover` sends them.
+
+    \b
+    Examples:
+      signin-webhooks subscriptions create --name CRM --context ctx_lobby \\
+        --url https://crm.example.com/hooks/signin --event 'signin.session.*'
+      signin-webhooks subscriptions create --name SIEM --organization org_acme \\
+        --url https://siem.example.com/in --since 2d
+    """
     given = _given(values)
     saved = system.subscriptions.create(
         name=given.pop("name", None), url=given.pop("url", None), enabled=not disabled, **given
     )
     _warn(saved)
+    if saved.recovered:
+        echo(
+            f"signin-webhooks: {saved.recovered} events already in the log requested for it;"
+            " `run` sends them",
+            err=True,
+        )
     _echo(saved.subscription, as_json, secret=saved.secret)
 
 
@@ -194,7 +243,7 @@ def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: boo
 
 @subscriptions.command()
 @click.argument("subscription_id", metavar="ID")
-@_settings_options
+@_settings_options()
 @json_option
 @pass_system
 def update(system: WebhookSystem, subscription_id: str, as_json: bool, **values: Any) -> None:

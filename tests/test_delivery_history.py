@@ -902,3 +902,35 @@ def test_replay_and_recover_take_times_ago(system, operator, endpoints, clock):
     assert operator.ok("subscriptions", "recover", sub_id, "--since", "3h", "--dry-run") == (
         "2 events in the window\n"
     )
+
+
+# -- a new subscription started earlier than its creation
+
+
+def test_create_from_sequence_or_since_sends_what_the_log_already_holds_once(
+    system, operator, endpoints, clock
+):
+    early, late = endpoints(), endpoints()
+    system.publish([event("e1"), event("e2")])
+    clock.advance(hours=3)
+    third = system.publish(event("e3")).first_sequence
+    base = ["subscriptions", "create", "--name", "n", "--context", "ctx_lobby", "--json"]
+    base += ["--max-events", "1", "--flush-interval", "0"]
+    result = operator(*base, "--url", early.url_for("/hook"), "--from-sequence", str(third - 1))
+    assert result.exit_code == 0, result.stderr
+    assert "2 events already in the log requested for it" in result.stderr
+    result = operator(*base, "--url", late.url_for("/hook"), "--since", "1h")
+    assert "1 events already in the log requested for it" in result.stderr
+    system.publish(event("e4"))
+    assert sorted(received_ids(wait_until(lambda: len(early.requests) == 3 and early, "3"))) == [
+        "e2", "e3", "e4",
+    ]  # fmt: skip
+    assert sorted(i for r in late.wait_for(2) for i in ids(r)) == ["e3", "e4"]
+    assert "--from-sequence" in operator.refused(*base, "--url", early.url, "--since", "1h",
+                                                  "--from-sequence", "1")  # fmt: skip
+
+
+def test_create_says_a_new_subscription_receives_what_is_published_after_it() -> None:
+    shown = " ".join(invoke("subscriptions", "create", "--help").stdout.split())
+    assert "receives the events published after it is created" in shown
+    assert "--from-sequence N" in shown and "--since TIME" in shown
