@@ -109,6 +109,11 @@ def show(system: WebhookSystem, delivery_id: str, no_body: bool, full: bool, as_
     """One delivery: each attempt with its response, and the exact body sent.
 
     On a terminal the body is cut to its first lines unless --full.
+
+    \b
+    Examples:
+      signin-webhooks deliveries show dlv_06h1v2wkwjg0hp23
+      signin-webhooks deliveries show dlv_06h1v2wkwjg0hp23 --no-body --json
     """
     delivery, attempts = system.deliveries.get(delivery_id)
     body: str | None = None

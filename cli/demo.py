@@ -43,7 +43,9 @@ class _Endpoint(BaseHTTPRequestHandler):
 
 
 @main.command()
-@click.option("--events", "count", default=60, show_default=True, help="Events to publish.")
+@click.option(
+    "--events", "count", default=60, show_default=True, metavar="N", help="Events to publish."
+)
 def demo(count: int) -> None:
     """A tour on a scratch database: publish, batch, fail, retry, deliver, inspect."""
     _Endpoint.received, _Endpoint.answered = [], 0

@@ -21,6 +21,11 @@ def publish(system: WebhookSystem, source: str, as_json: bool) -> None:
 
     All events of one call are appended or none. NDJSON is read a line at a time, so a
     file of millions of events needs little memory; one call takes at most 512 MiB.
+
+    \b
+    Examples:
+      signin-webhooks publish events.ndjson
+      echo '{"type": "signin.session.created", ...}' | signin-webhooks publish
     """
     system.start()  # a bad --db is reported before reading the input
     if source == "-":
@@ -56,18 +61,26 @@ def check_types(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @main.command()
 @click.option(
-    "--type", "types", multiple=True, help="Only this type or pattern (signin.dhcp.*); repeatable."
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    help="Only this type or pattern (signin.dhcp.*); repeatable.",
 )
-@click.option("--organization", help="Only events of this organization.")
-@click.option("--context", help="Only events of this context.")
+@click.option("--organization", metavar="ID", help="Only events of this organization.")
+@click.option("--context", metavar="ID", help="Only events of this context.")
 @click.option(
     "--since", metavar="TIME", help="Recorded at or after TIME (RFC 3339, or ago: 1h, 2d)."
 )
 @click.option("--until", metavar="TIME", help="Recorded before TIME (RFC 3339, or ago: 1h, 2d).")
 @click.option(
-    "--after-sequence", type=click.IntRange(min=0), default=0, help="Only after this sequence."
+    "--after-sequence",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Only after sequence N.",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N events.")
 @click.option("--all", "internal", is_flag=True, help="Add the internal events (secrets redacted).")
 @click.option("--stats", is_flag=True, help="Print event counts per type and context instead.")
 @click.option("--json", "as_json", is_flag=True, help="With --stats: print a JSON array.")
@@ -75,7 +88,14 @@ def check_types(values: tuple[str, ...]) -> tuple[str, ...]:
 def replay(
     system: WebhookSystem, types: tuple[str, ...], stats: bool, as_json: bool, **window
 ) -> None:  # type: ignore[no-untyped-def]
-    """Print the log's Sign In events as NDJSON, oldest first, for audits."""
+    """Print the log's Sign In events as NDJSON, oldest first, for audits.
+
+    \b
+    Examples:
+      signin-webhooks replay --type 'signin.session.*' --since 1d
+      signin-webhooks replay --context ctx_lobby --after-sequence 41 --limit 100
+      signin-webhooks replay --stats
+    """
     if stats:
         rows = system.event_counts()
         if as_json:

@@ -86,7 +86,13 @@ def retention(system: WebhookSystem, dry_run: bool, as_json: bool) -> None:
 @pass_system
 def status(system: WebhookSystem, as_json: bool) -> None:
     """Whether `run` is up (on PostgreSQL: its workers and what each owns), and per
-    subscription its backlog and health."""
+    subscription its backlog and health.
+
+    \b
+    Examples:
+      signin-webhooks status
+      signin-webhooks status --json | jq '.subscriptions[] | select(.health != "healthy")'
+    """
     holder = system.running()
     rows = system.status()
     workers = system.workers()

@@ -284,7 +284,11 @@ def delete(system: WebhookSystem, subscription_id: str, as_json: bool) -> None:
 @subscriptions.command(name="rotate-secret")
 @click.argument("subscription_id", metavar="ID")
 @click.option(
-    "--grace", default="24h", show_default=True, help="How long the old secret stays valid."
+    "--grace",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    help="How long the old secrets stay valid; 0 retires them now.",
 )
 @json_option
 @pass_system
@@ -293,6 +297,11 @@ def rotate_secret(system: WebhookSystem, subscription_id: str, grace: str, as_js
 
     Until the grace ends, deliveries are signed with the new secret and the old one, so a
     consumer holding either accepts them. --grace 0 retires every old secret at once.
+
+    \b
+    Examples:
+      signin-webhooks subscriptions rotate-secret sub_06h1tygwe41xpaan --grace 48h
+      signin-webhooks subscriptions rotate-secret sub_06h1tygwe41xpaan --grace 0
     """
     saved = system.subscriptions.rotate_secret(subscription_id, grace=grace)
     _echo(saved.subscription, as_json, secret=saved.secret)

@@ -3,6 +3,7 @@ database, and what reaches a terminal."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -108,3 +109,33 @@ def test_help_says_what_it_means_in_whole_sentences(
 ) -> None:
     shown = " ".join(invoke(*args).stdout.split())
     assert wanted in shown and unwanted not in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["subscriptions", "create"], ["--name TEXT", "--max-events N", "--timeout DURATION",
+                                       "--flush-interval DURATION", "--since TIME", "[required]",
+                                       "Examples:"]),
+        (["subscriptions", "rotate-secret"], ["--grace DURATION", "Examples:"]),
+        (["replay"], ["--limit N", "--after-sequence N", "--since TIME", "Examples:"]),
+        (["deliveries", "list"], ["--limit N", "--event ID", "--since TIME", "Examples:"]),
+        (["deliveries", "show"], ["--no-body", "--full", "Examples:"]),
+        (["publish"], ["Examples:"]),
+        (["run"], ["Example:"]),
+        (["status"], ["Examples:"]),
+    ],
+)  # fmt: skip
+def test_help_shows_examples_and_what_each_option_takes(args: list[str], shown: list[str]) -> None:
+    text = invoke(*args, "--help").stdout
+    for part in shown:
+        assert part in text, part
+    assert "TEXT" not in text.replace("--name TEXT", "").replace("--description TEXT", "")
+    assert "INTEGER" not in text
+
+
+def test_the_command_writes_its_own_shell_completion(command: str) -> None:
+    for shell, marker in (("bash", "complete -o"), ("zsh", "compdef"), ("fish", "complete")):
+        env = {**os.environ, "_SIGNIN_WEBHOOKS_COMPLETE": f"{shell}_source"}
+        done = subprocess.run([command], env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0 and marker in done.stdout, (shell, done.stderr)
