@@ -158,7 +158,7 @@ def check_setting(key: str, value: str) -> str:
     return SETTINGS[key][2](parsed)
 
 
-DURATIONS = ("delivery_retention", "log_retention", "auto_disable_after")
+DURATIONS = ("delivery_retention", "log_retention", "auto_disable_after", "worker_lease")
 
 
 class InstallationSettings(Projection):
