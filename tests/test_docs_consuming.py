@@ -3,9 +3,13 @@ system really sends, and refuses what it must."""
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import json
 import queue
 import re
+import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -17,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.signing import sign
@@ -27,6 +32,8 @@ from tests.helpers import ROOT, event, facts, wait_until
 
 DOCS = ROOT / "docs"
 EXAMPLE = DOCS / "examples" / "verify_signature.py"
+LIBRARY_EXAMPLE = DOCS / "examples" / "verify_with_library.py"
+NODE_EXAMPLE = DOCS / "examples" / "verify_with_library.js"
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +63,66 @@ def captured(system: WebhookSystem, endpoint, **fields: Any) -> tuple[Received, 
     return request, saved.secret
 
 
+def load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_every_python_block_of_the_page_is_in_the_example_file():
     page = (DOCS / "consuming.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
-    assert len(blocks) >= 2
-    source = EXAMPLE.read_text()
+    assert len(blocks) >= 3
+    sources = (EXAMPLE.read_text(), LIBRARY_EXAMPLE.read_text())
     for block in blocks:
-        assert block in source
+        assert any(block in source for source in sources), block[:60]
+    (js,) = re.findall(r"```js\n(.*?)```", page, flags=re.DOTALL)
+    assert js == NODE_EXAMPLE.read_text()
+
+
+@pytest.mark.parametrize("content_type", ["application/x-ndjson", "application/json"])
+def test_the_library_example_verifies_a_real_delivery_of_two_events(system, endpoint, content_type):
+    request, secret = captured(system, endpoint, content_type=content_type)
+    library = load(LIBRARY_EXAMPLE)
+    events = library.verified_events(secret, request.headers, request.body)
+    assert [e["id"] for e in events] == ["ev_1", "ev_2"]
+    assert library.verified_events(secret, request.headers, request.body + b" ") is None
+    if content_type == "application/x-ndjson":  # what the library's default parse does with it
+        with pytest.raises(ValueError):
+            Webhook(secret).verify(request.body, dict(request.headers))
+
+
+NODE_CHECK = """
+const { verifiedEvents } = require(process.argv[1]);
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const headers = Object.fromEntries(
+  Object.entries(input.headers).map(([name, value]) => [name.toLowerCase(), value]));
+const body = Buffer.from(input.body, "base64");
+const events = verifiedEvents(input.secret, headers, body);
+const forged = verifiedEvents(input.secret, headers, Buffer.concat([body, Buffer.from(" ")]));
+console.log(JSON.stringify({ ids: events && events.map((e) => e.id), forged }));
+"""
+
+
+def test_the_node_example_verifies_a_real_ndjson_delivery(system, endpoint):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    found = subprocess.run([node, "-e", "require.resolve('standardwebhooks')"],
+                           capture_output=True, timeout=30)  # fmt: skip
+    if found.returncode != 0:
+        pytest.skip("the standardwebhooks npm package is not installed (NODE_PATH)")
+    request, secret = captured(system, endpoint, content_type="application/x-ndjson")
+    given = {"secret": secret, "headers": dict(request.headers),
+             "body": base64.b64encode(request.body).decode()}  # fmt: skip
+    done = subprocess.run(
+        [node, "-e", NODE_CHECK, str(NODE_EXAMPLE)], input=json.dumps(given),
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"ids": ["ev_1", "ev_2"], "forged": None}
 
 
 def test_the_example_verifies_a_real_delivery_and_refuses_it_altered(example, system, endpoint):
