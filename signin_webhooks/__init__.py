@@ -15,6 +15,7 @@ if _typing.TYPE_CHECKING:
     from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
     from signin_webhooks.actors.idempotency import IdempotentRequests
     from signin_webhooks.actors.ledger import Ledger
+    from signin_webhooks.actors.runlock import AlreadyRunning
     from signin_webhooks.actors.settings_manager import SettingsManager
     from signin_webhooks.actors.subscription_manager import Saved, SubscriptionManager
     from signin_webhooks.actors.system import WebhookSystem
@@ -48,6 +49,7 @@ if _typing.TYPE_CHECKING:
 # validating a large publish) starts without the HTTP and actor machinery.
 _EXPORTS = {
     "AccessTokens": "signin_webhooks.actors.tokens",
+    "AlreadyRunning": "signin_webhooks.actors.runlock",
     "Answer": "signin_webhooks.eventstore.idempotency",
     "AppendResult": "signin_webhooks.eventstore",
     "AttemptRecorded": "signin_webhooks.eventstore.deliveries",
@@ -85,6 +87,7 @@ _EXPORTS = {
 }
 __all__ = [
     "AccessTokens",
+    "AlreadyRunning",
     "Answer",
     "AppendResult",
     "AttemptRecorded",
