@@ -134,7 +134,8 @@ def show(system: WebhookSystem, delivery_id: str, no_body: bool, full: bool, as_
         return
     echo_fields({k: v for k, v in shown.items() if k not in ("body", "attempts")})
     for a in shown["attempts"]:
-        echo(f"\nattempt {a['number']} ({a['trigger']}) at {a['started_at']}, {a['duration']}")
+        click.echo()
+        echo(f"attempt {a['number']} ({a['trigger']}) at {a['started_at']}, {a['duration']}")
         echo(f"  POST {a['url']}")
         for k, v in a["request_headers"].items():
             echo(f"  > {k}: {v}")

@@ -58,6 +58,8 @@ def test_deliveries_show_escapes_headers_and_body_and_json_stays_exact(tested) -
     assert raw_controls(shown.stdout) == set()
     lines = shown.stdout.splitlines()
     assert f"  < {ESCAPED}" in lines
+    [at] = [i for i, line in enumerate(lines) if line.startswith("attempt 1 (test) at ")]
+    assert lines[at - 1] == ""  # a blank line before each attempt, not an escaped one
     assert not any(line.startswith("HTTP 200") for line in lines)
     (attempt,) = json.loads(cli(db, "deliveries", "show", delivery_id, "--json").stdout)["attempts"]
     assert attempt["response_body"] == HOSTILE
