@@ -17,8 +17,8 @@ from signin_webhooks.eventstore import SigninWebhooksError, postgres
 def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
     """Deliver what the log holds, and what is published while it runs, until interrupted.
 
-    One `run` per database; SIGTERM or Ctrl-C stops it once the attempts in flight end. Logs
-    one line per attempt, seal, change of health and retention run on stderr.
+    One `run` per SQLite database; SIGTERM or Ctrl-C stops it once the attempts in flight
+    end. Logs one line per attempt, seal, change of health and retention run on stderr.
 
     \b
     Example:
