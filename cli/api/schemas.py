@@ -73,6 +73,9 @@ def given(change: SubscriptionInput | SubscriptionChange) -> dict[str, Any]:
 
 
 class SecretOut(msgspec.Struct):
+    """`number` names the secret (revoke-secret); the current one has no expiry."""
+
+    number: int
     secret: str
     expires_at: str | None
 
@@ -88,6 +91,7 @@ class SubscriptionOut(msgspec.Struct, kw_only=True):
     context_id: str | None = None
     organization_id: str | None = None
     url: str
+    plain_http: bool
     content_type: str
     headers: dict[str, str]
     events: list[str]
