@@ -50,8 +50,9 @@ CREATE TABLE IF NOT EXISTS log_head (
     only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
     last_sequence BIGINT NOT NULL
 );
-INSERT INTO log_head (last_sequence) VALUES (0) ON CONFLICT DO NOTHING;
+INSERT INTO log_head (last_sequence) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM log_head);
 """
+_CREATED = re.compile(r"CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)", re.I)
 EVENT_COLUMNS = (
     "sequence",
     "id",
@@ -193,10 +194,26 @@ class PostgresDatabase:
 
     def create_schema(self, script: str) -> None:
         """CREATE ... IF NOT EXISTS, under a lock: two processes creating the same table at
-        once would otherwise collide in the catalogue."""
-        with self.write_transaction() as conn:
+        once would otherwise collide in the catalogue. What exists already is skipped without
+        a statement: CREATE INDEX IF NOT EXISTS locks its table even when the index is there,
+        and would deadlock with an append in flight."""
+        statements = [s.strip() for s in ddl(script).split(";") if s.strip()]
+        with self.errors():
+            missing = [s for s in statements if not self._exists(s)]
+        if not missing:
+            return
+        with self.errors(), self.write_transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(?)", [self.lock_key("schema")])
-            conn.execute(ddl(script))
+            for statement in missing:
+                if not self._exists(statement):
+                    conn.execute(statement)
+
+    def _exists(self, statement: str) -> bool:
+        created = _CREATED.match(statement)
+        if created is None:
+            return False
+        (found,) = self.conn.execute("SELECT to_regclass(?)", [created.group(1)]).fetchone()
+        return found is not None
 
     @contextlib.contextmanager
     def write_transaction(self) -> Iterator[Connection]:
