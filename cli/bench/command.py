@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from signin_webhooks.cli.app import main
+from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.bench.deliver import deliver
 from signin_webhooks.cli.bench.deliver_small import deliver_small
 from signin_webhooks.cli.bench.fanout import fan_out
@@ -18,10 +19,14 @@ from signin_webhooks.cli.bench.ingest import ingest_bulk, ingest_single
 from signin_webhooks.cli.bench.isolation import isolation
 from signin_webhooks.cli.bench.latency import latency
 from signin_webhooks.cli.bench.memory import memory, publish_memory
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.recover import recover
 from signin_webhooks.cli.bench.rows import Row
 from signin_webhooks.cli.bench.sink import Sink
+from signin_webhooks.cli.bench.workers import deliver_workers
 from signin_webhooks.cli.output import echo_json, echo_table
+from signin_webhooks.eventstore import InvalidInput
+from signin_webhooks.eventstore.postgres import is_url
 
 #: scenario -> (full size, quick size)
 SIZES = {
@@ -37,18 +42,24 @@ SIZES = {
     "memory": ((10_000, 100_000, 1_000_000), (1_000, 10_000, 100_000)),
     "publish-memory": ((10_000, 1_000_000), (10_000, 100_000)),
     "recover": (1_000_000, 20_000),
+    "deliver-workers": (20_000, 3_000),
 }
+POSTGRES_ONLY = ("deliver-workers",)
 
 
 @main.command()
 @click.option("--quick", is_flag=True, help="Every scenario scaled down: under a minute.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"scenarios": [...]}.')
 @click.option("--only", multiple=True, type=click.Choice(list(SIZES)), help="Run just these.")
-def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
-    """Measure every stage beside a baseline run in the same process, as a ratio."""
+@pass_system
+def bench(system: WebhookSystem, quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
+    """Measure every stage beside a baseline run in the same process, as a ratio. Given
+    --db postgresql://..., every scenario runs on that server (each in a schema of its own,
+    dropped after), deliver-workers too."""
     rows: list[Row] = []
+    server = str(system.path) if is_url(system.path) else None
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
+        folder = Places(Path(scratch), server)
         sink = Sink()
         try:
             scenarios: dict[str, Callable[[object], Row | list[Row]]] = {
@@ -64,9 +75,14 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
                 "memory": lambda n: memory(folder, *n),  # type: ignore[misc]
                 "publish-memory": lambda n: publish_memory(folder, *n),  # type: ignore[misc]
                 "recover": lambda n: recover(folder, sink, n),  # type: ignore[arg-type]
+                "deliver-workers": lambda n: deliver_workers(folder, n),  # type: ignore[arg-type]
             }
             for name, run in scenarios.items():
                 if only and name not in only:
+                    continue
+                if name in POSTGRES_ONLY and server is None:
+                    if only:  # asked for by name: say why it does not run
+                        raise InvalidInput(f"{name} runs on PostgreSQL: give --db postgresql://...")
                     continue
                 size = SIZES[name][1 if quick else 0]
                 click.echo(f"bench: {name} ({size}) ...", err=True, nl=False)
@@ -76,6 +92,7 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
                 click.echo(f" {time.perf_counter() - started:.1f}s", err=True)
         finally:
             sink.close()
+            folder.close()
     if as_json:
         echo_json({"scenarios": [r.as_dict() for r in rows]})
     else:

@@ -3,15 +3,14 @@ in another process, beside a plain loop POSTing the same events in the same batc
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import msgspec
 import urllib3
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.places import Places, signin_bodies
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import CHUNK, add_subscriptions
 from signin_webhooks.cli.bench.sink import Sink
@@ -20,13 +19,13 @@ from signin_webhooks.cli.samples import sample_events
 BATCH = 1000
 
 
-def deliver(folder: Path, sink: Sink, n_events: int, n_subs: int = 100) -> list[Row]:
+def deliver(places: Places, sink: Sink, n_events: int, n_subs: int = 100) -> list[Row]:
     """Batches are sealed by size alone (the flush interval is long), so every subscription
     gets n_events / n_subs events, in full batches. `deliver` counts from the first publish, as
     a producer sees it; `deliver-from-log` from a start on a log that holds them already, as the
     baseline does."""
     size = min(BATCH, n_events // n_subs)
-    db, held = folder / "deliver.db", folder / "deliver-held.db"
+    db, held = places.new("deliver.db"), places.new("deliver-held.db")
     contexts = [f"ctx_{i}" for i in range(n_subs)]
     specs = [
         {"name": c, "url": sink.url, "scope": "context", "scope_id": c,
@@ -60,11 +59,8 @@ def deliver(folder: Path, sink: Sink, n_events: int, n_subs: int = 100) -> list[
     http = urllib3.PoolManager(maxsize=4)
     headers = {"Content-Type": "application/json"}
     pending: dict[str, list[bytes]] = defaultdict(list)
-    conn = sqlite3.connect(db)
     start = time.time()
-    for context, body in conn.execute(
-        "SELECT context_id, body FROM events WHERE internal = 0 ORDER BY sequence"
-    ):
+    for context, body in signin_bodies(db):
         batch = pending[context]
         batch.append(body)
         if len(batch) == size:
@@ -74,7 +70,6 @@ def deliver(folder: Path, sink: Sink, n_events: int, n_subs: int = 100) -> list[
         if batch:
             http.request("POST", sink.url, body=b"[" + b",".join(batch) + b"]", headers=headers)
     base = sink.wait_for(n_events, timeout=600) - start
-    conn.close()
     note = f"{n_subs} subscriptions, {n_events} events, batches of {size}, sink in another process"
     return [
         row("deliver", n_events / ours, "events/s", n_events / base, note + "; from first publish"),

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import msgspec
 import urllib3
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.paced import delays, paced, percentiles
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import CHUNK, add_subscriptions
 from signin_webhooks.cli.bench.sink import Sink
@@ -23,8 +23,8 @@ SUBSCRIPTIONS = 100
 RATE = 200  # events a second, for publish-to-receipt
 
 
-def deliver_small(folder: Path, sink: Sink, n_events: int) -> list[Row]:
-    db = folder / "deliver-small.db"
+def deliver_small(places: Places, sink: Sink, n_events: int) -> list[Row]:
+    db = places.new("deliver-small.db")
     contexts = [f"ctx_{i}" for i in range(SUBSCRIPTIONS)]
     add_subscriptions(db, [
         {"name": c, "url": sink.url, "scope": "context", "scope_id": c,

@@ -4,13 +4,13 @@ beside the same matching as a plain Python loop over a dict of in-memory events.
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.router import Router
 from signin_webhooks.actors.runtime import Recorder, Runtime
 from signin_webhooks.actors.scheduler import Scheduler
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
 from signin_webhooks.eventstore import Store
@@ -30,8 +30,8 @@ class _Counter:
         self.pairs += len(message.entries)
 
 
-def fan_out(folder: Path, n_events: int, n_subs: int = 1000) -> Row:
-    db = folder / "fanout.db"
+def fan_out(places: Places, n_events: int, n_subs: int = 1000) -> Row:
+    db = places.new("fanout.db")
     contexts = [f"ctx_{i}" for i in range(100)]
     organizations = [f"org_{i}" for i in range(10)]
     specs = []

@@ -1,31 +1,19 @@
 """ingest-bulk and ingest-single: events per second into the log through the Python API, beside
-raw sqlite3 inserting the same rows into a table with the same columns, indexes and settings."""
+the raw driver (sqlite3 executemany, or psycopg COPY) inserting the same rows into a table with the
+same columns, indexes and settings."""
 
 from __future__ import annotations
-
-import sqlite3
-from pathlib import Path
 
 import msgspec
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.places import Places, RawLog
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.samples import sample_events
 from signin_webhooks.eventstore import parse_events, read_events
-from signin_webhooks.eventstore.database import BUSY_TIMEOUT_MS
 from signin_webhooks.eventstore.ids import new_ids
-from signin_webhooks.eventstore.log import INSERT, SCHEMA
 
 ROUNDS = 3
-
-
-def _baseline_db(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.executescript(SCHEMA)
-    return conn
 
 
 def _rows(lines: list[bytes]) -> list[tuple[object, ...]]:
@@ -37,7 +25,7 @@ def _rows(lines: list[bytes]) -> list[tuple[object, ...]]:
             for i, p in zip(ids, parsed, strict=True)]  # fmt: skip
 
 
-def ingest_bulk(folder: Path, n: int, rounds: int = ROUNDS) -> list[Row]:
+def ingest_bulk(places: Places, n: int, rounds: int = ROUNDS) -> list[Row]:
     """`publish` as it runs (validating in a second process while it inserts), and validating
     in its own process, beside raw `executemany`."""
     lines = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a", "ctx_b"])]
@@ -45,22 +33,21 @@ def ingest_bulk(folder: Path, n: int, rounds: int = ROUNDS) -> list[Row]:
     data = b"\n".join(lines)
     ours, alone, base = [], [], []
     for i in range(rounds):  # alternating, each on a fresh database; the best of each counts
-        conn = _baseline_db(folder / f"bulk-baseline-{i}.db")
+        raw = RawLog(places.new(f"bulk-baseline-{i}.db"))
 
-        def baseline(conn: sqlite3.Connection = conn) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(INSERT, rows)
-            conn.execute("COMMIT")
+        def baseline(raw: RawLog = raw) -> None:
+            raw.insert(rows)
 
-        with WebhookSystem(folder / f"bulk-{i}.db", deliver=False) as system:
+        with WebhookSystem(places.new(f"bulk-{i}.db"), deliver=False) as system:
             ours.append(timed(lambda system=system: system.publish(data)))
-        with WebhookSystem(folder / f"bulk-alone-{i}.db", deliver=False) as system:
+        with WebhookSystem(places.new(f"bulk-alone-{i}.db"), deliver=False) as system:
             log = system.store.log
             alone.append(timed(lambda log=log: log.append_chunks(read_events(data, aside=False))))
         base.append(timed(baseline))
-        conn.close()
+        raw.close()
     size = sum(map(len, lines)) // n
-    note = f"{n} events of ~{size} B, one call; best of {rounds}"
+    how = "COPY" if places.kind == "postgres" else "executemany"
+    note = f"{n} events of ~{size} B, one call; baseline {how}; best of {rounds}"
     return [
         row("ingest-bulk", n / min(ours), "events/s", n / min(base), note),
         row("ingest-bulk-one-process", n / min(alone), "events/s", n / min(base),
@@ -68,22 +55,19 @@ def ingest_bulk(folder: Path, n: int, rounds: int = ROUNDS) -> list[Row]:
     ]  # fmt: skip
 
 
-def ingest_single(folder: Path, n: int, rounds: int = ROUNDS) -> Row:
+def ingest_single(places: Places, n: int, rounds: int = ROUNDS) -> Row:
     events = sample_events(n, contexts=["ctx_a"])
     rows = _rows([msgspec.json.encode(e) for e in events])
     ours, base = [], []
     for i in range(rounds):
-        conn = _baseline_db(folder / f"single-baseline-{i}.db")
+        raw = RawLog(places.new(f"single-baseline-{i}.db"))
 
-        def baseline(conn: sqlite3.Connection = conn) -> None:
-            for r in rows:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute(INSERT, r)
-                conn.execute("COMMIT")
+        def baseline(raw: RawLog = raw) -> None:
+            raw.insert_each(rows)
 
-        with WebhookSystem(folder / f"single-{i}.db", deliver=False) as system:
+        with WebhookSystem(places.new(f"single-{i}.db"), deliver=False) as system:
             ours.append(timed(lambda system=system: [system.publish(e) for e in events]))
         base.append(timed(baseline))
-        conn.close()
+        raw.close()
     note = f"{n} calls of one event; best of {rounds}"
     return row("ingest-single", n / min(ours), "events/s", n / min(base), note)

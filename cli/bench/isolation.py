@@ -11,6 +11,7 @@ import msgspec
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.paced import delays, paced, percentiles
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import add_subscriptions
 from signin_webhooks.cli.bench.sink import Sink
@@ -21,11 +22,11 @@ TIMEOUT = 1.0  # the slow subscriptions' timeout; their endpoint answers after t
 RATE = 200  # events a second, for publish-to-receipt
 
 
-def isolation(folder: Path, sink: Sink, n_events: int) -> list[Row]:
+def isolation(places: Places, sink: Sink, n_events: int) -> list[Row]:
     slow = Sink(delay=2 * TIMEOUT)
     try:
-        alone = _run(folder / "isolation-alone.db", sink, None, n_events)
-        beside = _run(folder / "isolation-beside.db", sink, slow, n_events)
+        alone = _run(places.new("isolation-alone.db"), sink, None, n_events)
+        beside = _run(places.new("isolation-beside.db"), sink, slow, n_events)
     finally:
         slow.close()
     note = (
@@ -38,7 +39,7 @@ def isolation(folder: Path, sink: Sink, n_events: int) -> list[Row]:
     ]
 
 
-def _run(db: Path, sink: Sink, slow: Sink | None, n_events: int) -> tuple[float, float]:
+def _run(db: str | Path, sink: Sink, slow: Sink | None, n_events: int) -> tuple[float, float]:
     healthy = [f"ctx_h{i}" for i in range(HEALTHY)]
     stalled = [f"ctx_s{i}" for i in range(SLOW)]
     specs = [{"name": c, "url": sink.url, "scope": "context", "scope_id": c,

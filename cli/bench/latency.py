@@ -8,12 +8,12 @@ import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import msgspec
 import urllib3
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row
 
 RATE = 200  # events a second
@@ -55,7 +55,7 @@ def _paced(n: int, send: callable) -> dict[str, float]:  # type: ignore[valid-ty
     return sent
 
 
-def latency(folder: Path, n: int) -> list[Row]:
+def latency(places: Places, n: int) -> list[Row]:
     _Receipts.times = {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receipts)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -65,7 +65,7 @@ def latency(folder: Path, n: int) -> list[Row]:
         return {"type": "signin.session.created", "organization_id": "org_a",
                 "context_id": "ctx_a", "session_id": f"ses_{i}", "id": f"lat-{i}"}  # fmt: skip
 
-    with WebhookSystem(folder / "latency.db", allow_private_networks=True) as system:
+    with WebhookSystem(places.new("latency.db"), allow_private_networks=True) as system:
         system.subscriptions.create(
             name="latency", url=url, context="ctx_a", max_events=1, flush_interval="0"
         )

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
 
@@ -22,7 +23,7 @@ print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 
-def peak_rss(db: Path) -> float:
+def peak_rss(db: str | Path) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, str(db)], capture_output=True, text=True, check=True
     )
@@ -37,19 +38,19 @@ def _subs(n: int, url: str, *, enabled: bool = True) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def memory(folder: Path, n_subs: int, backlog_small: int, backlog_large: int) -> list[Row]:
-    empty = folder / "memory-empty.db"
+def memory(places: Places, n_subs: int, backlog_small: int, backlog_large: int) -> list[Row]:
+    empty = places.new("memory-empty.db")
     add_subscriptions(empty, [])
     base = peak_rss(empty)
 
-    idle = folder / "memory-idle.db"
+    idle = places.new("memory-idle.db")
     add_subscriptions(idle, _subs(n_subs, "https://hooks.example.com/in"))
     idle_rss = peak_rss(idle)
 
     # A backlog: disabled subscriptions keep batching what they take, and send nothing.
     rss = {}
     for size in (backlog_small, backlog_large):
-        db = folder / f"memory-backlog-{size}.db"
+        db = places.new(f"memory-backlog-{size}.db")
         add_subscriptions(db, _subs(100, "https://hooks.example.com/in", enabled=False))
         publish_many(db, size, [f"ctx_{i}" for i in range(100)])
         rss[size] = peak_rss(db)
@@ -84,7 +85,7 @@ def _ndjson(path: Path, n: int) -> int:
     return path.stat().st_size
 
 
-def _publish_peak(db: Path, source: Path) -> float:
+def _publish_peak(db: str | Path, source: Path) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _PUBLISH_CHILD, "--db", str(db), "publish", str(source)],
         capture_output=True, text=True, check=True,
@@ -92,12 +93,12 @@ def _publish_peak(db: Path, source: Path) -> float:
     return float(out.stderr.strip().splitlines()[-1])
 
 
-def publish_memory(folder: Path, small: int, large: int) -> Row:
+def publish_memory(places: Places, small: int, large: int) -> Row:
     peaks, size = {}, 0
     for n in (small, large):
-        source = folder / f"publish-{n}.ndjson"
+        source = places.folder / f"publish-{n}.ndjson"
         size = _ndjson(source, n)
-        peaks[n] = _publish_peak(folder / f"publish-memory-{n}.db", source)
+        peaks[n] = _publish_peak(places.new(f"publish-memory-{n}.db"), source)
         source.unlink()
     note = (
         f"peak RSS of one `publish` of {large:,} NDJSON events ({size / 1e6:.0f} MB);"

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
 from signin_webhooks.cli.bench.sink import Sink
@@ -14,7 +15,7 @@ from signin_webhooks.cli.bench.sink import Sink
 SUBSCRIPTIONS = 100
 
 
-def _first_delivery(db: Path, sink: Sink) -> float:
+def _first_delivery(db: str | Path, sink: Sink) -> float:
     """Publish one event, then time a start until the sink has it."""
     with WebhookSystem(db, deliver=False) as system:
         system.publish({"type": "signin.session.created", "organization_id": "org_acme",
@@ -26,13 +27,13 @@ def _first_delivery(db: Path, sink: Sink) -> float:
         return time.time() - start
 
 
-def recover(folder: Path, sink: Sink, n_events: int) -> Row:
+def recover(places: Places, sink: Sink, n_events: int) -> Row:
     specs = [
         {"name": f"s{i}", "url": sink.url, "scope": "context", "scope_id": f"ctx_{i}",
          "max_events": 1000, "flush_interval": "0"}
         for i in range(SUBSCRIPTIONS)
     ]  # fmt: skip
-    fresh, full = folder / "recover-fresh.db", folder / "recover-full.db"
+    fresh, full = places.new("recover-fresh.db"), places.new("recover-full.db")
     add_subscriptions(fresh, specs)
     add_subscriptions(full, specs)
     publish_many(full, n_events, [f"ctx_{i}" for i in range(SUBSCRIPTIONS)])

@@ -16,7 +16,7 @@ from signin_webhooks.eventstore.subscriptions import SubscriptionCreated
 CHUNK = 50_000
 
 
-def add_subscriptions(db: Path, specs: list[dict[str, object]]) -> list[str]:
+def add_subscriptions(db: str | Path, specs: list[dict[str, object]]) -> list[str]:
     """Create many subscriptions in one transaction (the API makes one at a time)."""
     events = []
     for spec in specs:
@@ -34,7 +34,9 @@ def add_subscriptions(db: Path, specs: list[dict[str, object]]) -> list[str]:
     return [e.subscription_id for e in events]
 
 
-def publish_many(db: Path, n: int, contexts: list[str], organization: str = "org_acme") -> None:
+def publish_many(
+    db: str | Path, n: int, contexts: list[str], organization: str = "org_acme"
+) -> None:
     """`n` sample events, in calls of CHUNK."""
     with WebhookSystem(db, deliver=False) as system:
         for start in range(0, n, CHUNK):
