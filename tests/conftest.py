@@ -38,8 +38,9 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    """SQLite unless the module runs on each backend:
-    `pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)`."""
+    """SQLite unless the module runs on each backend: every test of it with
+    `pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)`, or those that
+    open a store with a module fixture `backend` of `params=BACKENDS`."""
     return getattr(request, "param", "sqlite")
 
 

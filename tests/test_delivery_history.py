@@ -25,6 +25,7 @@ from signin_webhooks.cli import app as cli_app
 from signin_webhooks.eventstore import EventCounts, Store, format_time
 from signin_webhooks.eventstore.deliveries import DeliveryHistory
 from signin_webhooks.eventstore.subscriptions import REDACTED
+from tests.backends import BACKENDS
 from tests.endpoint import Endpoint, Reply, closed_port_url
 from tests.helpers import (
     create_subscription,
@@ -42,12 +43,19 @@ SETTLE = 0.25  # real seconds given to the actors before asserting that nothing 
 HISTORY_TABLES = ("deliveries", "attempts", "batch_positions")
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test here that opens a store runs on each backend."""
+    return request.param
+
+
 # -- helpers
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> Path:
-    """The database file; the command line opens it on the test's clock."""
+def db(database: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> Path:
+    """The database (a file, or a PostgreSQL schema); the command line opens it on the test's
+    clock."""
 
     class OnTestClock(WebhookSystem):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,7 +64,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock) -> P
     monkeypatch.setattr(cli_app, "WebhookSystem", OnTestClock)
     monkeypatch.delenv(ENV_DB, raising=False)
     monkeypatch.delenv(ENV_ALLOW_PRIVATE, raising=False)
-    path = tmp_path / "hooks.db"
+    path = database
     WebhookSystem(path, deliver=False).store.close()  # empty, as after a first write
     return path
 
@@ -722,7 +730,7 @@ def test_a_quiet_subscription_does_not_hold_compaction_back(systems, operator, e
 
 
 def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_health(
-    systems, operator, endpoints, clock
+    systems, operator, endpoints, clock, backend
 ):
     assert operator.ok("status").splitlines()[0] == "run: not running"
     system = systems.start()
@@ -767,7 +775,9 @@ def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_heal
     assert rows[broken_id]["health"] == "failing"
     assert (rows[slow_id]["backlog"], rows[slow_id]["oldest_undelivered_age"]) == (2, "3m")
     text = operator.ok("status").splitlines()
-    assert text[0].startswith("run: up (pid ")
+    # One `run` holds a SQLite file; on PostgreSQL each `run` is a worker, named with its share.
+    assert text[0].startswith("run: up (pid " if backend == "sqlite" else "run: up (1 worker (")
+    text = [line for line in text if not line.startswith("worker ")]  # PostgreSQL's workers
     assert text[1].split() == [
         "SUBSCRIPTION", "NAME", "HEALTH", "BACKLOG", "OLDEST", "FAILED", "LAST", "SUCCESS",
         "FAILING", "SINCE",
