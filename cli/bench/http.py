@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.samples import sample_events
 
@@ -57,7 +58,7 @@ class _Server:
             self.process.communicate()
 
 
-def _serve(db: Path) -> tuple[_Server, str]:
+def _serve(db: str | Path) -> tuple[_Server, str]:
     with WebhookSystem(db, deliver=False) as system:
         _, token = system.tokens.create(scope="admin", name="bench")
     command = [sys.executable, "-m", "signin_webhooks", "--db", str(db), "serve", "--no-deliver",
@@ -80,15 +81,15 @@ def _post_all(port: int, token: str, bodies: list[bytes], content_type: str) -> 
         conn.close()
 
 
-def ingest_http(folder: Path, n: int, rounds: int = ROUNDS) -> Row:
+def ingest_http(places: Places, n: int, rounds: int = ROUNDS) -> Row:
     lines = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a", "ctx_b"])]
     data = b"\n".join(lines)
     batches = [b"\n".join(lines[i : i + BATCH]) + b"\n" for i in range(0, n, BATCH)]
     bulk, over_http = [], []
     for i in range(rounds):  # alternating, each on a fresh database; the best of each counts
-        with WebhookSystem(folder / f"http-bulk-{i}.db", deliver=False) as system:
+        with WebhookSystem(places.new(f"http-bulk-{i}.db"), deliver=False) as system:
             bulk.append(timed(lambda system=system: system.publish(data)))
-        server, token = _serve(folder / f"http-{i}.db")
+        server, token = _serve(places.new(f"http-{i}.db"))
         try:
             over_http.append(timed(lambda server=server, token=token: _post_all(
                 server.port, token, batches, "application/x-ndjson"
@@ -111,7 +112,7 @@ def _concurrently(port: int, token: str, bodies: list[bytes]) -> float:
         return time.perf_counter() - start
 
 
-def ingest_http_single(folder: Path, n: int) -> Row:
+def ingest_http_single(places: Places, n: int) -> Row:
     bodies = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a"])]
     command = [sys.executable, "-m", "signin_webhooks.cli.bench.http_baseline"]
     baseline = _Server(command, re.compile(rb"^(\d+)\n"), "stdout")
@@ -119,7 +120,7 @@ def ingest_http_single(folder: Path, n: int) -> Row:
         bare = _concurrently(baseline.port, "", bodies)
     finally:
         baseline.stop()
-    server, token = _serve(folder / "http-single.db")
+    server, token = _serve(places.new("http-single.db"))
     try:
         ours = _concurrently(server.port, token, bodies)
     finally:
