@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from signin_webhooks.actors import metrics
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, BatchSealed
 from signin_webhooks.eventstore.durations import format_duration
 from signin_webhooks.eventstore.retention import RetentionReport
@@ -23,7 +24,12 @@ def report(event: str, **fields: Any) -> None:
         log.info(event, extra={"activity": {"event": event, **fields}})
 
 
-def attempted(attempt: AttemptRecorded) -> None:
+def attempted(attempt: AttemptRecorded, events: int) -> None:
+    """`events`: how many the delivery holds (counted as delivered once it succeeds)."""
+    metrics.ATTEMPTS.labels(attempt.outcome, attempt.error_kind or "none").inc()
+    metrics.ATTEMPT_SECONDS.observe(attempt.duration)
+    if attempt.outcome == "succeeded" and attempt.trigger != "test":
+        metrics.DELIVERED.inc(events)
     report(
         "attempt",
         delivery=attempt.batch_id,
@@ -39,6 +45,7 @@ def attempted(attempt: AttemptRecorded) -> None:
 
 
 def sealed(seal: BatchSealed) -> None:
+    metrics.SEALS.inc()
     report(
         "seal",
         delivery=seal.batch_id,
@@ -49,6 +56,10 @@ def sealed(seal: BatchSealed) -> None:
         first_sequence=seal.first_sequence,
         last_sequence=seal.last_sequence,
     )
+
+
+def routed(events: int) -> None:
+    metrics.ROUTED.inc(events)
 
 
 def health_changed(event: str, subscription_id: str, **fields: Any) -> None:

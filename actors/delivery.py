@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 import pykka
 
-from signin_webhooks.actors import activity
+from signin_webhooks.actors import activity, metrics
 from signin_webhooks.actors.connections import Abandoned
 from signin_webhooks.actors.runtime import Listener, Readers, Recorder
 from signin_webhooks.actors.signing import sign
@@ -172,7 +172,7 @@ class Deliverer:
             status, next_at = "pending", None  # failing too long: waits for enable
             attempt = msgspec.structs.replace(attempt, outcome=status, next_attempt_at=None)
         self.recorder.record(attempt, *health, *extra)
-        activity.attempted(attempt)
+        activity.attempted(attempt, delivery.count)
         failing_since = sub.failing_since
         for fact in health:
             if isinstance(fact, SubscriptionFailing):
@@ -209,11 +209,13 @@ class DeliveryActor(Listener):
         if self.stopping.is_set():  # no new attempt once stopping: it stays pending in the log
             return
         outcome = Outcome(job.delivery.id)  # nothing recorded: the batcher tries again later
+        metrics.POOL_IN_USE.inc()
         try:
             outcome = self.deliverer.deliver(job)
         except Abandoned:
             pass  # the system is stopping and nothing was sent: it stays pending in the log
         finally:
+            metrics.POOL_IN_USE.dec()
             # While the system stops, the pool and the batcher may be gone already; the
             # attempt is in the log, and the next start carries on from there.
             with contextlib.suppress(pykka.ActorDeadError):

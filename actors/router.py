@@ -223,6 +223,7 @@ class Router(Listener):
             batcher = self.batchers.get(sub_id)
             if batcher is not None:
                 batcher.tell(Matched(entries))
+                activity.routed(len(entries))
         matched.clear()
 
     def _apply(self, record: Record, *, notify: bool) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import signal
 import threading
 
-from signin_webhooks.actors import AlreadyRunning, WebhookSystem
+import click
+
+from signin_webhooks.actors import AlreadyRunning, WebhookSystem, metrics
 from signin_webhooks.cli import logs
 from signin_webhooks.cli.app import main, pass_writer
 from signin_webhooks.eventstore import SigninWebhooksError, postgres
@@ -13,8 +15,18 @@ from signin_webhooks.eventstore import SigninWebhooksError, postgres
 
 @main.command()
 @logs.options
+@click.option(
+    "--metrics-port", type=click.IntRange(0, 65535), metavar="PORT",
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port).",
+)  # fmt: skip
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, metavar="HOST",
+    help="The address --metrics-port listens on.",
+)  # fmt: skip
 @pass_writer
-def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
+def run(
+    system: WebhookSystem, log_format: str, quiet: bool, metrics_port: int | None, metrics_host: str
+) -> None:
     """Deliver what the log holds, and what is published while it runs, until interrupted.
 
     One `run` per SQLite database; SIGTERM or Ctrl-C stops it once the attempts in flight
@@ -43,10 +55,18 @@ def run(system: WebhookSystem, log_format: str, quiet: bool) -> None:
             running.on_halt(lambda reason: (halted.append(reason), stop.set()))
             log.say("started", f"delivering from {where}; Ctrl-C stops", db=where)
             log.open()
+            server = None
+            if metrics_port is not None:
+                registry = metrics.registry_for(system.path, system.clock)
+                server, port = metrics.serve(metrics_port, registry, metrics_host)
+                shown = f"http://{metrics_host}:{port}/metrics"
+                log.say("metrics", f"metrics at {shown}", url=shown)
             # A signal that lands on another thread sets `stop` without waking a wait with no
             # timeout: look again now and then.
             while not stop.wait(timeout=0.5):
                 pass
+            if server is not None:
+                server.shutdown()
             if not halted:
                 log.say("stopping", "stopping: attempts in flight finish first", db=where)
     finally:

@@ -19,7 +19,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.cli.api import deliveries, events, health, operations, subscriptions
+from signin_webhooks.cli.api import (
+    deliveries,
+    events,
+    health,
+    metrics,
+    operations,
+    subscriptions,
+)
 from signin_webhooks.cli.api.auth import SECURITY, provide_tenant
 from signin_webhooks.cli.api.backend import Backend
 from signin_webhooks.cli.api.docs import docs, openapi
@@ -60,7 +67,7 @@ def create_app(
     bring theirs); `options` go to Litestar (templates, middleware...)."""
     backend = Backend(system)
     app = Litestar(
-        route_handlers=[api_router(), *health.ROUTES, docs, openapi, *routes],
+        route_handlers=[api_router(), *health.ROUTES, *metrics.ROUTES, docs, openapi, *routes],
         state=State({**(state or {}), "backend": backend, "publisher": Publisher(backend)}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=system.settings.show().max_request_bytes,
