@@ -74,7 +74,7 @@ def test_retry_says_what_the_command_line_says_and_is_recorded(
     assert count == 1 and requested is not None
     assert pending.status_code == 400
     assert pending.json()["detail"] == (
-        f"delivery {delivery.id} is succeeded; retry it anyway with --force"
+        f"delivery {delivery.id} has succeeded already; retry it anyway with force"
     )
     assert forced.status_code == 200 and forced.json()["requested"] is True
 
