@@ -1,0 +1,138 @@
+"""One subscription (its settings, its health, its recent deliveries) and one delivery (each
+attempt, the exact body sent, the response), under a Context's or an Organization's Webhooks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from signin_webhooks.cli.admin.pages import _not_found, _viewer
+from signin_webhooks.cli.deliveries import attempt_view, delivery_view
+from signin_webhooks.cli.subscriptions import view
+from signin_webhooks.eventstore import NotFound, StoreError
+
+RECENT = 20
+_PLURAL = {"context": "contexts", "organization": "organizations"}
+
+
+async def _subscription(
+    request: Request[Any, Any, Any], state: State, scope: str, scope_id: str, sub_id: str
+) -> Response[Any]:
+    viewer = await _viewer(request, state)
+    if viewer is None:
+        return Redirect("/signin", status_code=303)
+    tenant, session = viewer
+
+    def read() -> dict[str, Any] | None:
+        try:
+            sub = tenant.subscription(sub_id, deleted_ok=True)
+        except NotFound:
+            return None
+        if (sub.fields.scope, sub.fields.scope_id) != (scope, scope_id):
+            return None
+        health = next((r for r in tenant.system.status() if r["subscription_id"] == sub.id), {})
+        recent = tenant.system.deliveries.list(subscription_id=sub.id, limit=RECENT)
+        return {"sub": view(sub), "health": health,
+                "deliveries": [delivery_view(d) for d in recent]}  # fmt: skip
+
+    found = await state.backend.call(read)
+    if found is None:
+        return _not_found(f"no subscription {sub_id!r} here")
+    base = f"/{_PLURAL[scope]}/{scope_id}/webhooks"
+    return Template(
+        "subscription.html",
+        context={**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described()},
+    )
+
+
+async def _delivery(
+    request: Request[Any, Any, Any], state: State, scope: str, scope_id: str, delivery_id: str
+) -> Response[Any]:
+    viewer = await _viewer(request, state)
+    if viewer is None:
+        return Redirect("/signin", status_code=303)
+    tenant, session = viewer
+
+    def read() -> dict[str, Any] | None:
+        try:
+            delivery, attempts = tenant.delivery(delivery_id)
+            sub = tenant.subscription(delivery.subscription_id, deleted_ok=True)
+        except NotFound:
+            return None
+        if (sub.fields.scope, sub.fields.scope_id) != (scope, scope_id):
+            return None
+        try:
+            body: str | None = tenant.system.deliveries.body(delivery).decode()
+        except StoreError:
+            body = None
+        shown = [attempt_view(a) for a in attempts]
+        return {"delivery": delivery_view(delivery), "attempts": shown, "body": body,
+                "pretty": _pretty(body), "sub": view(sub)}  # fmt: skip
+
+    found = await state.backend.call(read)
+    if found is None:
+        return _not_found(f"no delivery {delivery_id!r} here")
+    base = f"/{_PLURAL[scope]}/{scope_id}/webhooks"
+    return Template(
+        "delivery.html",
+        context={**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described()},
+    )
+
+
+def _pretty(body: str | None) -> str | None:
+    if body is None:
+        return None
+    try:
+        if body.endswith("\n") and not body.lstrip().startswith("["):
+            return "\n".join(json.dumps(json.loads(line), indent=2) for line in body.splitlines())
+        return json.dumps(json.loads(body), indent=2)
+    except ValueError:
+        return body
+
+
+@get("/contexts/{context_id:str}/webhooks/{subscription_id:str}", include_in_schema=False)
+async def context_subscription(
+    request: Request[Any, Any, Any],
+    state: State,
+    context_id: FromPath[str],
+    subscription_id: FromPath[str],
+) -> Response[Any]:
+    return await _subscription(request, state, "context", context_id, subscription_id)
+
+
+@get("/organizations/{organization_id:str}/webhooks/{subscription_id:str}", include_in_schema=False)
+async def organization_subscription(
+    request: Request[Any, Any, Any],
+    state: State,
+    organization_id: FromPath[str],
+    subscription_id: FromPath[str],
+) -> Response[Any]:
+    return await _subscription(request, state, "organization", organization_id, subscription_id)
+
+
+@get("/contexts/{context_id:str}/deliveries/{delivery_id:str}", include_in_schema=False)
+async def context_delivery(
+    request: Request[Any, Any, Any],
+    state: State,
+    context_id: FromPath[str],
+    delivery_id: FromPath[str],
+) -> Response[Any]:
+    return await _delivery(request, state, "context", context_id, delivery_id)
+
+
+@get("/organizations/{organization_id:str}/deliveries/{delivery_id:str}", include_in_schema=False)
+async def organization_delivery(
+    request: Request[Any, Any, Any],
+    state: State,
+    organization_id: FromPath[str],
+    delivery_id: FromPath[str],
+) -> Response[Any]:
+    return await _delivery(request, state, "organization", organization_id, delivery_id)
+
+
+ROUTES = [context_subscription, organization_subscription, context_delivery, organization_delivery]
