@@ -107,7 +107,11 @@ class Router(Listener):
             conn = self.store.project(DeliveryHistory())
             if current is None or current.deleted:
                 return
-            unsettled = self._cancel_skipped(current, DeliveryHistory.unsettled(conn, sub_id))
+            unsettled = [  # a recovery sealed past here reaches the batcher as a request
+                d
+                for d in self._cancel_skipped(current, DeliveryHistory.unsettled(conn, sub_id))
+                if not (d.trigger == "recover" and d.sealed_sequence > self.position)
+            ]
             after = DeliveryHistory.unbatched_after(conn, [current])[sub_id]
             batcher = start_actor(Batcher, current, self.runtime, self.pool, unsettled)
             self.batchers[sub_id] = batcher

@@ -65,6 +65,9 @@ from signin_webhooks.eventstore.subscriptions import (
     SubscriptionUpdated,
     rotation_expiry,
 )
+from signin_webhooks.eventstore.subscriptions import (
+    window as fields_window,
+)
 
 DEFAULT_GRACE = 24 * 3600.0
 
@@ -146,15 +149,14 @@ class SubscriptionManager:
         checked = validate_fields(values)
         warnings = self._check_address(checked)
         subscription_id, secret = short_id("sub_"), new_secret()
-        self.ledger.record(SubscriptionCreated(
+        created = SubscriptionCreated(
             subscription_id=subscription_id, fields=checked, enabled=enabled, secret=secret
-        ))  # fmt: skip
-        sub = self.get(subscription_id)
+        )
         recovered = 0
-        if from_sequence is not None or start is not None:
-            window = sub.window(since=start)
-            after = (from_sequence or 1) - 1
-            recovered, _ = self._resend(sub, window, after=after, through=sub.start_after)
+        if from_sequence is None and start is None:
+            self.ledger.record(created)
+        else:
+            recovered = self._create_with_backlog(created, (from_sequence or 1) - 1, start)
         return Saved(self.get(subscription_id), secret, warnings, recovered)
 
     def update(
@@ -297,16 +299,31 @@ class SubscriptionManager:
         entries = ((r.sequence, r.delivered_size()) for r in records)
         if dry_run:
             return sum(1 for _ in entries), None
-        ndjson = is_ndjson(sub.fields.content_type)
-        limits = {"max_events": sub.fields.max_events, "max_bytes": sub.fields.max_bytes}
-        seals = [
-            BatchSealed(batch_id=short_id("dlv_"), subscription_id=sub.id,
-                        ranges=to_ranges(sequences), count=len(sequences), bytes=size,
-                        ndjson=ndjson, trigger="recover")
-            for sequences, size in pack(entries, ndjson=ndjson, **limits)
-        ]  # fmt: skip
+        seals = _seals(sub.id, sub.fields, entries, "recover")
         count = sum(seal.count for seal in seals)
         return count, self.deliveries.request(*seals) if seals else None
+
+    def _create_with_backlog(
+        self, created: SubscriptionCreated, after: int, since: str | None
+    ) -> int:
+        """Record `created` and the seals of its events already in the log (after `after`,
+        recorded at or after `since`) in one transaction that holds the log's head: an event
+        published meanwhile comes after both, so it is sent after the backlog. Returns how many
+        events the backlog holds."""
+        store = self.ledger.store
+        with store.errors(), store.db.write_transaction() as conn:
+            store.db.hold_head(conn)
+            through = store.log.last_sequence()
+            window = fields_window(created.fields, since=since)
+            records = store.log.read(after, filter=window)
+            entries = (
+                (r.sequence, r.delivered_size())
+                for r in itertools.takewhile(lambda r: r.sequence <= through, records)
+            )
+            seals = _seals(created.subscription_id, created.fields, entries, "recover")
+            store.log.append_internal([created, *seals], conn)
+        self.ledger.wake()
+        return sum(seal.count for seal in seals)
 
     def _check_address(self, fields: SubscriptionFields) -> builtins.list[str]:
         """Refuse a URL the installation does not allow; the warnings for one it allows."""
@@ -333,6 +350,23 @@ class SubscriptionManager:
                 " endpoint offers it; the require_https setting refuses http)"
             ]
         return []
+
+
+def _seals(
+    subscription_id: str,
+    fields: SubscriptionFields,
+    entries: Iterable[tuple[int, int]],
+    trigger: str,
+) -> builtins.list[BatchSealed]:
+    """The events (sequence, size) packed in new batches, within the subscription's limits."""
+    ndjson = is_ndjson(fields.content_type)
+    limits = {"max_events": fields.max_events, "max_bytes": fields.max_bytes}
+    return [
+        BatchSealed(batch_id=short_id("dlv_"), subscription_id=subscription_id,
+                    ranges=to_ranges(sequences), count=len(sequences), bytes=size,
+                    ndjson=ndjson, trigger=trigger)
+        for sequences, size in pack(entries, ndjson=ndjson, **limits)
+    ]  # fmt: skip
 
 
 def _scope(

@@ -229,6 +229,11 @@ class PostgresDatabase:
                 raise
             conn.raw.execute("COMMIT")
 
+    def hold_head(self, conn: Connection) -> None:
+        """Hold the log's head until the transaction ends: no append numbers an event
+        meanwhile, so what this transaction reads of the log is all there is before it."""
+        conn.execute("SELECT last_sequence FROM log_head FOR UPDATE")
+
     def lock_projection(self, conn: Connection, name: str) -> None:
         """Two processes catching a projection up take turns (SQLite's one writer does it
         there): the checkpoint each reads is then the other's last."""

@@ -108,6 +108,20 @@ class Secret(msgspec.Struct, frozen=True):
     number: int = 0
 
 
+def window(
+    fields: SubscriptionFields, *, since: str | None = None, until: str | None = None
+) -> Filter:
+    """A read of the log that returns the events of a subscription with these fields."""
+    scope, scope_id = fields.scope, fields.scope_id
+    return Filter(
+        types=fields.events,
+        organization=scope_id if scope == "organization" else None,
+        context=scope_id if scope == "context" else None,
+        since=since,
+        until=until,
+    )
+
+
 class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     """The current state of one subscription, as the projection keeps it."""
 
@@ -139,14 +153,7 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     def window(self, *, since: str | None = None, until: str | None = None) -> Filter:
         """A read of the log that returns this subscription's events: its scope, its types (the
         patterns are globs already), recorded in [since, until) when given."""
-        scope, scope_id = self.fields.scope, self.fields.scope_id
-        return Filter(
-            types=self.fields.events,
-            organization=scope_id if scope == "organization" else None,
-            context=scope_id if scope == "context" else None,
-            since=since,
-            until=until,
-        )
+        return window(self.fields, since=since, until=until)
 
     def valid_secrets(self, now: dt.datetime) -> list[str]:
         """Secrets to sign with now: the current one, and the previous during its grace."""
