@@ -3,6 +3,8 @@ twice. Claims and answers are events in the log (eventstore/idempotency.py)."""
 
 from __future__ import annotations
 
+import msgspec
+
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.eventstore import InvalidInput
 from signin_webhooks.eventstore.errors import Conflict
@@ -45,10 +47,22 @@ class IdempotentRequests:
     def answer(
         self, principal: str, key: str, *, status: int, content_type: str, body: bytes
     ) -> None:
+        """Keep the answer for a retry, without the secret it may hold: a secret is shown once."""
         event = ResponseRecorded(
             claim=claim_id(principal, key),
             status=status,
             content_type=content_type,
-            body=body.decode("utf-8", "replace"),
+            body=without_secret(body).decode("utf-8", "replace"),
         )
         self.ledger.record(event)
+
+
+def without_secret(body: bytes) -> bytes:
+    """A JSON answer with its `secret` (create, rotate-secret) set to null; others as they are."""
+    try:
+        shown = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return body
+    if not isinstance(shown, dict) or shown.get("secret") is None:
+        return body
+    return msgspec.json.encode({**shown, "secret": None})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore.idempotency import IdempotencyKeys
 from tests.api_server import ApiServer
 from tests.endpoint import Endpoint
 from tests.helpers import invoke
@@ -121,12 +122,36 @@ def test_a_create_retried_under_one_idempotency_key_makes_one_subscription(
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             racing = list(pool.map(create, range(8)))
     assert first.status_code == 201 and again.status_code == 201
-    assert again.json() == first.json()  # the secret too: the same answer, once more
+    assert first.json()["secret"].startswith("whsec_")
+    assert again.json() == {**first.json(), "secret": None}  # a secret is shown once
     assert again.headers["Idempotent-Replayed"] == "true"
     assert other_body.status_code == 409
     assert "was used for another request" in other_body.json()["detail"]
     assert set(racing) <= {201, 409} and 201 in racing
     assert len(api.system.subscriptions.list()) == 2
+
+
+def test_a_secret_is_kept_by_no_idempotency_key_and_shown_once(
+    api: ApiServer, admin_token: str
+) -> None:
+    with api.client(admin_token) as http:
+        created = http.post("/subscriptions", json=LOBBY, headers={"Idempotency-Key": "c"}).json()
+        path = f"/subscriptions/{created['id']}/rotate-secret"
+        rotated = http.post(path, headers={"Idempotency-Key": "r"}).json()
+        again = http.post(path, headers={"Idempotency-Key": "r"})
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == {**rotated, "secret": None}
+    store = api.system.subscriptions.ledger.store
+    answers = [
+        r.body for r in store.log.read(internal=True, signin=False) if r.type == "request.answered"
+    ]
+    kept = store.project(IdempotencyKeys()).execute("SELECT state FROM idempotency_keys")
+    kept = [bytes(row[0]) for row in kept.fetchall()]
+    assert len(answers) == 2 and len(kept) == 2
+    for secret in (created["secret"], rotated["secret"]):
+        assert secret.startswith("whsec_")
+        assert not any(secret.encode() in bytes(a) for a in answers)
+        assert not any(secret.encode() in state for state in kept)
 
 
 def test_idempotency_keys_survive_a_restart_because_they_are_in_the_log(
@@ -145,5 +170,5 @@ def test_idempotency_keys_survive_a_restart_because_they_are_in_the_log(
     finally:
         server.stop()
         again_system.stop()
-    assert again == first
+    assert again == {**first, "secret": None}
     assert len(system.subscriptions.list()) == 1
