@@ -3,7 +3,6 @@ cost a thread per subscription."""
 
 from __future__ import annotations
 
-import datetime as dt
 import heapq
 import itertools
 import logging
@@ -58,11 +57,6 @@ class Scheduler:
             heapq.heappush(self._heap, (due, next(self._order), timer, callback))
             self._condition.notify()
         return timer
-
-    def at(self, when: dt.datetime, callback: Callable[[], None]) -> Timer:
-        """Call `callback` at a wall-clock time: the delay to it is taken now, and a later step
-        of the wall clock does not move it."""
-        return self.after((when - self.clock()).total_seconds(), callback)
 
     def _wake(self) -> None:
         with self._condition:
