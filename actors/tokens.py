@@ -10,6 +10,7 @@ import re
 
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.eventstore import InvalidInput, NotFound, Store, format_time, parse_time
+from signin_webhooks.eventstore.context_homes import ContextHomes
 from signin_webhooks.eventstore.durations import DAY, parse_duration
 from signin_webhooks.eventstore.errors import Conflict, Unauthorized
 from signin_webhooks.eventstore.ids import short_id
@@ -122,12 +123,12 @@ class AccessTokens:
         return found
 
     def organization_of(self, context_id: str) -> str | None:
-        """The organization a context token recorded for this context, if any."""
-        return Tokens.organization_of(self.store.project(Tokens()), context_id)
-
-    def contexts_of(self, organization_id: str) -> set[str]:
-        """The contexts recorded as part of this organization."""
-        return Tokens.contexts_of(self.store.project(Tokens()), organization_id)
+        """The organization of this context: the one a context token recorded for it, else the
+        one its first published event named; None for a context nothing is known of."""
+        recorded = Tokens.organization_of(self.store.project(Tokens()), context_id)
+        if recorded is not None:
+            return recorded
+        return ContextHomes.organization_of(self.store.project(ContextHomes()), context_id)
 
 
 def _lifetime(text: str) -> float:

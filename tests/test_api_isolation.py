@@ -129,3 +129,44 @@ def test_an_organization_token_manages_its_contexts_and_its_own_subscriptions(
     assert spoofed.json()["detail"] == (
         "event: context 'ctx_b' is part of organization 'org_b', not 'org_a'; nothing was appended"
     )
+
+
+def test_a_context_no_token_records_belongs_to_the_organization_of_its_first_event(
+    api: ApiServer, tenants: dict[str, Any]
+) -> None:
+    api.system.publish([event("c1", context="ctx_lone", organization="org_b")])
+    with api.client(tenants["tokens"]["org_a"]) as http:
+        spoofed = http.post("/events", json=event("o3", context="ctx_lone", organization="org_a"))
+        subscribed = http.post("/subscriptions", json={
+            "name": "l", "url": "https://x.example", "context_id": "ctx_lone"})  # fmt: skip
+        read = http.get("/events", params={"context": "ctx_lone"})
+        claimed = http.post("/events", json=[
+            event("n1", context="ctx_new", organization="org_a"),
+            event("n2", context="ctx_new2", organization="org_a"),
+        ])  # fmt: skip
+        in_new = http.post("/subscriptions", json={
+            "name": "n", "url": "https://x.example", "context_id": "ctx_new"})  # fmt: skip
+    assert spoofed.status_code == 403
+    assert spoofed.json()["detail"] == (
+        "event: context 'ctx_lone' is part of organization 'org_b', not 'org_a'; nothing was"
+        " appended"
+    )
+    assert subscribed.status_code == 403 and read.status_code == 403
+    assert claimed.status_code == 200 and in_new.status_code == 201
+    assert api.system.store.log.sequence_of("o3") is None
+
+
+def test_one_call_cannot_fix_a_new_context_to_two_organizations(
+    api: ApiServer, tenants: dict[str, Any]
+) -> None:
+    _, token = api.system.tokens.create(scope="context", context="ctx_fresh")
+    with api.client(token) as http:
+        refused = http.post("/events", json=[
+            event("m1", context="ctx_fresh", organization="org_a"),
+            event("m2", context="ctx_fresh", organization="org_b"),
+        ])  # fmt: skip
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "index 1: context 'ctx_fresh' is part of organization 'org_a', not 'org_b'; nothing was"
+        " appended"
+    )

@@ -1,8 +1,9 @@
 """What one token may see and change: the scope rules, in one place, over the system's API.
 
 A context token sees its context's subscriptions and their deliveries and events; an
-organization token, its organization's and those of every context recorded as part of it
-(`tokens create --context ID --organization ID`); admin, everything. Another tenant's
+organization token, its organization's and those of every context part of it: recorded so
+(`tokens create --context ID --organization ID`), or else named so by the context's first
+published event, which fixes a context's organization for good; admin, everything. Another tenant's
 subscription or delivery is answered as if it did not exist, so ids do not leak.
 """
 
@@ -56,11 +57,6 @@ class Tenant:
         if self.token.read_only:
             raise Forbidden(f"token {self.token.id} is read-only; use a token that may write")
 
-    def _contexts(self) -> set[str]:
-        if self.token.scope != "organization":
-            return set()
-        return self.system.tokens.contexts_of(self.token.organization_id or "")
-
     def in_scope(self, scope: str, scope_id: str) -> bool:
         t = self.token
         if t.scope == "admin":
@@ -69,7 +65,7 @@ class Tenant:
             return scope == "context" and scope_id == t.context_id
         if scope == "organization":
             return scope_id == t.organization_id
-        return scope_id in self._contexts()
+        return self.system.tokens.organization_of(scope_id) == t.organization_id
 
     def require_scope(self, scope: str, scope_id: str) -> None:
         if not self.in_scope(scope, scope_id):
@@ -157,6 +153,8 @@ class Tenant:
             if event.context_id not in homes:
                 homes[event.context_id] = self.system.tokens.organization_of(event.context_id)
             home = homes[event.context_id]
+            if home is None:  # a context new to the log: its first event fixes its organization
+                home = homes[event.context_id] = event.organization_id
             if home is not None and event.organization_id != home:
                 raise Forbidden(
                     f"{event.where}: context {event.context_id!r} is part of organization"
