@@ -111,8 +111,8 @@ def test_a_backlog_waiting_in_open_batches_does_not_grow_memory(tmp_path):
 
 
 @pytest.mark.xfail(
-    strict=True,
-    raises=MemoryGrew,
+    strict=False,  # the growth is near the line and moves with the machine's load: either way
+    raises=MemoryGrew,  # the test fails on anything else, such as a backlog not routed whole
     reason="9,000 more sealed batches queued behind failing deliveries cost ~30 MB of RSS, of "
     "which Python objects are ~7 MB (queued deliveries, at most 32 per subscription, without "
     "their event ranges); the rest is allocator and SQLite memory kept after the burst of seals",
