@@ -130,6 +130,10 @@ class AccessTokens:
             return recorded
         return ContextHomes.organization_of(self.store.project(ContextHomes()), context_id)
 
+    def contexts_of(self, organization_id: str) -> set[str]:
+        """The contexts a context token recorded as part of this organization."""
+        return Tokens.contexts_of(self.store.project(Tokens()), organization_id)
+
 
 def _lifetime(text: str) -> float:
     """A token's lifetime: a duration (`12h`), or whole days (`30d`)."""

@@ -123,3 +123,12 @@ class Tokens(Projection):
             [context_id],
         ).fetchone()
         return row[0] if row else None
+
+    @staticmethod
+    def contexts_of(conn: Any, organization_id: str) -> set[str]:
+        rows = conn.execute(
+            "SELECT DISTINCT context_id FROM tokens WHERE organization_id = ?"
+            " AND context_id IS NOT NULL",
+            [organization_id],
+        )
+        return {row[0] for row in rows}
