@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from signin_webhooks.eventstore.endpoints import validate_url
+from signin_webhooks.eventstore.endpoints import is_plain_http, validate_url
 from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
 
 Resolver = Callable[[str, int], list[str]]
@@ -243,3 +243,30 @@ def check_endpoint(url: str, *, resolver: Resolver, allow_private: bool) -> list
     return resolve_checked(
         parts.hostname or "", port, resolver=resolver, allow_private=allow_private
     )
+
+
+def check_address(
+    url: str, field: str, *, require_https: bool, resolver: Resolver, allow_private: bool
+) -> list[str]:
+    """Refuse a URL (of a subscription's `field`) the installation does not allow; the warnings
+    for one it allows."""
+    plain = is_plain_http(url)
+    if plain and require_https:
+        raise InvalidInput(
+            f"{field} {url!r} is plain http, and the require_https setting asks for https:"
+            " give an https:// URL",
+            fields=(field,),
+        )
+    try:
+        addresses = check_endpoint(url, resolver=resolver, allow_private=allow_private)
+    except BlockedAddress as e:
+        raise InvalidInput(str(e)) from None
+    except ResolutionFailed as e:
+        return [f"{e}; saved anyway: delivery resolves it again at every attempt"]
+    if plain and any(is_public(ipaddress.ip_address(a)) for a in addresses):
+        return [
+            f"{url!r} is plain http to a public address: events, headers and signatures cross"
+            " the network unencrypted; saved anyway (use https:// where the endpoint offers it;"
+            " the require_https setting refuses http)"
+        ]
+    return []

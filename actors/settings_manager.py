@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from signin_webhooks.actors.addresses import Resolver, check_address, system_resolver
 from signin_webhooks.actors.ledger import Ledger
 from signin_webhooks.eventstore.settings import (
     InstallationSettings,
@@ -27,11 +28,18 @@ def allow_private_from_env() -> bool | None:
 class SettingsManager:
     """`system.settings`: show and set the installation settings."""
 
-    def __init__(self, ledger: Ledger, *, allow_private_override: bool | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        allow_private_override: bool | None = None,
+        resolver: Resolver = system_resolver,
+    ) -> None:
         """`allow_private_override`: True allows non-public endpoints for this process whatever
         the installation setting says."""
         self.ledger = ledger
         self.allow_private_override = allow_private_override
+        self.resolver = resolver
 
     def show(self) -> Settings:
         store = self.ledger.store
@@ -39,7 +47,13 @@ class SettingsManager:
 
     def set(self, key: str, value: str) -> Settings:
         """Change one setting (`delivery_retention`, `72h`); returns every setting after it."""
-        self.ledger.record(SettingChanged(key=key, value=check_setting(key, value)))
+        checked = check_setting(key, value)
+        if key == "operations_url" and checked != "off":  # checked as a subscription's is
+            check_address(
+                checked, key, require_https=self.show().require_https,
+                resolver=self.resolver, allow_private=self.allow_private_networks(),
+            )  # fmt: skip
+        self.ledger.record(SettingChanged(key=key, value=checked))
         return self.show()
 
     def allow_private_networks(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-import ipaddress
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -13,14 +12,7 @@ from typing import Any
 
 import msgspec
 
-from signin_webhooks.actors.addresses import (
-    BlockedAddress,
-    ResolutionFailed,
-    Resolver,
-    check_endpoint,
-    is_public,
-    system_resolver,
-)
+from signin_webhooks.actors.addresses import Resolver, check_address, system_resolver
 from signin_webhooks.actors.delivery import Deliverer, Job
 from signin_webhooks.actors.delivery_manager import DeliveryManager, Requested
 from signin_webhooks.actors.ledger import Ledger
@@ -46,7 +38,7 @@ from signin_webhooks.eventstore.deliveries import (
     to_ranges,
 )
 from signin_webhooks.eventstore.durations import parse_duration
-from signin_webhooks.eventstore.endpoints import is_ndjson, is_plain_http
+from signin_webhooks.eventstore.endpoints import is_ndjson
 from signin_webhooks.eventstore.ids import new_ids, short_id
 from signin_webhooks.eventstore.subscription_fields import (
     SubscriptionFields,
@@ -171,7 +163,7 @@ class SubscriptionManager:
         current = self.get(subscription_id)
         values = {**fields, **_scope(context, organization, required=False)}
         checked = validate_fields(values, base=current.fields)
-        warnings = self._check_address(checked) if checked.url != current.fields.url else []
+        warnings = self._check_address(checked, before=current.fields)
         if checked != current.fields:
             self.ledger.record(SubscriptionUpdated(subscription_id=subscription_id, fields=checked))
         return Saved(self.get(subscription_id), None, warnings)
@@ -325,31 +317,23 @@ class SubscriptionManager:
         self.ledger.wake()
         return sum(seal.count for seal in seals)
 
-    def _check_address(self, fields: SubscriptionFields) -> builtins.list[str]:
-        """Refuse a URL the installation does not allow; the warnings for one it allows."""
-        plain = is_plain_http(fields.url)
-        if plain and self.settings.show().require_https:
-            raise InvalidInput(
-                f"url {fields.url!r} is plain http, and the require_https setting asks for"
-                " https: give an https:// URL",
-                fields=("url",),
-            )
+    def _check_address(
+        self, fields: SubscriptionFields, *, before: SubscriptionFields | None = None
+    ) -> builtins.list[str]:
+        """Refuse a URL the installation does not allow (the endpoint's, the operations
+        endpoint's: those new or changed since `before`); the warnings for one it allows."""
+        settings = self.settings.show()
         allow_private = self.settings.allow_private_networks()
-        try:
-            addresses = check_endpoint(
-                fields.url, resolver=self.resolver, allow_private=allow_private
-            )
-        except BlockedAddress as e:
-            raise InvalidInput(str(e)) from None
-        except ResolutionFailed as e:
-            return [f"{e}; saved anyway: delivery resolves it again at every attempt"]
-        if plain and any(is_public(ipaddress.ip_address(a)) for a in addresses):
-            return [
-                f"{fields.url!r} is plain http to a public address: events, headers and"
-                " signatures cross the network unencrypted; saved anyway (use https:// where the"
-                " endpoint offers it; the require_https setting refuses http)"
-            ]
-        return []
+        warnings = []
+        for field_name in ("url", "operations_url"):
+            url = getattr(fields, field_name)
+            if url is None or (before is not None and url == getattr(before, field_name)):
+                continue
+            warnings += check_address(
+                url, field_name, require_https=settings.require_https,
+                resolver=self.resolver, allow_private=allow_private,
+            )  # fmt: skip
+        return warnings
 
 
 def _seals(

@@ -139,7 +139,9 @@ class WebhookSystem:
         return Ledger(self.path, self.clock, self.wake)
 
     def construct_settings(self) -> SettingsManager:
-        return SettingsManager(self.ledger, allow_private_override=self.allow_private_override)
+        return SettingsManager(
+            self.ledger, allow_private_override=self.allow_private_override, resolver=self.resolver
+        )
 
     def construct_deliveries(self) -> DeliveryManager:
         return DeliveryManager(self.ledger)

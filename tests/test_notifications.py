@@ -67,7 +67,7 @@ def test_the_operations_endpoint_is_told_failing_then_disabled_each_verifiable(
 
 def test_the_installation_s_operations_endpoint_is_told_of_a_recovery(database, endpoints, clock):
     flaky, operations = endpoints(Reply(500)), endpoints()
-    with WebhookSystem(database, clock=clock, deliver=False) as setup:
+    with WebhookSystem(database, clock=clock, deliver=False, allow_private_networks=True) as setup:
         setup.settings.set("operations_url", operations.url_for("/ops"))
     with WebhookSystem(database, clock=clock, allow_private_networks=True) as system:
         saved = create_subscription(system, flaky, max_events=1, retry_schedule="1m")

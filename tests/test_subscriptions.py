@@ -559,6 +559,30 @@ def test_updating_to_a_non_public_address_is_refused(system: WebhookSystem, dns:
     assert system.subscriptions.get(saved.subscription.id).fields.url == URL
 
 
+def test_an_operations_url_passes_the_same_address_checks_as_the_url(
+    system: WebhookSystem, dns: FakeDns
+) -> None:
+    dns.answers["internal.example.com"] = ["10.1.2.3"]
+    saved = create(system)
+    before = log_length(system)
+    for url in ("https://10.1.2.3/ops", "https://internal.example.com/ops"):
+        with pytest.raises(InvalidInput, match="allow_private_networks"):
+            create(system, operations_url=url)
+        with pytest.raises(InvalidInput, match="allow_private_networks"):
+            system.subscriptions.update(saved.subscription.id, operations_url=url)
+        with pytest.raises(InvalidInput, match="allow_private_networks"):
+            system.settings.set("operations_url", url)
+    assert log_length(system) == before
+    system.settings.set("require_https", "true")
+    plain = "http://ops.example.com/ops"
+    refused = re.escape(f"operations_url {plain!r} is plain http")
+    with pytest.raises(InvalidInput, match=refused):
+        create(system, operations_url=plain)
+    with pytest.raises(InvalidInput, match=refused):
+        system.settings.set("operations_url", plain)
+    assert system.settings.set("operations_url", "off").operations_url is None
+
+
 @pytest.mark.parametrize("answer", ["unresolvable", "empty"])
 def test_a_name_that_does_not_resolve_is_saved_with_a_warning(
     system: WebhookSystem, dns: FakeDns, answer: str
