@@ -12,6 +12,8 @@ connected to, so endpoints that hang until their timeout hold up only their own 
 whatever names it is reached.
 """
 
+from __future__ import annotations
+
 import contextlib
 import heapq
 import socket
@@ -19,8 +21,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+
+if TYPE_CHECKING:  # the protocol urllib3's pools are typed with, defined for type checkers only
+    from urllib3._base_connection import BaseHTTPConnection
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 
@@ -34,7 +40,7 @@ class _Watcher:
         self._thread: threading.Thread | None = None
         self._count = 0
 
-    def add(self, deadline: "Deadline") -> None:
+    def add(self, deadline: Deadline) -> None:
         with self._changed:
             self._count += 1
             heapq.heappush(self._due, (deadline.at, self._count, deadline))
@@ -46,7 +52,7 @@ class _Watcher:
             elif self._due[0][2] is deadline:
                 self._changed.notify()
 
-    def ended(self, deadline: "Deadline") -> None:
+    def ended(self, deadline: Deadline) -> None:
         """Let the thread drop an ended deadline it is waiting for (and go, if it was the last)."""
         with self._changed:
             if self._due and self._due[0][2] is deadline:
@@ -95,7 +101,7 @@ class Deadline:
             if self.over:
                 return
             self._conn = conn
-            conn.signin_webhooks_deadline = self  # type: ignore[attr-defined]
+            conn.signin_webhooks_deadline = self  # type: ignore[attr-defined]  # ours, on theirs
             if self._fired:
                 _shut(conn)
 
@@ -156,12 +162,12 @@ def _watch(conn: HTTPConnection) -> None:
 class _Watched:
     def connect(self) -> None:
         _watch(self)  # type: ignore[arg-type]  # owned before its socket exists
-        super().connect()  # type: ignore[misc]
+        super().connect()  # type: ignore[misc]  # a mixin: the connection class is next in line
         _watch(self)  # type: ignore[arg-type]  # shut at once if the deadline passed meanwhile
 
-    def request(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        _watch(self)  # type: ignore[arg-type]
-        super().request(*args, **kwargs)  # type: ignore[misc]
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)  # type: ignore[arg-type]  # a mixin of HTTPConnection
+        super().request(*args, **kwargs)  # type: ignore[misc]  # the connection class is next
 
 
 class _WatchedHTTPConnection(_Watched, HTTPConnection):
@@ -173,13 +179,13 @@ class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
 
 
 class _Disowning:
-    def _put_conn(self, conn: HTTPConnection | None) -> None:
+    def _put_conn(self, conn: BaseHTTPConnection | None) -> None:
         # urllib3 gives a connection back on errors and at the end of a body, before the attempt
         # that used it has ended: from then on, that attempt's deadline must leave it alone.
         if conn is not None:
             with _owners:
-                conn.signin_webhooks_deadline = None  # type: ignore[attr-defined]
-        super()._put_conn(conn)  # type: ignore[misc]
+                conn.signin_webhooks_deadline = None  # type: ignore[attr-defined]  # ours, on theirs
+        super()._put_conn(conn)  # type: ignore[misc]  # a mixin: the pool class is next in line
 
 
 class HTTPPool(_Disowning, HTTPConnectionPool):

@@ -188,8 +188,8 @@ class Deliverer:
         limit = sub.fields.auto_disable_after
         if limit is None and attempt.outcome != "succeeded":  # the setting as it is now
             with self.readers.borrow() as store, store.errors():
-                limit = InstallationSettings.current(store.project(InstallationSettings()))
-            limit = limit.auto_disable_after
+                settings = InstallationSettings.current(store.project(InstallationSettings()))
+            limit = settings.auto_disable_after
         return transitions(sub, attempt, now, limit or 0)
 
 

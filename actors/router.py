@@ -232,7 +232,7 @@ class Router(Listener):
 
     def _apply(self, record: Record, *, notify: bool) -> None:
         event = record.event()
-        sub_id = event.subscription_id  # type: ignore[attr-defined]
+        sub_id = event.subscription_id  # type: ignore[attr-defined]  # every lifecycle fact has it
         before = self.state.get(sub_id)
         if before is None and not isinstance(event, SubscriptionCreated):
             return  # a fact about a deleted subscription (a 410 that came back after the delete)
@@ -269,7 +269,7 @@ class Router(Listener):
         event = record.event()
         if isinstance(event, BatchSealed) and event.trigger != "recover":
             return  # a batcher's own
-        batcher = self.batchers.get(event.subscription_id)  # type: ignore[attr-defined]
+        batcher = self.batchers.get(event.subscription_id)  # type: ignore[attr-defined]  # requests do
         if batcher is None and self.leased:
             return  # another worker owns it and carries the request out
         if batcher is None:

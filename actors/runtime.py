@@ -111,7 +111,9 @@ class Recorder:
         """The event ranges of a delivery, read from its seal in the log."""
         with self._lock, self.store.errors():
             (record,) = self.store.log.read_sequences([delivery.sealed_sequence])
-        return record.event().ranges  # type: ignore[attr-defined]
+        seal = record.event()
+        assert isinstance(seal, BatchSealed), seal  # a delivery's sealed_sequence is its seal
+        return seal.ranges
 
 
 class Readers:

@@ -71,7 +71,7 @@ def _collector_paused() -> Iterator[None]:
 
 def _source(events: object) -> bytes | BinaryIO:
     if hasattr(events, "read"):
-        return events  # type: ignore[return-value]
+        return events  # type: ignore[return-value]  # a binary file, read a chunk at a time
     try:
         if isinstance(events, str):
             return events.encode()
@@ -79,7 +79,7 @@ def _source(events: object) -> bytes | BinaryIO:
             return _encode(events)
         if isinstance(events, bytes):
             return events
-        return _encode(list(events))  # type: ignore[call-overload]
+        return _encode(list(events))  # type: ignore[call-overload]  # else refused below
     except RecursionError:
         raise InvalidInput(f"events are nested deeper than {MAX_DEPTH} levels") from None
     except (TypeError, UnicodeError, msgspec.EncodeError) as e:
@@ -334,7 +334,7 @@ class WebhookSystem:
                 after_sequence, filter=window, internal=internal, limit=limit
             )
 
-    def event_counts(self) -> list[dict[str, object]]:
+    def event_counts(self) -> list[dict[str, Any]]:
         """Events per type, organization and context, from the event-counts projection."""
         return EventCounts.rows(self.store.project(EventCounts()))
 

@@ -292,7 +292,7 @@ class Transport:
         remaining = deadline.remaining()
         with watching(deadline):
             try:
-                return pool.urlopen(  # type: ignore[no-any-return]
+                return pool.urlopen(  # type: ignore[return-value]  # a pool's are HTTPResponses
                     "POST",
                     target.path,
                     body=body,
@@ -301,7 +301,7 @@ class Transport:
                     redirect=False,
                     assert_same_host=False,
                     timeout=Timeout(connect=remaining, read=remaining),
-                    pool_timeout=remaining,
+                    pool_timeout=remaining,  # type: ignore[arg-type]  # seconds, as Queue.get takes
                     preload_content=False,
                     decode_content=False,
                     release_conn=False,
@@ -333,12 +333,14 @@ class Transport:
         retry_after = None
         if response.status in (429, 503) and "retry-after" in response.headers:
             retry_after = parse_retry_after(response.headers["retry-after"], time.time())
+        error_kind, message = error
         return _Response(
             response.status,
             dict(response.headers.itermerged()),
             bytes(kept),
             retry_after,
-            *error,
+            error_kind,
+            message,
             reason=response.reason or "",
         )
 
@@ -349,17 +351,18 @@ class Transport:
             if pool is not None:
                 self._pools.move_to_end(key)
                 return pool
-            options = {"maxsize": self._cap, "block": True, "retries": False}
             if target.scheme == "https":
                 pool = HTTPSPool(
                     address,
                     target.port,
                     server_hostname=target.host,
                     ssl_context=self._ssl_context,
-                    **options,
+                    maxsize=self._cap,
+                    block=True,
+                    retries=False,
                 )
             else:
-                pool = HTTPPool(address, target.port, **options)
+                pool = HTTPPool(address, target.port, maxsize=self._cap, block=True, retries=False)
             self._pools[key] = pool
             evicted = self._pools.popitem(last=False)[1] if len(self._pools) > _MAX_POOLS else None
         if evicted is not None:

@@ -6,6 +6,7 @@ import functools
 import re
 import sqlite3
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -49,9 +50,16 @@ OPTIONS = {
 class App(click.Group):
     """Turns every product error into one line on stderr: exit 2 for bad input, 1 otherwise."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort:
             fail("aborted", 1)
         except click.exceptions.NoArgsIsHelpError as e:
@@ -149,15 +157,21 @@ def pass_writer(f: Any) -> Any:
     return writer
 
 
+def _given(ctx: click.Context) -> WebhookSystem:
+    """The system the command group made from the options before the command."""
+    given = ctx.find_object(WebhookSystem)
+    assert given is not None, "the command group makes the system before its commands run"
+    return given
+
+
 def _db_here(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        given = ctx.find_object(WebhookSystem)
-        _open(ctx, value, bool(given.allow_private_override))
+        _open(ctx, value, bool(_given(ctx).allow_private_override))
 
 
 def _private_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:
-        _open(ctx, str(ctx.find_object(WebhookSystem).path), True)
+        _open(ctx, str(_given(ctx).path), True)
 
 
 _HERE = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -86,8 +87,8 @@ def check_types(values: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True, help="With --stats: print a JSON array.")
 @pass_system
 def replay(
-    system: WebhookSystem, types: tuple[str, ...], stats: bool, as_json: bool, **window
-) -> None:  # type: ignore[no-untyped-def]
+    system: WebhookSystem, /, types: tuple[str, ...], stats: bool, as_json: bool, **window: Any
+) -> None:
     """Print the log's Sign In events as NDJSON, oldest first, for audits.
 
     \b
@@ -101,7 +102,9 @@ def replay(
         if as_json:
             echo_json(rows)
         else:
-            echo_table([r.values() for r in rows], ["type", "organization", "context", "count"])
+            echo_table(
+                [tuple(r.values()) for r in rows], ["type", "organization", "context", "count"]
+            )
         return
     out = sys.stdout.buffer
     for record in system.replay(types=check_types(types), **window):

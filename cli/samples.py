@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from signin_webhooks.eventstore import CATALOGUE
 
-_FIELDS = {
+_FIELDS: dict[str, Callable[[random.Random, int], str]] = {
     "session_id": lambda r, i: f"ses_{i:08d}",
     "arena_session_id": lambda r, i: f"ars_{i:08d}",
     "mac": lambda r, i: ":".join(f"{r.randrange(256):02x}" for _ in range(6)),

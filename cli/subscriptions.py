@@ -57,7 +57,9 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
     }
 
 
-def _echo(sub: Subscription, as_json: bool, reveal: bool = False, secret: str | None = None):
+def _echo(
+    sub: Subscription, as_json: bool, reveal: bool = False, secret: str | None = None
+) -> None:
     shown = view(sub, reveal=reveal)
     if secret is not None:
         shown = {"id": sub.id, "secret": secret, **shown}
@@ -246,7 +248,7 @@ def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: boo
 @_settings_options()
 @json_option
 @pass_system
-def update(system: WebhookSystem, subscription_id: str, as_json: bool, **values: Any) -> None:
+def update(system: WebhookSystem, /, subscription_id: str, as_json: bool, **values: Any) -> None:
     """Change the given settings of a subscription; the rest keep their values."""
     saved = system.subscriptions.update(subscription_id, **_given(values))
     _warn(saved)

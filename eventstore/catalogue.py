@@ -72,7 +72,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 def _typed_view(kind: str, required: tuple[str, ...]) -> type[Envelope]:
     fields = [(name, NonEmpty) for name in required]
-    return msgspec.defstruct(kind, fields, bases=(Envelope,), tag=kind, frozen=True, kw_only=True)
+    view = msgspec.defstruct(kind, fields, bases=(Envelope,), tag=kind, frozen=True, kw_only=True)
+    assert issubclass(view, Envelope)  # defstruct is typed to return any Struct
+    return view
 
 
 _TYPED = msgspec.json.Decoder(

@@ -172,7 +172,7 @@ class SqliteDatabase:
 
     def insert_events(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:
         conn.executemany(INSERT, rows)
-        return conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
 
     def copy_events(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
         """Rows of another log, their sequences as they are."""
@@ -193,7 +193,7 @@ class SqliteDatabase:
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap way to notice new events."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def glob(self, column: str) -> str:
         return f"{column} GLOB ?"

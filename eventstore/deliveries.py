@@ -245,7 +245,8 @@ class DeliveryHistory(Projection):
                 for batch_id in event.batch_ids:
                     changed.pop(batch_id, None)
                 continue
-            delivery = changed.get(event.batch_id) or self.get(conn, event.batch_id)  # type: ignore[attr-defined]
+            batch_id = event.batch_id  # type: ignore[attr-defined]  # each fact left names its batch
+            delivery = changed.get(batch_id) or self.get(conn, batch_id)
             if delivery is None:  # expired by retention before this event: nothing to keep
                 continue
             if isinstance(event, AttemptRecorded):
@@ -309,7 +310,8 @@ class DeliveryHistory(Projection):
         one status; sealed in [since, until); with one id; holding the event at sequence
         `holding`; strictly after the (sealed_at, id) key `before` in that order, which a page
         ended on and which stays valid while more are sealed."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if subscription_ids is not None:
             ids = list(subscription_ids)
             if not ids:

@@ -21,7 +21,7 @@ _EXAMPLE = "write whole numbers with units h, m, s or ms, e.g. 30s, 20m or 1h30m
 
 
 def parse_duration(
-    text: str,
+    text: object,
     *,
     what: str = "duration",
     maximum: float | None = None,
@@ -34,7 +34,7 @@ def parse_duration(
         raise InvalidInput(str(e), fields=(what,)) from None
 
 
-def _parse_duration(text: str, what: str, maximum: float | None, minimum: float | None) -> float:
+def _parse_duration(text: object, what: str, maximum: float | None, minimum: float | None) -> float:
     if not isinstance(text, str):
         raise InvalidInput(f"{what} {text!r} is not text: {_EXAMPLE}")
     value = text.strip()
@@ -124,7 +124,7 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_duration_list(
-    text: str,
+    text: object,
     *,
     what: str = "durations",
     maximum: float | None = None,

@@ -104,8 +104,11 @@ def _check_agreement(url: str, host: str, port: int | None) -> None:
         parsed = parse_url(url)
     except ValueError:
         parsed = None
-    seen = (parsed.host or "").strip("[]").lower() if parsed else None
-    if seen is None or seen != host.replace("%25", "%", 1) or parsed.port != port:
+    if (
+        parsed is None
+        or (parsed.host or "").strip("[]").lower() != host.replace("%25", "%", 1)
+        or parsed.port != port
+    ):
         raise InvalidInput(f"url {url!r} is ambiguous to HTTP clients: write its host plainly")
 
 

@@ -6,8 +6,6 @@ a decoder meeting an old version upgrades its fields before building the current
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 
@@ -22,7 +20,9 @@ class InternalEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type")
 
     @classmethod
     def type_name(cls) -> str:
-        return cls.__struct_config__.tag
+        tag = cls.__struct_config__.tag
+        assert isinstance(tag, str), f"{cls.__name__} has no tag"  # every fact is tagged
+        return tag
 
 
 class _Tag(msgspec.Struct):
@@ -31,7 +31,7 @@ class _Tag(msgspec.Struct):
 
 _encoder = msgspec.json.Encoder()
 _tag_decoder = msgspec.json.Decoder(_Tag)
-_decoders: dict[str, msgspec.json.Decoder[Any]] = {}
+_decoders: dict[str, msgspec.json.Decoder[InternalEvent]] = {}
 
 
 def encode_internal(event: InternalEvent) -> bytes:
@@ -47,8 +47,8 @@ def decode_internal(body: bytes) -> InternalEvent:
     return decoder.decode(body)
 
 
-def _subclasses(cls: type) -> list[type[InternalEvent]]:
-    found = []
+def _subclasses(cls: type[InternalEvent]) -> list[type[InternalEvent]]:
+    found: list[type[InternalEvent]] = []
     for sub in cls.__subclasses__():
         found += [sub, *_subclasses(sub)]
     return found

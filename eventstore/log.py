@@ -135,7 +135,8 @@ class Filter:
     until: str | None = None
 
     def sql(self, db: Database) -> tuple[str, list[object]]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if self.types:
             where.append("(" + " OR ".join(db.glob("type") for _ in self.types) + ")")
             args += [db.glob_arg(t) for t in self.types]
@@ -208,7 +209,8 @@ class EventLog:
         are looked up in the log, which holds the call's earlier chunks too."""
         fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
         known = self._bodies([e.id for e in events if e.id is not None], conn)
-        rows, duplicates = [], 0
+        rows: list[tuple[object, ...]] = []
+        duplicates = 0
         for event in events:
             assigned = 0
             event_id = event.id

@@ -245,10 +245,11 @@ class PostgresDatabase:
     def insert_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> int:
         """Number the rows from the log's head and write them; returns the last sequence. The
         head's row lock is held until the caller's transaction commits (see the top)."""
-        (last,) = conn.execute(
+        (head,) = conn.execute(
             "UPDATE log_head SET last_sequence = last_sequence + ? RETURNING last_sequence",
             [len(rows)],
         ).fetchone()
+        last = int(head)
         first = last - len(rows) + 1
         columns = ", ".join(EVENT_COLUMNS)
         with conn.raw.cursor().copy(f"COPY events ({columns}) FROM STDIN") as copy:
@@ -267,7 +268,7 @@ class PostgresDatabase:
         conn.execute("UPDATE log_head SET last_sequence = ?", [last])
 
     def last_sequence(self) -> int:
-        return self.conn.execute("SELECT last_sequence FROM log_head").fetchone()[0]
+        return int(self.conn.execute("SELECT last_sequence FROM log_head").fetchone()[0])
 
     def data_version(self) -> int:
         """Changes whenever an append commits: the head moves with every one."""

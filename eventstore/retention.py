@@ -103,9 +103,11 @@ def _first_unbatched(store: Store, horizon_sequence: int) -> dict[str, int]:
 
 
 def _count(store: Store, through: int) -> int:
-    return store.db.conn.execute(
-        "SELECT count(*) FROM events WHERE internal = 0 AND sequence <= ?", [through]
-    ).fetchone()[0]
+    return int(
+        store.db.conn.execute(
+            "SELECT count(*) FROM events WHERE internal = 0 AND sequence <= ?", [through]
+        ).fetchone()[0]
+    )
 
 
 def _compact(store: Store, through: int, removed: int, known: int) -> bool:
@@ -119,13 +121,14 @@ def _compact(store: Store, through: int, removed: int, known: int) -> bool:
             "SELECT body FROM events WHERE sequence > ? AND internal = 1 AND type = ?",
             [known, BatchSealed.type_name()],
         ).fetchall()
-        if any(decode_internal(body).trigger == "recover" for (body,) in sealed):  # type: ignore[attr-defined]
+        seals = (decode_internal(body) for (body,) in sealed)
+        if any(seal.trigger == "recover" for seal in seals):  # type: ignore[attr-defined]  # seals
             return False
         after = store.projector.checkpoint(counts)
         pending = list(store.log.read(after, signin=True, internal=True))
         if pending:
             counts.apply(conn, pending)
-        snapshot = [tuple(r.values()) for r in EventCounts.rows(conn)]
+        snapshot = EventCounts.snapshot(conn)
         store.log.append_internal(
             [LogCompacted(through_sequence=through, removed=removed, event_counts=snapshot)],
             conn,

@@ -173,7 +173,7 @@ class InstallationSettings(Projection):
         conn.executemany(
             "INSERT INTO settings (key, value) VALUES (?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [(c.key, c.value) for c in changes],  # type: ignore[attr-defined]
+            [(c.key, c.value) for c in changes],  # type: ignore[attr-defined]  # SettingChanged
         )
 
     @staticmethod

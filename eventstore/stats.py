@@ -43,7 +43,7 @@ class EventCounts(Projection):
                 self._write(conn, counts)
                 counts.clear()
                 conn.execute("DELETE FROM event_counts")
-                snapshot = record.event().event_counts  # type: ignore[attr-defined]
+                snapshot = record.event().event_counts  # type: ignore[attr-defined]  # compacted
                 conn.executemany("INSERT INTO event_counts VALUES (?, ?, ?, ?)", snapshot)
         self._write(conn, counts)
 
@@ -57,7 +57,18 @@ class EventCounts(Projection):
         )
 
     @staticmethod
-    def rows(conn: Any) -> list[dict[str, object]]:
+    def snapshot(conn: Any) -> list[tuple[str, str, str, int]]:
+        """Every count, as a compaction records them."""
+        return [
+            (str(kind), str(org), str(ctx), int(count))
+            for kind, org, ctx, count in conn.execute(
+                "SELECT type, organization_id, context_id, count FROM event_counts"
+                " ORDER BY type, organization_id, context_id"
+            )
+        ]
+
+    @staticmethod
+    def rows(conn: Any) -> list[dict[str, Any]]:
         cursor = conn.execute(
             "SELECT type, organization_id, context_id, count FROM event_counts"
             " ORDER BY type, organization_id, context_id"

@@ -162,7 +162,7 @@ def _integer(option: str, low: int, high: int, shown: str) -> Any:
 
 
 def _duration(option: str, maximum: float, minimum: float | None = None) -> Any:
-    def check(value: str | float) -> float:
+    def check(value: object) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = format_duration(value) if 0 <= value < math.inf else str(value)
         return parse_duration(value, what=option, maximum=maximum, minimum=minimum)

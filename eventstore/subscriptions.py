@@ -265,7 +265,7 @@ class Subscriptions(Projection):
             if record.type not in LIFECYCLE:
                 continue
             event = record.event()
-            key = event.subscription_id  # type: ignore[attr-defined]
+            key = event.subscription_id  # type: ignore[attr-defined]  # every lifecycle fact has it
             state = changed.get(key) or self.get(conn, key)
             changed[key] = evolve(state, record, event)
         conn.executemany(

@@ -101,7 +101,11 @@ def test_events_reach_exactly_the_subscriptions_whose_scope_and_types_match_in_l
         other: [e["id"] for e in everything if e["context_id"] == "ctx_hall"],
     }
     for endpoint, wanted in expected.items():
-        wait_until(lambda e=endpoint, w=wanted: len(received_ids(e)) >= len(w), "all events")
+
+        def arrived(e: Endpoint = endpoint, w: list[str] = wanted) -> bool:
+            return len(received_ids(e)) >= len(w)
+
+        wait_until(arrived, "all events")
     time.sleep(SETTLE)
     for endpoint, wanted in expected.items():
         assert received_ids(endpoint) == wanted

@@ -166,7 +166,7 @@ def test_the_example_receiver_takes_each_event_once_and_refuses_forgeries(
     example, system, endpoint
 ):
     request, secret = captured(system, endpoint, content_type="application/x-ndjson")
-    work: queue.Queue[dict] = queue.Queue()
+    work: queue.Queue[dict[str, Any]] = queue.Queue()
     server = ThreadingHTTPServer(("127.0.0.1", 0), example.make_handler(secret, work))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

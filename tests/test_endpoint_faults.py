@@ -81,7 +81,7 @@ def oldest_delivery(system: WebhookSystem, sub_id: str) -> Delivery | None:
 def attempts_of(system: WebhookSystem, delivery_id: str, n: int) -> list[AttemptRecorded]:
     """The delivery's attempts once at least `n` are recorded."""
     return wait_until(
-        lambda: len(found := system.deliveries.get(delivery_id)[1]) >= n and found,
+        lambda: found if len(found := system.deliveries.get(delivery_id)[1]) >= n else None,
         f"{n} recorded attempts of {delivery_id}",
         timeout=TIMEOUT + 5,
     )

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ print(int(status.split("VmHWM:")[1].split()[0]) / 1024, last)
 """
 
 
-def backlog(db: Path, events: int, **batching: object) -> None:
+def backlog(db: Path, events: int, **batching: Any) -> None:
     """1,000 subscriptions, each on its own context, whose endpoint refuses every connection,
     and `events` published before any system runs, spread evenly over their contexts."""
     url = closed_port_url()
@@ -89,7 +90,7 @@ def assert_flat(peaks: dict[int, float]) -> None:
         )
 
 
-def measure(tmp_path: Path, **batching: object) -> dict[int, float]:
+def measure(tmp_path: Path, **batching: Any) -> dict[int, float]:
     peaks = {}
     for events in (SMALL, LARGE):
         db = tmp_path / f"backlog-{events}.db"

@@ -66,11 +66,12 @@ def outcome(process: subprocess.Popen[bytes]) -> tuple[int, list[str], float]:
 def feed(process: subprocess.Popen[bytes], piece: bytes, limit: int) -> int:
     """Write `piece` to the child's stdin until `limit` bytes or until it stops reading."""
     written = 0
+    assert process.stdin is not None
     try:
         while written < limit:
-            process.stdin.write(piece)  # type: ignore[union-attr]
+            process.stdin.write(piece)
             written += len(piece)
-        process.stdin.close()  # type: ignore[union-attr]
+        process.stdin.close()
     except BrokenPipeError:
         pass  # it stopped reading
     process.stdin = None  # communicate() must not flush what the child will never read
@@ -117,7 +118,8 @@ def test_stdin_over_the_input_limit_is_refused_while_it_is_read(tmp_path):
 def test_an_endless_object_on_stdin_is_refused_at_the_event_size_limit(tmp_path):
     db = tmp_path / "hooks.db"
     process = child("--db", str(db), "publish")
-    process.stdin.write(b'{"type":"signin.session.created","pad":"')  # type: ignore[union-attr]
+    assert process.stdin is not None
+    process.stdin.write(b'{"type":"signin.session.created","pad":"')
 
     written = feed(process, b"x" * 65536, 64 * 1024 * 1024)
     code, lines, peak = outcome(process)

@@ -119,7 +119,7 @@ def sink(tmp_path: Path) -> Iterator[Callable[[], dict[str, int]]]:
         with urllib.request.urlopen(url, timeout=5) as response:
             return json.loads(response.read())
 
-    counts.url = url  # type: ignore[attr-defined]
+    counts.url = url  # type: ignore[attr-defined]  # the sink's address rides on its reader
     yield counts
     process.kill()
     process.wait()

@@ -185,7 +185,9 @@ def test_a_publish_on_a_full_filesystem_says_the_disk_is_full_and_appends_nothin
 # -- the database is read-only -----------------------------------------------------------------
 
 
-def run_unprivileged(db: Path, *args: str, input: bytes = b"") -> subprocess.CompletedProcess:
+def run_unprivileged(
+    db: Path, *args: str, input: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
     return helpers.run_unprivileged(installed(), "--db", str(db), *args, input=input, cwd=ROOT)
 
 

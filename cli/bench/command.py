@@ -6,6 +6,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -62,20 +63,20 @@ def bench(system: WebhookSystem, quick: bool, as_json: bool, only: tuple[str, ..
         folder = Places(Path(scratch), server)
         sink = Sink()
         try:
-            scenarios: dict[str, Callable[[object], Row | list[Row]]] = {
-                "ingest-bulk": lambda n: ingest_bulk(folder, n),  # type: ignore[arg-type]
-                "ingest-single": lambda n: ingest_single(folder, n),  # type: ignore[arg-type]
-                "ingest-http": lambda n: ingest_http(folder, n),  # type: ignore[arg-type]
-                "ingest-http-single": lambda n: ingest_http_single(folder, n),  # type: ignore[arg-type]
-                "fan-out": lambda n: fan_out(folder, n),  # type: ignore[arg-type]
-                "deliver": lambda n: deliver(folder, sink, n),  # type: ignore[arg-type]
-                "deliver-small": lambda n: deliver_small(folder, sink, n),  # type: ignore[arg-type]
-                "isolation": lambda n: isolation(folder, sink, n),  # type: ignore[arg-type]
-                "latency": lambda n: latency(folder, n),  # type: ignore[arg-type]
-                "memory": lambda n: memory(folder, *n),  # type: ignore[misc]
-                "publish-memory": lambda n: publish_memory(folder, *n),  # type: ignore[misc]
-                "recover": lambda n: recover(folder, sink, n),  # type: ignore[arg-type]
-                "deliver-workers": lambda n: deliver_workers(folder, n),  # type: ignore[arg-type]
+            scenarios: dict[str, Callable[[Any], Row | list[Row]]] = {
+                "ingest-bulk": lambda n: ingest_bulk(folder, n),
+                "ingest-single": lambda n: ingest_single(folder, n),
+                "ingest-http": lambda n: ingest_http(folder, n),
+                "ingest-http-single": lambda n: ingest_http_single(folder, n),
+                "fan-out": lambda n: fan_out(folder, n),
+                "deliver": lambda n: deliver(folder, sink, n),
+                "deliver-small": lambda n: deliver_small(folder, sink, n),
+                "isolation": lambda n: isolation(folder, sink, n),
+                "latency": lambda n: latency(folder, n),
+                "memory": lambda n: memory(folder, *n),
+                "publish-memory": lambda n: publish_memory(folder, *n),
+                "recover": lambda n: recover(folder, sink, n),
+                "deliver-workers": lambda n: deliver_workers(folder, n),
             }
             for name, run in scenarios.items():
                 if only and name not in only:

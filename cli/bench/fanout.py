@@ -34,7 +34,7 @@ def fan_out(places: Places, n_events: int, n_subs: int = 1000) -> Row:
     db = places.new("fanout.db")
     contexts = [f"ctx_{i}" for i in range(100)]
     organizations = [f"org_{i}" for i in range(10)]
-    specs = []
+    specs: list[dict[str, object]] = []
     for i in range(n_subs):
         specs.append({
             "name": f"s{i}",
@@ -63,9 +63,11 @@ def fan_out(places: Places, n_events: int, n_subs: int = 1000) -> Row:
 
     # Baseline: the same matching over events already in memory, as a plain dict loop.
     events = [(r.type, r.organization_id, r.context_id) for r in store.log.read()]
-    index: dict[tuple[str, str], list[frozenset[str]]] = defaultdict(list)
+    index: dict[tuple[str | None, str], list[frozenset[str]]] = defaultdict(list)
     for spec in specs:
-        taken = taken_types(spec["events"])  # type: ignore[arg-type]
+        patterns = spec["events"]
+        assert isinstance(patterns, tuple | list)
+        taken = taken_types(patterns)
         index[(str(spec["scope_id"]), str(spec["scope"]))].append(taken)
 
     def baseline() -> int:

@@ -7,6 +7,7 @@ import socket
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import msgspec
@@ -45,7 +46,7 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-def _paced(n: int, send: callable) -> dict[str, float]:  # type: ignore[valid-type]
+def _paced(n: int, send: Callable[[int], object]) -> dict[str, float]:
     sent = {}
     start = time.perf_counter()
     for i in range(n):

@@ -23,7 +23,7 @@ def _first_delivery(db: str | Path, sink: Sink) -> float:
     before = sink.counts()["events"]
     start = time.time()
     with WebhookSystem(db, allow_private_networks=True):
-        sink.wait_for(before + 1, timeout=120)
+        sink.wait_for(int(before) + 1, timeout=120)
         return time.time() - start
 
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
 
+import msgspec
 import urllib3
 
 
@@ -32,7 +32,7 @@ class Sink:
         self.http = urllib3.PoolManager()
 
     def counts(self) -> dict[str, float]:
-        return json.loads(self.http.request("GET", self.url).data)
+        return msgspec.json.decode(self.http.request("GET", self.url).data, type=dict[str, float])
 
     def wait_for(self, events: int, timeout: float) -> float:
         """Wait until `events` have arrived; returns the wall time of the last receipt."""
