@@ -25,7 +25,7 @@ from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
 from signin_webhooks.eventstore import Store, StoreError
-from signin_webhooks.eventstore.postgres import is_url
+from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
 from signin_webhooks.eventstore.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,7 @@ class Pipeline:
         back NOTIFYs theirs; the head is polled behind that, should a notification be missed
         (the listening connection broken and opened again)."""
         assert self.leases is not None
+        assert isinstance(store.db, PostgresDatabase), "only PostgreSQL notifies"
         raw = store.db.conn.raw
         channels = (store.db.channel, self.leases.channel)
         version = -1
@@ -231,6 +232,7 @@ class Pipeline:
                 raw = self._reconnect(store)
 
     def _reconnect(self, store: Store) -> Any:
+        assert isinstance(store.db, PostgresDatabase), "only PostgreSQL notifies"
         with contextlib.suppress(Exception):
             if not store.db.conn.raw.closed:
                 return store.db.conn.raw

@@ -83,7 +83,7 @@ class Leases:
             "SELECT count(*) FROM workers WHERE renewed_at > now() - make_interval(secs => ?)",
             [self.duration],
         ).fetchone()
-        return math.ceil(subscriptions / max(live, 1))
+        return math.ceil(subscriptions / max(int(live), 1))
 
     def taken(self) -> set[str]:
         """Subscriptions some worker owns now."""
