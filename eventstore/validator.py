@@ -84,7 +84,7 @@ def _frames(
         child.kill()
         child.wait()
         for stream in (child.stdout, child.stderr):
-            stream.close()  # type: ignore[union-attr]
+            stream.close()  # type: ignore[union-attr]  # both are pipes: opened with PIPE
         feeder.join()
 
 
@@ -105,7 +105,8 @@ def _feed(pipe: BinaryIO, head: bytes, rest: BinaryIO, failure: list[BaseExcepti
 
 def _died(child: subprocess.Popen[bytes]) -> SigninWebhooksError:
     code = child.wait()
-    errors = child.stderr.read().decode(errors="replace").strip().splitlines()  # type: ignore[union-attr]
+    assert child.stderr is not None, "opened with stderr=PIPE"
+    errors = child.stderr.read().decode(errors="replace").strip().splitlines()
     last = errors[-1] if errors else "no message"
     return SigninWebhooksError(
         f"the process validating the input ended unexpectedly (exit {code}: {last});"
