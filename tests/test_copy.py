@@ -3,6 +3,8 @@ are, the projections rebuilt; a copy of a copy replays identically."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from signin_webhooks.actors import WebhookSystem
@@ -13,7 +15,7 @@ from tests.helpers import create_subscription, event, invoke, one_error_line, wa
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 
 
-def everything(location) -> dict[str, object]:
+def everything(location) -> dict[str, Any]:
     """What a log holds and what its projections show."""
     with WebhookSystem(location, deliver=False) as system:
         return {
