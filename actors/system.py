@@ -292,7 +292,7 @@ class WebhookSystem:
                     except SigninWebhooksError as e:
                         answers[i] = e
             self.wake()
-        return answers  # type: ignore[return-value]
+        return answers  # type: ignore[return-value]  # each None was filled in above
 
     def wake(self) -> None:
         """Tell the router new facts are in the log (other processes' are noticed by polling)."""

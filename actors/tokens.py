@@ -63,7 +63,8 @@ class AccessTokens:
         if scope not in ("admin", "organization", "context"):
             raise InvalidInput("give --scope admin, --organization ID or --context ID")
         if scope == "context" and organization:
-            known = Tokens.organization_of(self.store.project(Tokens()), context)  # type: ignore[arg-type]
+            assert context is not None, "checked above: a context token names its context"
+            known = Tokens.organization_of(self.store.project(Tokens()), context)
             if known is not None and known != organization:
                 raise Conflict(
                     f"context {context!r} is in organization {known!r}, not {organization!r};"

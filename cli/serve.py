@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import signal
 import socket
+from typing import Any
 
 import click
 import uvicorn
@@ -35,7 +36,7 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def log_config() -> dict:
+def log_config() -> dict[str, Any]:
     """uvicorn's logging, with the API's own lines (refused tokens) beside them."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["signin_webhooks"] = {

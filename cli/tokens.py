@@ -59,7 +59,7 @@ def create(
         raise InvalidInput("give --scope admin, --organization ID or --context ID")
     kind = "admin" if scope else "context" if context is not None else "organization"
     token, secret = system.tokens.create(
-        scope=kind,  # type: ignore[arg-type]
+        scope=kind,  # type: ignore[arg-type]  # one of the three, by construction
         organization=organization,
         context=context,
         read_only=read_only,

@@ -7,7 +7,9 @@ import concurrent.futures
 import json
 import socket
 import threading
+from typing import Any
 
+from signin_webhooks import AppendResult
 from signin_webhooks.actors import WebhookSystem
 from tests.api_server import ApiServer
 from tests.helpers import event, invoke
@@ -166,8 +168,10 @@ def test_publishes_sharing_one_commit_keep_their_own_reports_and_their_own_error
         (json.dumps(event("g1")).encode(), None),
     ]
     first, bad, pair, clashing, repeat = system.publish_each(calls)
+    assert isinstance(first, AppendResult) and isinstance(pair, AppendResult)
+    assert isinstance(repeat, AppendResult)
     assert (first.appended, pair.appended) == (1, 2)
-    assert pair.first_sequence == first.last_sequence + 1
+    assert pair.first_sequence == (first.last_sequence or 0) + 1
     assert "not valid JSON" in str(bad)
     assert "already in the log with other content" in str(clashing)
     assert (repeat.appended, repeat.duplicates) == (0, 1)
@@ -177,7 +181,7 @@ def test_publishes_sharing_one_commit_keep_their_own_reports_and_their_own_error
 def test_concurrent_single_event_posts_each_get_their_own_report(
     api: ApiServer, admin_token: str
 ) -> None:
-    def post(n: int) -> dict:
+    def post(n: int) -> dict[str, Any]:
         with api.client(admin_token) as http:
             return http.post("/events", json=event(f"c{n}")).json()
 

@@ -90,6 +90,7 @@ def create_app(
         logging_config=None,
         **options,
     )
-    publish = app.openapi_schema.paths[f"{PREFIX}/events"].post  # type: ignore[index,union-attr]
+    publish = app.openapi_schema.paths[f"{PREFIX}/events"].post  # type: ignore[index]  # it is there
+    assert publish is not None, "the events route takes POST"
     publish.request_body = events.PUBLISH_BODY  # the body is read as it comes, not decoded
     return app

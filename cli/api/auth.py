@@ -13,7 +13,7 @@ from signin_webhooks.cli.api.problems import log
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.eventstore.errors import Unauthorized
 
-SECURITY = [{"bearer": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 async def provide_tenant(request: Request[Any, Any, Any], state: State) -> Tenant:

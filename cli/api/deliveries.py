@@ -73,7 +73,7 @@ async def list_deliveries(
         found = tenant.system.deliveries.list(
             subscription_id=subscription, status=status, limit=limit,
             subscription_ids=tenant.visible_subscriptions(), since=since, until=until,
-            event_id=event_id, delivery_id=webhook_id, before=before,  # type: ignore[arg-type]
+            event_id=event_id, delivery_id=webhook_id, before=before,  # type: ignore[arg-type]  # checked
         )  # fmt: skip
         nxt = encode_cursor(found[-1].sealed_at, found[-1].id) if len(found) == limit else None
         return Page([delivery_out(d) for d in found], nxt)

@@ -73,7 +73,7 @@ def _once(
         raise  # nothing known to be done: the claim stays open, and says so to a retry
     except SigninWebhooksError as e:
         shown = problem(status_of(e), in_fields(e))
-        done = Reply(shown.status_code, shown.content, MEDIA_TYPE)  # type: ignore[arg-type]
+        done = Reply(shown.status_code, shown.content, MEDIA_TYPE)  # type: ignore[arg-type]  # bytes
     requests.answer(
         tenant.token.id, key, status=done.status, content_type=done.media_type, body=done.body
     )

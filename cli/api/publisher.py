@@ -33,9 +33,12 @@ class Publisher:
         try:
             while self._waiting:
                 calls, self._waiting = self._waiting, []
+                answers: list[AppendResult | BaseException]
                 try:
-                    answers = await self.backend.call(
-                        self.backend.system.publish_each, [(d, c) for d, c, _ in calls]
+                    answers = list(
+                        await self.backend.call(
+                            self.backend.system.publish_each, [(d, c) for d, c, _ in calls]
+                        )
                     )
                 except BaseException as e:  # the store failed: every caller hears of it
                     answers = [e] * len(calls)
