@@ -16,7 +16,7 @@ import msgspec
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.delivery import Job, Outcome
 from signin_webhooks.actors.delivery_queue import DeliveryQueue
-from signin_webhooks.actors.runtime import Listener, Runtime
+from signin_webhooks.actors.runtime import Idle, Listener, Runtime
 from signin_webhooks.actors.scheduler import Timer
 from signin_webhooks.eventstore import SigninWebhooksError, format_time, parse_time
 from signin_webhooks.eventstore.deliveries import (
@@ -120,8 +120,10 @@ class Batcher(Listener):
     def on_start(self) -> None:
         self._send_next()
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: Any) -> Any:
         match message:
+            case Idle():
+                return self.in_flight is None
             case Matched(entries):
                 self._add(entries)
             case Flush(token) if token == self.flush_token:
@@ -145,7 +147,8 @@ class Batcher(Listener):
             case Release(done):
                 self._release(done)
 
-    # -- batching
+        # -- batching
+        return None
 
     def _body_size(self, count: int, sizes: int) -> int:
         return body_size(count, sizes, is_ndjson(self.sub.fields.content_type))

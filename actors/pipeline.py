@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.retention import RetentionKeeper
 from signin_webhooks.actors.router import Router, Wake
 from signin_webhooks.actors.runlock import RunLock, SharedRun
-from signin_webhooks.actors.runtime import Begin, Readers, Recorder, Runtime, start_actor
+from signin_webhooks.actors.runtime import Begin, Idle, Readers, Recorder, Runtime, start_actor
 from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
@@ -29,6 +30,7 @@ from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
 from signin_webhooks.eventstore.settings import Settings
 
 log = logging.getLogger(__name__)
+SETTLED_POLL = 0.005  # between rounds of asking whether the system has settled
 WATCH_INTERVAL = 0.05  # another process's publish is noticed within this (and a query)
 CHECKPOINT_EVERY = 20  # watch intervals: a second
 LISTEN_POLL = 0.25  # PostgreSQL: the head is polled this often behind the notifications
@@ -144,6 +146,27 @@ class Pipeline:
 
     def routed(self, timeout: float | None) -> None:
         self.router.ask(Wake(), timeout=timeout)
+
+    def settled(self, timeout: float) -> bool:
+        """Wait until nothing is in hand: no timer due, the log routed, no batcher waiting on an
+        attempt, no attempt queued or running, and nothing new in the log meanwhile. A round
+        asks the router, then each batcher, then the pool, so each question comes after every
+        message the one before it sent; a busy round is asked again. False after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._quiet_round(deadline - time.monotonic()):
+                return True
+            time.sleep(SETTLED_POLL)
+        return False
+
+    def _quiet_round(self, timeout: float) -> bool:
+        quiet = self.scheduler.quiet()
+        position, batchers = self.router.ask(Idle(), block=True, timeout=timeout)
+        answers = [batcher.ask(Idle(), block=False) for batcher in batchers]
+        quiet = all([answer.get(timeout=timeout) for answer in answers]) and quiet
+        quiet = bool(self.pool.ask(Idle(), block=True, timeout=timeout)) and quiet
+        again, _ = self.router.ask(Idle(), block=True, timeout=timeout)
+        return quiet and again == position and self.scheduler.quiet()
 
     def _watch(self, store: Store) -> None:
         """Polls SQLite's data_version (it changes when another connection commits), keeps

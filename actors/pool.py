@@ -17,7 +17,7 @@ from typing import Any
 import pykka
 
 from signin_webhooks.actors.delivery import Free, Job
-from signin_webhooks.actors.runtime import Listener
+from signin_webhooks.actors.runtime import Idle, Listener
 
 Member = pykka.ActorRef[Any]
 
@@ -47,7 +47,9 @@ class DeliveryPool(Listener):
         self.members.add(member)
         return member
 
-    def handle(self, message: Job | Free) -> None:
+    def handle(self, message: Job | Free | Idle) -> Any:
+        if isinstance(message, Idle):  # no member busy with an attempt
+            return len(self.idle) == len(self.members)
         if isinstance(message, Job):
             while self.idle:
                 try:
@@ -61,3 +63,4 @@ class DeliveryPool(Listener):
             message.member.stop(block=False)
         else:
             self.idle.append(message.member)
+        return None

@@ -11,7 +11,7 @@ from typing import Any
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Release, Retry
 from signin_webhooks.actors.notifier import Notify
-from signin_webhooks.actors.runtime import Listener, Runtime, start_actor
+from signin_webhooks.actors.runtime import Idle, Listener, Runtime, start_actor
 from signin_webhooks.actors.workers import Adopt, Drop, HandBack
 from signin_webhooks.eventstore import Filter, InternalEvent, Store
 from signin_webhooks.eventstore.deliveries import (
@@ -162,7 +162,7 @@ class Router(Listener):
         if self.store is not None:
             self.store.close()
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: Any) -> Any:
         match message:
             case Wake():
                 self._catch_up()
@@ -172,6 +172,10 @@ class Router(Listener):
                 self._hand_back(message)
             case Drop(sub_id):
                 self._drop(sub_id)
+            case Idle():
+                self._catch_up()
+                return self.position, list(self.batchers.values())
+        return None
 
     def _load_state_at(self, position: int) -> None:
         """Subscriptions as they were at `position`, so events after it match as they did."""

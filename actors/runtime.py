@@ -147,6 +147,12 @@ class Readers:
             store.close()
 
 
+@dataclass(frozen=True)
+class Idle:
+    """Asked of an actor: whether it has nothing in hand. `Pipeline.settled` asks the router,
+    then the batchers, then the pool, as a barrier."""
+
+
 @dataclass
 class Runtime:
     db_path: str | os.PathLike[str]

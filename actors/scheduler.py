@@ -36,6 +36,7 @@ class Scheduler:
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._stopped = False
+        self._firing = False
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         clock.on_advance(self._wake)
 
@@ -58,6 +59,13 @@ class Scheduler:
             self._condition.notify()
         return timer
 
+    def quiet(self) -> bool:
+        """Whether no timer is due now, and none is being fired."""
+        with self._condition:
+            now = self.clock.monotonic()
+            due = any(at <= now and not timer.cancelled for at, _, timer, _ in self._heap)
+            return not (self._firing or due)
+
     def _wake(self) -> None:
         with self._condition:
             self._condition.notify()
@@ -75,9 +83,12 @@ class Scheduler:
                     wait = self._heap[0][0] - now if self._heap else None
                     self.clock.wait(self._condition, wait)
                     continue
+                self._firing = True
             for _, _, timer, callback in due:
                 if not timer.cancelled:
                     try:
                         callback()
                     except Exception:  # one bad callback must not stop every timer
                         log.exception("timer callback failed")
+            with self._condition:
+                self._firing = False

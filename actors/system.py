@@ -307,6 +307,12 @@ class WebhookSystem:
             except pykka.Timeout:
                 raise SigninWebhooksError(f"the log was not routed within {timeout}s") from None
 
+    def settled(self, timeout: float = 10.0) -> None:
+        """Wait until the running system has nothing in hand: every event routed, no attempt
+        queued or running, no timer due. At once when delivery is not running."""
+        if self._pipeline is not None and not self._pipeline.settled(timeout):
+            raise SigninWebhooksError(f"the system did not settle within {timeout}s")
+
     def replay(
         self,
         *,

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,6 @@ from tests.helpers import (
     wait_until,
 )
 
-SETTLE = 0.25  # real seconds given to the actors before asserting that nothing happened
 HISTORY_TABLES = ("deliveries", "attempts", "batch_positions")
 
 
@@ -327,7 +325,7 @@ def test_retry_of_a_failed_delivery_succeeds_once_the_endpoint_heals(
     ]
     assert shown["attempts"][-1]["response_body"] == "thanks"
     assert shown["settled_at"] == format_time(clock.now) != failed_at
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 3
 
 
@@ -371,7 +369,7 @@ def test_retry_of_a_pending_retrying_or_succeeded_delivery_is_refused_without_fo
     ):
         line = operator.refused("deliveries", "retry", delivery_id)
         assert line == f"delivery {delivery_id} {status}; retry it anyway with --force"
-    time.sleep(SETTLE)
+    system.settled()
     assert len(healthy.requests) == 1
 
     operator.ok("deliveries", "retry", succeeded, "--force")
@@ -396,7 +394,6 @@ def test_retry_without_a_running_system_waits_for_run_which_then_carries_it_out(
 
     said = operator.ok("deliveries", "retry", delivery_id)
     assert said.strip() == f"retry of {delivery_id} requested; it waits for `signin-webhooks run`"
-    time.sleep(SETTLE)
     assert len(endpoint.requests) == 2
 
     systems.start()
@@ -511,18 +508,18 @@ def test_recover_resends_exactly_the_matching_events_of_the_window(
     until = format_time(clock.now)  # excluded
     system.publish(event("after"))
     endpoint.wait_for(4)
-    time.sleep(SETTLE)
+    system.settled()
     assert received_ids(endpoint) == ["before", "w1", "w2", "after"]
 
     window = ("subscriptions", "recover", sub_id, "--since", since, "--until", until)
     assert operator.ok(*window, "--dry-run").strip() == "2 events in the window"
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 4
 
     said = operator.ok(*window)
     assert said.strip() == "recovery of 2 events requested; `run` sends them"
     endpoint.wait_for(6)
-    time.sleep(SETTLE)
+    system.settled()
     recovered = endpoint.requests[4:]
     assert [ids(r) for r in recovered] == [["w1"], ["w2"]]  # in new batches, max_events each
     earlier = {header(r, "webhook-id") for r in endpoint.requests[:4]}
@@ -544,7 +541,7 @@ def test_recover_resends_exactly_the_matching_events_of_the_window(
     said = operator.ok("subscriptions", "recover", sub_id, "--since", since)
     assert said.strip() == "recovery of 3 events requested; `run` sends them"
     endpoint.wait_for(9)
-    time.sleep(SETTLE)
+    system.settled()
     assert [i for r in endpoint.requests[6:] for i in ids(r)] == ["w1", "w2", "after"]
 
 
@@ -571,9 +568,9 @@ def test_recover_without_a_running_system_waits_for_run_which_then_carries_it_ou
 
     said = operator.ok("subscriptions", "recover", sub_id, "--since", since)
     assert said.strip() == "recovery of 2 events requested; it waits for `signin-webhooks run`"
-    systems.start()
+    running = systems.start()
     endpoint.wait_for(3)
-    time.sleep(SETTLE)
+    running.settled()
     assert [i for r in endpoint.requests[2:] for i in ids(r)] == ["r1", "r2"]
 
 
@@ -648,7 +645,7 @@ def test_the_running_system_expires_settled_deliveries_on_its_own(
     system.publish(event("short-lived"))
     delivery_of(operator, sub_id, status="succeeded")
     clock.advance(minutes=50)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(operator.json("deliveries", "list")) == 1
     clock.advance(minutes=20)
     wait_until(lambda: operator.json("deliveries", "list") == [], "the timer's expiry")

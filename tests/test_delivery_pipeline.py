@@ -11,7 +11,6 @@ import importlib.metadata
 import json
 import os
 import subprocess
-import time
 from typing import Any
 
 import pytest
@@ -35,7 +34,6 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 USER_AGENT = f"signin-webhooks/{importlib.metadata.version('signin-webhooks')}"
-SETTLE = 0.25  # real seconds given to the actors before asserting that nothing happened
 
 
 # -- helpers
@@ -59,6 +57,16 @@ def subscribe(system: WebhookSystem, endpoint: Endpoint, **fields: Any) -> tuple
 
 
 # -- routing and batching
+
+
+def test_settled_returns_once_what_was_published_is_delivered_and_recorded(system, endpoints):
+    """The barrier the other tests wait on before asserting that nothing more happened."""
+    endpoint = endpoints()
+    sub_id, _ = subscribe(system, endpoint, max_events=1)
+    system.publish([event("a"), event("b"), event("c")])
+    system.settled()
+    assert received_ids(endpoint) == ["a", "b", "c"]
+    assert len(facts(system, AttemptRecorded, sub_id)) == 3
 
 
 def test_events_reach_exactly_the_subscriptions_whose_scope_and_types_match_in_log_order(
@@ -106,7 +114,7 @@ def test_events_reach_exactly_the_subscriptions_whose_scope_and_types_match_in_l
             return len(received_ids(e)) >= len(w)
 
         wait_until(arrived, "all events")
-    time.sleep(SETTLE)
+    system.settled()
     for endpoint, wanted in expected.items():
         assert received_ids(endpoint) == wanted
         assert all(1 <= len(ids(r)) <= 3 for r in endpoint.requests)
@@ -122,14 +130,14 @@ def test_a_batch_is_flushed_when_its_oldest_event_has_waited_flush_interval(
     clock.advance(minutes=2)
     system.publish(event("second"))
     clock.advance(seconds=179)  # the oldest has waited 4m59s
-    time.sleep(SETTLE)
+    system.settled()
     assert endpoint.requests == []
     assert facts(system, BatchSealed, sub_id) == []
 
     clock.advance(seconds=1)
     (request,) = endpoint.wait_for(1)
     assert ids(request) == ["first", "second"]
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
 
 
@@ -255,20 +263,20 @@ def test_a_failing_endpoint_is_retried_on_its_schedule_under_one_webhook_id_then
     endpoint.wait_for(1)
     wait_for_facts(system, AttemptRecorded, sub_id, 1)
     clock.advance(0.9)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
     clock.advance(0.1)
     endpoint.wait_for(2)
     wait_for_facts(system, AttemptRecorded, sub_id, 2)
     clock.advance(1.9)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 2
     clock.advance(0.1)
     endpoint.wait_for(3)
     attempts = wait_for_facts(system, AttemptRecorded, sub_id, 3)
 
     clock.advance(hours=1)
-    time.sleep(SETTLE)
+    system.settled()
     requests = endpoint.requests
     assert len(requests) == 3
     (sealed,) = facts(system, BatchSealed, sub_id)
@@ -296,7 +304,7 @@ def test_410_gone_disables_the_subscription_and_its_batch_is_resent_when_enabled
     (attempt,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
     assert attempt.status == 410
     system.publish(event("while-disabled"))
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
 
     system.subscriptions.enable(sub_id)
@@ -316,9 +324,9 @@ def test_retry_after_on_429_holds_the_retry_back_beyond_the_schedule(system, end
     (attempt,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
     assert attempt.status == 429
     clock.advance(1)
-    time.sleep(SETTLE)
+    system.settled()
     clock.advance(118)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
     clock.advance(1)
     first, second = endpoint.wait_for(2)
@@ -333,7 +341,7 @@ def test_a_redirect_is_not_followed_and_is_recorded_as_a_redirect(system, endpoi
     system.publish(event("redirected"))
 
     (attempt,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
     assert elsewhere.requests == []
     assert (attempt.status, attempt.error_kind, attempt.outcome) == (302, "redirect", "retrying")
@@ -369,7 +377,7 @@ def test_disable_stops_delivery_and_enable_resumes_with_nothing_lost(system, end
     system.subscriptions.disable(sub_id, reason="maintenance")
     system.publish([event("during1"), event("during2")])
     wait_for_facts(system, BatchSealed, sub_id, 3)
-    time.sleep(SETTLE)
+    system.settled()
     assert received_ids(endpoint) == ["before"]
 
     system.subscriptions.enable(sub_id)
@@ -390,7 +398,7 @@ def test_enable_from_now_skips_the_backlog_and_cancels_its_batches(system, endpo
     assert {c.batch_id for c in cancelled} == {b.batch_id for b in sealed}
     system.publish(event("new"))
     endpoint.wait_for(1)
-    time.sleep(SETTLE)
+    system.settled()
     assert received_ids(endpoint) == ["new"]
 
 
@@ -429,7 +437,7 @@ def test_delete_cancels_what_is_pending(system, endpoints, clock):
     assert {c.batch_id for c in cancelled} == {b.batch_id for b in sealed}
     clock.advance(60)
     system.publish(event("after-delete"))
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
 
 
@@ -447,7 +455,7 @@ def test_delete_during_an_attempt_cancels_that_delivery_once_the_attempt_ends(
     (cancelled,) = wait_for_facts(system, BatchCancelled, sub_id, 1)
     assert cancelled.batch_id == attempt.batch_id
     clock.advance(60)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(endpoint.requests) == 1
 
 
@@ -504,7 +512,7 @@ def test_a_batch_sealed_by_count_leaves_the_next_one_its_whole_flush_interval(
     system.publish([event("b"), event("c")])
     endpoint.wait_for(1)  # a and b: sealed by count; c starts a batch of its own
     clock.advance(minutes=19)
-    time.sleep(SETTLE)
+    system.settled()
     assert received_ids(endpoint) == ["a", "b"]
     clock.advance(minutes=1)
     endpoint.wait_for(2)
@@ -529,7 +537,7 @@ def test_a_change_made_while_nothing_runs_cancels_the_backlog_at_the_next_start(
     with WebhookSystem(db, clock=clock, allow_private_networks=True) as running:
         cancelled = wait_for_facts(running, BatchCancelled, sub_id, 2)
         clock.advance(hours=2)
-        time.sleep(SETTLE)
+        running.settled()
         assert {c.batch_id for c in cancelled} == {
             s.batch_id for s in facts(running, BatchSealed, sub_id)
         }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,6 @@ from tests.endpoint import (
 )
 from tests.helpers import received_ids, wait_until
 
-SETTLE = 0.3  # real seconds given to the actors before asserting that nothing happened
 TIMEOUT = 1.0  # each faulty subscription's attempt deadline, in real seconds
 SCHEDULE = (60.0, 120.0)  # "1m,2m"
 
@@ -163,7 +161,7 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
 
     if expected.retry_in is None:
         clock.advance(hours=1)
-        time.sleep(SETTLE)
+        system.settled()
         assert len(system.deliveries.get(delivery.id)[1]) == 1, "attempted again"
         settled, _ = system.deliveries.get(delivery.id)
         assert settled.status == expected.outcome
@@ -180,10 +178,10 @@ def test_each_fault_is_recorded_with_its_kind_retried_as_spec_says_and_others_un
     assert parse_time(attempt.next_attempt_at) == due
     if expected.retry_in > SCHEDULE[0]:  # Retry-After holds the retry back past the schedule
         clock.advance(SCHEDULE[0] + 1)
-        time.sleep(SETTLE)
+        system.settled()
         assert len(system.deliveries.get(delivery.id)[1]) == 1, "retried before Retry-After"
     clock.advance((due - clock()).total_seconds() - 1)
-    time.sleep(SETTLE)
+    system.settled()
     assert len(system.deliveries.get(delivery.id)[1]) == 1, "retried before it was due"
     if faulty is not None:
         assert len(faulty.requests) == 1  # in order: the next batch waits for this one
