@@ -52,7 +52,12 @@ def run(
         except AlreadyRunning as e:
             raise AlreadyRunning(e.holder) from None  # the Python API's hint is no option here
         with delivering as running:
-            running.on_halt(lambda reason: (halted.append(reason), stop.set()))
+
+            def halt(reason: str) -> None:
+                halted.append(reason)
+                stop.set()
+
+            running.on_halt(halt)
             log.say("started", f"delivering from {where}; Ctrl-C stops", db=where)
             log.open()
             server = None

@@ -39,6 +39,7 @@ def test_the_operations_endpoint_is_told_failing_then_disabled_each_verifiable(
         auto_disable_after="1m", operations_url=operations.url_for("/ops"),
     )  # fmt: skip
     sub_id, secret = saved.subscription.id, saved.secret
+    assert secret is not None
     failing_since = system.subscriptions.get(sub_id).created_at
     system.publish(event("e1"))
     first = operations.wait_for(1)[0]
@@ -75,6 +76,7 @@ def test_the_installation_s_operations_endpoint_is_told_of_a_recovery(database, 
         wait_for_facts(system, AttemptRecorded, saved.subscription.id, 1)
         flaky.set_default(Reply(200))
         clock.advance(minutes=1)
+        assert saved.secret is not None
         told = [verified(saved.secret, r) for r in operations.wait_for(2)]
     assert [t["type"].rsplit(".", 1)[1] for t in told] == ["failing", "recovered"]
     assert told[1]["data"]["health"] == "healthy"
