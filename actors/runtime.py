@@ -79,7 +79,7 @@ class Recorder:
         return mine.last
 
     def _record_fenced(self, events: list[InternalEvent]) -> int:
-        fenced = [e.subscription_id for e in events if isinstance(e, _FENCED)]  # type: ignore[attr-defined]
+        fenced = [e.subscription_id for e in events if isinstance(e, _FENCED)]
         with self._lock, self.store.errors():
             if not fenced:
                 return self.store.log.append_internal(events)

@@ -245,7 +245,7 @@ class Transport:
                         raise
                     continue
                 return self._receive(response, target, deadline)
-            raise AssertionError("resolve_checked returns at least one address")
+        raise AssertionError("resolve_checked returns at least one address")
 
     def _resolve(self, target: _Target, deadline: Deadline) -> list[str]:
         allow = self._allow_private() if callable(self._allow_private) else self._allow_private

@@ -251,7 +251,7 @@ class DeliveryHistory(Projection):
                 continue
             if isinstance(event, AttemptRecorded):
                 attempts.append((event.batch_id, event.attempt, record.sequence, record.body))
-            delivery.evolve(event, record.recorded_at)  # type: ignore[arg-type]
+            delivery.evolve(event, record.recorded_at)  # type: ignore[arg-type]  # a delivery fact
             changed[delivery.id] = delivery
         gone = set(expired)
         for batch_id in gone:

@@ -313,7 +313,7 @@ class EventLog:
     def envelopes(self, after: int, limit: int) -> list[Envelope]:
         """Up to `limit` records after `after`, oldest first, as routing needs them: a Sign In
         event's envelope and delivered size without its body; the system's own facts whole."""
-        return self.db.conn.execute(_ENVELOPES, [after, limit]).fetchall()  # type: ignore[no-any-return]
+        return self.db.conn.execute(_ENVELOPES, [after, limit]).fetchall()  # type: ignore[no-any-return]  # rows
 
     def delivered(self, sequences: Sequence[int]) -> list[bytes]:
         """The events at these sequences as delivered (`Record.delivered`), in the order given;

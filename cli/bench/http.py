@@ -5,6 +5,7 @@ same framework's bare 204 route, in the same run."""
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import http.client
 import os
 import re
@@ -91,8 +92,8 @@ def ingest_http(places: Places, n: int, rounds: int = ROUNDS) -> Row:
             bulk.append(timed(lambda system=system: system.publish(data)))
         server, token = _serve(places.new(f"http-{i}.db"))
         try:
-            over_http.append(timed(lambda server=server, token=token: _post_all(
-                server.port, token, batches, "application/x-ndjson"
+            over_http.append(timed(functools.partial(
+                _post_all, server.port, token, batches, "application/x-ndjson"
             )))  # fmt: skip
         finally:
             server.stop()

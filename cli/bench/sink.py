@@ -45,7 +45,8 @@ class Sink:
 
     def times(self) -> dict[str, float]:
         """The wall time each event id arrived, since `reset(times=True)`."""
-        return json.loads(self.http.request("GET", self.url + "?times").data)
+        data = self.http.request("GET", self.url + "?times").data
+        return msgspec.json.decode(data, type=dict[str, float])
 
     def reset(self, *, times: bool = False) -> None:
         self.http.request("DELETE", self.url + ("?times" if times else ""))
