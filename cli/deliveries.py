@@ -69,7 +69,7 @@ def deliveries() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, metavar="N")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_system
-def list_(system: WebhookSystem, as_json: bool, **where: Any) -> None:
+def list_(system: WebhookSystem, /, as_json: bool, **where: Any) -> None:
     """Recent deliveries, newest first.
 
     \b

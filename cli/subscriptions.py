@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -14,6 +15,9 @@ from signin_webhooks.eventstore.endpoints import is_plain_http
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
 
 PLAIN_HTTP = "(plain http: unencrypted)"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
@@ -94,7 +98,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 reveal_option = click.option("--reveal", is_flag=True, help="Show secrets and header values.")
 
 
-def _settings_options(*, creating: bool = False) -> Any:
+def _settings_options(*, creating: bool = False) -> Callable[[F], F]:
     """The options that set a subscription's fields; `creating` marks the required ones."""
     required = "  [required]" if creating else ""
     scope = "  [this or --organization required]" if creating else ""
@@ -152,7 +156,7 @@ def _settings_options(*, creating: bool = False) -> Any:
         ),
     ]  # fmt: skip
 
-    def decorate(f: Any) -> Any:
+    def decorate(f: F) -> F:
         for option in reversed(options):
             f = option(f)
         return f

@@ -5,6 +5,7 @@ its CSRF token, and signing out ends the session."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from tests.api_server import ApiServer
 
 
 @pytest.fixture
-def pages(system: WebhookSystem) -> ApiServer:
+def pages(system: WebhookSystem) -> Iterator[ApiServer]:
     server = ApiServer(system, admin=True).start()
     yield server
     server.stop()
@@ -25,7 +26,9 @@ def _browser(server: ApiServer) -> httpx.Client:
 
 
 def _csrf(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, "the page carries its form's token"
+    return found.group(1)
 
 
 def _sign_in(browser: httpx.Client, secret: str) -> httpx.Response:

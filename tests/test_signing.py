@@ -89,4 +89,5 @@ def test_a_rotation_without_grace_after_one_with_grace_signs_with_the_new_secret
     webhook_id, timestamp = header(request, "webhook-id"), int(header(request, "webhook-timestamp"))
     assert signatures == [sign([new], webhook_id, timestamp, request.body)]
     for old in (saved.secret, in_grace):
+        assert old is not None
         assert not verify(old, webhook_id, timestamp, request.body, " ".join(signatures))

@@ -22,7 +22,9 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 def _sessions(state: State) -> Sessions:
-    return state.sessions
+    sessions = state.sessions
+    assert isinstance(sessions, Sessions), "the app keeps its sessions in its state"
+    return sessions
 
 
 def _secure(request: Request[Any, Any, Any]) -> bool:
