@@ -375,8 +375,8 @@ def test_a_subscription_created_before_durations_were_kept_as_written_still_read
         b'"url":"https://example.com/","flush_interval":5400.0,"timeout":30.0}}'
     )
     old = decode_internal(v1)
-    assert old.v == 1 and old.fields.written == {}  # type: ignore[attr-defined]
-    assert old.fields.shown("flush_interval") == "1h30m"  # type: ignore[attr-defined]
+    assert old.v == 1 and old.fields.written == {}  # type: ignore[attr-defined]  # a v1 fact
+    assert old.fields.shown("flush_interval") == "1h30m"  # type: ignore[attr-defined]  # a v1 fact
 
 
 @pytest.mark.parametrize("grace", ["abc", "-1s", "1.5h", "721h", ""])
