@@ -62,7 +62,7 @@ class StoreCollector(Collector):
             )  # fmt: skip
             per_type: dict[str, int] = {}
             for row in EventCounts.rows(store.project(EventCounts())):
-                per_type[str(row["type"])] = per_type.get(str(row["type"]), 0) + int(row["count"])  # type: ignore[call-overload]
+                per_type[str(row["type"])] = per_type.get(str(row["type"]), 0) + int(row["count"])
             for kind, count in sorted(per_type.items()):
                 published.add_metric([kind], count)
             yield published

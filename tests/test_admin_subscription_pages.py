@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from tests.test_admin_pages import _browser, _sign_in
 
 
 @pytest.fixture
-def pages(system: WebhookSystem) -> ApiServer:
+def pages(system: WebhookSystem) -> Iterator[ApiServer]:
     server = ApiServer(system, admin=True).start()
     yield server
     server.stop()

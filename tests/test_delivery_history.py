@@ -943,7 +943,7 @@ def test_an_event_published_as_a_subscription_is_created_from_a_sequence_comes_a
     endpoint = endpoints()
     system.publish([event("e1"), event("e2")])
     ledger = system.subscriptions.ledger
-    wake, published = ledger.wake, []
+    wake, published = ledger.wake, list[Any]()
 
     def publish_once_recorded() -> None:  # the first moment another publisher could append
         if not published:

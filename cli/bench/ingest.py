@@ -4,13 +4,16 @@ same columns, indexes and settings."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import msgspec
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.places import Places, RawLog
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.samples import sample_events
-from signin_webhooks.eventstore import parse_events, read_events
+from signin_webhooks.eventstore import EventLog, parse_events, read_events
 from signin_webhooks.eventstore.ids import new_ids
 
 ROUNDS = 3
@@ -39,7 +42,7 @@ def ingest_bulk(places: Places, n: int, rounds: int = ROUNDS) -> list[Row]:
             raw.insert(rows)
 
         with WebhookSystem(places.new(f"bulk-{i}.db"), deliver=False) as system:
-            ours.append(timed(lambda system=system: system.publish(data)))
+            ours.append(timed(functools.partial(system.publish, data)))
         with WebhookSystem(places.new(f"bulk-alone-{i}.db"), deliver=False) as system:
             log = system.store.log
 
@@ -59,6 +62,11 @@ def ingest_bulk(places: Places, n: int, rounds: int = ROUNDS) -> list[Row]:
     ]  # fmt: skip
 
 
+def _publish_each(system: WebhookSystem, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        system.publish(event)
+
+
 def ingest_single(places: Places, n: int, rounds: int = ROUNDS) -> Row:
     events = sample_events(n, contexts=["ctx_a"])
     rows = _rows([msgspec.json.encode(e) for e in events])
@@ -70,7 +78,7 @@ def ingest_single(places: Places, n: int, rounds: int = ROUNDS) -> Row:
             raw.insert_each(rows)
 
         with WebhookSystem(places.new(f"single-{i}.db"), deliver=False) as system:
-            ours.append(timed(lambda system=system: [system.publish(e) for e in events]))
+            ours.append(timed(functools.partial(_publish_each, system, events)))
         base.append(timed(baseline))
         raw.close()
     note = f"{n} calls of one event; best of {rounds}"
