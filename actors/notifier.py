@@ -43,6 +43,11 @@ class Notification:
     attempt: int = 1
 
 
+@dataclass(frozen=True)
+class Finished:
+    """Asked, answered once every message sent to the notifier before it is handled."""
+
+
 class Notifier(Listener):
     def __init__(self, runtime: Runtime, transport: Transport) -> None:
         super().__init__()
@@ -55,6 +60,8 @@ class Notifier(Listener):
                 self._notify(subscription, fact)
             case Notification():
                 self._send(message)
+            case Finished():
+                return None
 
     def _notify(self, subscription: Subscription, fact: InternalEvent) -> None:
         kind = kind_of(fact)

@@ -13,6 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from signin_webhooks.actors import ManualClock, WebhookSystem
+from signin_webhooks.actors.notifier import Finished
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from signin_webhooks.eventstore.notifications import NotificationAttempted
 from signin_webhooks.eventstore.subscriptions import SubscriptionDisabled
@@ -112,7 +113,8 @@ def test_an_operator_s_disable_tells_nobody(system, endpoints):
         system, endpoints(), operations_url=operations.url_for("/ops")
     ).subscription.id
     system.subscriptions.disable(sub_id)
-    system.routed(5)
+    system.routed(5)  # the router has told the notifier all it will, and the notifier records
+    system._pipeline.notifier.ask(Finished(), timeout=5)  # what it was told, before this answer
     assert facts(system, NotificationAttempted, sub_id) == []
     wait_until(lambda: not system.subscriptions.get(sub_id).enabled, "disabled")
     assert operations.requests == []
