@@ -131,7 +131,9 @@ class Deliverer:
         with self.readers.borrow() as store:
             body = batch_body(store, delivery)
         started = self.clock()
-        headers = request_headers(sub, delivery.id, started, body)
+        with self.store.errors():
+            opened = sub.opened(self.store.keyring, started)  # secrets in plaintext, here only
+        headers = request_headers(opened, delivery.id, started, body)
         result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
         now, elapsed = self.clock(), self.clock.monotonic()
         extra: list[Any] = []

@@ -141,14 +141,20 @@ class SubscriptionManager:
         checked = validate_fields(values)
         warnings = self._check_address(checked)
         subscription_id, secret = short_id("sub_"), new_secret()
-        created = SubscriptionCreated(
-            subscription_id=subscription_id, fields=checked, enabled=enabled, secret=secret
-        )
+        store = self.ledger.store
+        with store.errors(), store.db.write_transaction() as conn:
+            (sealed,) = store.keyring.seal(conn, subscription_id, [secret])
+            store.log.append_internal([SubscriptionCreated(
+                subscription_id=subscription_id, enabled=enabled, secret=sealed,
+                fields=self._sealed_headers(conn, subscription_id, checked),
+            )], conn)  # fmt: skip
+        self.ledger.wake()
+        sub = self.get(subscription_id)
         recovered = 0
-        if from_sequence is None and start is None:
-            self.ledger.record(created)
-        else:
-            recovered = self._create_with_backlog(created, (from_sequence or 1) - 1, start)
+        if from_sequence is not None or start is not None:
+            window = sub.window(since=start)
+            after = (from_sequence or 1) - 1
+            recovered, _ = self._resend(sub, window, after=after, through=sub.start_after)
         return Saved(self.get(subscription_id), secret, warnings, recovered)
 
     def update(
@@ -164,8 +170,20 @@ class SubscriptionManager:
         values = {**fields, **_scope(context, organization, required=False)}
         checked = validate_fields(values, base=current.fields)
         warnings = self._check_address(checked, before=current.fields)
+        store = self.ledger.store
+        if values.get("headers") is not None:
+            opened = current.opened(store.keyring, self.ledger.clock()).fields.headers
+            if checked.headers == opened:  # the same values: keep them sealed as they are
+                checked = msgspec.structs.replace(checked, headers=current.fields.headers)
         if checked != current.fields:
-            self.ledger.record(SubscriptionUpdated(subscription_id=subscription_id, fields=checked))
+            with store.errors(), store.db.write_transaction() as conn:
+                if checked.headers is not current.fields.headers:
+                    checked = self._sealed_headers(conn, subscription_id, checked)
+                store.log.append_internal(
+                    [SubscriptionUpdated(subscription_id=subscription_id, fields=checked)], conn
+                )
+            self._shred_unused(subscription_id)
+            self.ledger.wake()
         return Saved(self.get(subscription_id), None, warnings)
 
     def enable(self, subscription_id: str, *, from_now: bool = False) -> Subscription:
@@ -181,7 +199,11 @@ class SubscriptionManager:
 
     def delete(self, subscription_id: str) -> Subscription:
         self.get(subscription_id)
-        self.ledger.record(SubscriptionDeleted(subscription_id=subscription_id))
+        store = self.ledger.store
+        with store.errors(), store.db.write_transaction() as conn:
+            store.log.append_internal([SubscriptionDeleted(subscription_id=subscription_id)], conn)
+            store.keyring.shred(conn, subscription_id)  # its secrets and headers, for good
+        self.ledger.wake()
         return self.get(subscription_id, deleted_ok=True)
 
     def rotate_secret(self, subscription_id: str, *, grace: str | float = DEFAULT_GRACE) -> Saved:
@@ -190,13 +212,17 @@ class SubscriptionManager:
         self.get(subscription_id)
         if isinstance(grace, str):
             grace = parse_duration(grace, what="grace", maximum=30 * 24 * 3600)
-        secret = new_secret()
-        self.ledger.record(SecretRotated(
-            subscription_id=subscription_id,
-            secret=secret,
-            previous_expires_at=rotation_expiry(self.ledger.clock(), grace),
-            keep_previous=grace > 0,
-        ))  # fmt: skip
+        secret, store = new_secret(), self.ledger.store
+        with store.errors(), store.db.write_transaction() as conn:
+            (sealed,) = store.keyring.seal(conn, subscription_id, [secret])
+            store.log.append_internal([SecretRotated(
+                subscription_id=subscription_id,
+                secret=sealed,
+                previous_expires_at=rotation_expiry(self.ledger.clock(), grace),
+                keep_previous=grace > 0,
+            )], conn)  # fmt: skip
+        self._shred_unused(subscription_id)  # a secret whose grace is over is destroyed now
+        self.ledger.wake()
         return Saved(self.get(subscription_id), secret)
 
     def revoke_secret(self, subscription_id: str, number: int) -> Subscription:
@@ -217,7 +243,29 @@ class SubscriptionManager:
                 f"{subscription_id} has no secret {number} in its grace (in grace: {listed})"
             )
         self.ledger.record(SecretRevoked(subscription_id=subscription_id, number=number))
+        self._shred_unused(subscription_id)  # the revoked secret is destroyed with its key
         return self.get(subscription_id)
+
+    def reveal(self, subscription: Subscription) -> Subscription:
+        """The subscription with its secrets and header values in plaintext."""
+        with self.ledger.store.errors():
+            return subscription.opened(self.ledger.store.keyring, self.ledger.clock(), every=True)
+
+    def _sealed_headers(
+        self, conn: Any, subscription_id: str, fields: SubscriptionFields
+    ) -> SubscriptionFields:
+        if not fields.headers:
+            return fields
+        names = list(fields.headers)
+        sealed = self.ledger.store.keyring.seal(conn, subscription_id, fields.headers.values())
+        return msgspec.structs.replace(fields, headers=dict(zip(names, sealed, strict=True)))
+
+    def _shred_unused(self, subscription_id: str) -> None:
+        """Destroy the data keys no valid secret or current header value is sealed under."""
+        store = self.ledger.store
+        sub = self.get(subscription_id, deleted_ok=True)
+        with store.errors(), store.db.write_transaction() as conn:
+            store.keyring.shred(conn, subscription_id, keep=sub.keys_in_use(self.ledger.clock()))
 
     # -- the operator's tools
 
@@ -233,6 +281,8 @@ class SubscriptionManager:
                 fields=("event_type",),
             )
         clock, store = self.ledger.clock, self.ledger.store
+        with store.errors():
+            sub.opened(store.keyring, clock())  # the key is there, before a delivery is made
         body = _synthetic(sub, event_type, clock())
         framed = body + b"\n" if is_ndjson(sub.fields.content_type) else b"[" + body + b"]"
         seal = BatchSealed(

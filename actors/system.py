@@ -181,8 +181,9 @@ class WebhookSystem:
                     e.holder, beside="; to publish and read beside it, pass deliver=False"
                 ) from None
         try:
-            self.ledger.open(lost_checked=lock is not None)
+            store = self.ledger.open(lost_checked=lock is not None)
             if lock is not None:
+                store.keyring.check()  # delivery signs: without the key, say so before starting
                 self._pipeline = Pipeline(
                     lock, self.path, self.clock, self.resolver, self.allow_private_override,
                     self.settings.show(),

@@ -218,6 +218,8 @@ def create(system: WebhookSystem, disabled: bool, as_json: bool, **values: Any) 
 def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: bool) -> None:
     """List subscriptions, a readable table or --json."""
     subs = system.subscriptions.list(include_deleted=include_deleted)
+    if reveal:
+        subs = [system.subscriptions.reveal(s) for s in subs]
     if as_json:
         echo_json([view(s, reveal=reveal) for s in subs])
         return
@@ -244,7 +246,8 @@ def list_(system: WebhookSystem, include_deleted: bool, as_json: bool, reveal: b
 @pass_system
 def show(system: WebhookSystem, subscription_id: str, as_json: bool, reveal: bool) -> None:
     """Show one subscription; a deleted one as it was when deleted, marked deleted."""
-    _echo(system.subscriptions.get(subscription_id, deleted_ok=True), as_json, reveal)
+    sub = system.subscriptions.get(subscription_id, deleted_ok=True)
+    _echo(system.subscriptions.reveal(sub) if reveal else sub, as_json, reveal)
 
 
 @subscriptions.command()

@@ -13,6 +13,7 @@ from signin_webhooks.eventstore.database import Database, damaged, open_database
 from signin_webhooks.eventstore.log import EventLog
 from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
 from signin_webhooks.eventstore.projection import Projection, Projector
+from signin_webhooks.eventstore.secrets import Keyring
 from signin_webhooks.eventstore.times import utc_now
 
 
@@ -50,6 +51,7 @@ class Store:
                     self.db.configure_background()
                 self.log = EventLog(self.db, clock)
                 self.projector = Projector(self.log)
+                self.keyring = Keyring(self.db, path)
         except BaseException:
             self.db.close()
             raise

@@ -11,16 +11,20 @@ from signin_webhooks.eventstore.errors import NotFound
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Filter, Record
 from signin_webhooks.eventstore.projection import Projection
+from signin_webhooks.eventstore.secrets import Keyring, key_of
 from signin_webhooks.eventstore.subscription_fields import SubscriptionFields
 from signin_webhooks.eventstore.times import format_time, parse_time
 
 REDACTED = "[redacted]"
+DESTROYED = "[destroyed]"
 
 
 class SubscriptionCreated(InternalEvent, frozen=True, kw_only=True, tag="subscription.created"):
-    """v2: `fields.written` keeps durations as written (absent in v1, which reads as none)."""
+    """v2: `fields.written` keeps durations as written (absent in v1, which reads as none).
+    v3: `secret` and the header values are sealed (eventstore/secrets.py); v1 and v2 hold them
+    in plaintext, and are read as they are."""
 
-    v: int = 2
+    v: int = 3
     subscription_id: str
     fields: SubscriptionFields
     enabled: bool
@@ -31,9 +35,9 @@ class SubscriptionCreated(InternalEvent, frozen=True, kw_only=True, tag="subscri
 
 
 class SubscriptionUpdated(InternalEvent, frozen=True, kw_only=True, tag="subscription.updated"):
-    """v2: as SubscriptionCreated's."""
+    """v2: as SubscriptionCreated's; v3: the header values are sealed."""
 
-    v: int = 2
+    v: int = 3
     subscription_id: str
     fields: SubscriptionFields
 
@@ -71,11 +75,13 @@ class SubscriptionRecovered(InternalEvent, frozen=True, tag="subscription.recove
     reason: str
 
 
-class SecretRotated(InternalEvent, frozen=True, tag="subscription.secret_rotated"):
+class SecretRotated(InternalEvent, frozen=True, kw_only=True, tag="subscription.secret_rotated"):
     """The old secret stays valid, and is signed with, until `previous_expires_at`; every
     earlier secret still in its grace too, for no longer. `keep_previous` false (a rotation
-    without grace): the new secret is the only one left."""
+    without grace): the new secret is the only one left. v2: the secret is sealed; v1 holds it
+    in plaintext."""
 
+    v: int = 2
     subscription_id: str
     secret: str
     previous_expires_at: str
@@ -160,6 +166,36 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
         return [
             s.value for s in self.secrets if s.expires_at is None or parse_time(s.expires_at) > now
         ]
+
+    def keys_in_use(self, now: dt.datetime) -> set[str]:
+        """The data keys its valid secrets and current header values are sealed under: every
+        other key of the subscription may be destroyed."""
+        if self.deleted:
+            return set()
+        values = [*self.valid_secrets(now), *self.fields.headers.values()]
+        return {key for key in map(key_of, values) if key is not None}
+
+    def opened(self, keyring: Keyring, now: dt.datetime, *, every: bool = False) -> Subscription:
+        """This subscription with its valid secrets and its header values in plaintext, as a
+        delivery needs them; `every`: all the secrets it lists, and what was destroyed shown
+        as such, as `show --reveal` prints it."""
+
+        def open_(value: str, what: str) -> str:
+            if every and not keyring.has(value):
+                return DESTROYED
+            return keyring.open(value, what)
+
+        secrets = tuple(
+            Secret(open_(s.value, f"signing secret {number} of {self.id}"), s.expires_at)
+            for number, s in enumerate(self.secrets, 1)
+            if every or s.expires_at is None or parse_time(s.expires_at) > now
+        )
+        headers = {
+            name: open_(value, f"header {name!r} of {self.id}")
+            for name, value in self.fields.headers.items()
+        }
+        fields = msgspec.structs.replace(self.fields, headers=headers)
+        return msgspec.structs.replace(self, secrets=secrets, fields=fields)
 
 
 _TYPES = (

@@ -40,6 +40,7 @@ if _typing.TYPE_CHECKING:
     )
     from signin_webhooks.eventstore.idempotency import Answer
     from signin_webhooks.eventstore.retention import RetentionReport
+    from signin_webhooks.eventstore.secrets import Keyring
     from signin_webhooks.eventstore.settings import Settings
     from signin_webhooks.eventstore.subscription_fields import Scope, SubscriptionFields
     from signin_webhooks.eventstore.subscriptions import Secret, Subscription
@@ -60,6 +61,7 @@ _EXPORTS = {
     "IdempotentRequests": "signin_webhooks.actors.idempotency",
     "InternalEvent": "signin_webhooks.eventstore",
     "InvalidInput": "signin_webhooks.eventstore",
+    "Keyring": "signin_webhooks.eventstore.secrets",
     "Ledger": "signin_webhooks.actors.ledger",
     "ManualClock": "signin_webhooks.actors.clock",
     "NotFound": "signin_webhooks.eventstore",
@@ -98,6 +100,7 @@ __all__ = [
     "IdempotentRequests",
     "InternalEvent",
     "InvalidInput",
+    "Keyring",
     "Ledger",
     "ManualClock",
     "NotFound",

@@ -20,7 +20,7 @@ from signin_webhooks.actors.clock import ManualClock
 from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.eventstore import InvalidInput, NotFound
-from signin_webhooks.eventstore.subscriptions import Subscriptions
+from signin_webhooks.eventstore.subscriptions import Subscription, Subscriptions
 from tests.helpers import FakeDns
 
 PUBLIC = "93.184.216.34"
@@ -67,6 +67,11 @@ def create(system: WebhookSystem, **fields: Any) -> Saved:
     return system.subscriptions.create(**values)
 
 
+def reveal(system: WebhookSystem, subscription_id: str) -> Subscription:
+    """The subscription with its secrets and header values opened, as `show --reveal` has it."""
+    return system.subscriptions.reveal(system.subscriptions.get(subscription_id))
+
+
 def log_length(system: WebhookSystem) -> int:
     return len(list(system.replay(internal=True)))
 
@@ -106,7 +111,7 @@ def test_the_secret_is_returned_at_create_and_is_24_random_bytes_or_more(
     assert first.secret is not None and first.secret.startswith("whsec_")
     assert len(base64.b64decode(first.secret.removeprefix("whsec_"), validate=True)) >= 24
     assert first.secret != second.secret
-    assert system.subscriptions.get(first.subscription.id).secrets[0].value == first.secret
+    assert reveal(system, first.subscription.id).secrets[0].value == first.secret
 
 
 def test_an_organization_subscription_keeps_its_scope(system: WebhookSystem) -> None:
@@ -141,7 +146,7 @@ def test_every_change_survives_a_restart(open_system: Opener, clock: ManualClock
     created = create(system, headers={"Authorization": "Bearer t0k"})
     sub_id = created.subscription.id
     system = open_system()
-    assert system.subscriptions.get(sub_id).fields.headers == {"Authorization": "Bearer t0k"}
+    assert reveal(system, sub_id).fields.headers == {"Authorization": "Bearer t0k"}
 
     system.subscriptions.update(sub_id, name="CRM (EU)", flush_interval="30s")
     system = open_system()
@@ -160,7 +165,7 @@ def test_every_change_survives_a_restart(open_system: Opener, clock: ManualClock
 
     rotated = system.subscriptions.rotate_secret(sub_id, grace="1h")
     system = open_system()
-    assert system.subscriptions.get(sub_id).valid_secrets(clock.now) == [
+    assert reveal(system, sub_id).valid_secrets(clock.now) == [
         rotated.secret,
         created.secret,
     ]
@@ -258,7 +263,7 @@ def test_rotation_keeps_the_old_secret_valid_for_its_grace(
     saved = create(system)
     rotated = system.subscriptions.rotate_secret(saved.subscription.id, grace="1h")
     assert rotated.secret not in (None, saved.secret)
-    sub = system.subscriptions.get(saved.subscription.id)
+    sub = reveal(system, saved.subscription.id)
     rotated_at = clock.now
     assert sub.valid_secrets(rotated_at) == [rotated.secret, saved.secret]
     assert sub.valid_secrets(clock.advance(minutes=59, seconds=59)) == [
@@ -271,7 +276,7 @@ def test_rotation_keeps_the_old_secret_valid_for_its_grace(
 def test_rotation_grace_defaults_to_24_hours(system: WebhookSystem, clock: ManualClock) -> None:
     saved = create(system)
     rotated = system.subscriptions.rotate_secret(saved.subscription.id)
-    sub = system.subscriptions.get(saved.subscription.id)
+    sub = reveal(system, saved.subscription.id)
     assert sub.valid_secrets(clock.advance(hours=23, minutes=59)) == [rotated.secret, saved.secret]
     assert sub.valid_secrets(clock.advance(minutes=2)) == [rotated.secret]
 
@@ -284,7 +289,7 @@ def test_rotation_refuses_a_bad_grace_and_stores_nothing(system: WebhookSystem, 
         system.subscriptions.rotate_secret(saved.subscription.id, grace=grace)
     assert refused.value.fields == ("grace",)
     assert log_length(system) == before
-    assert system.subscriptions.get(saved.subscription.id).secrets[0].value == saved.secret
+    assert reveal(system, saved.subscription.id).secrets[0].value == saved.secret
 
 
 def test_secrets_and_header_values_are_redacted_in_the_audit_log(system: WebhookSystem) -> None:
@@ -419,7 +424,7 @@ def test_events_are_catalogue_types_or_patterns(
 def test_valid_settings_are_saved(
     system: WebhookSystem, fields: dict[str, Any], attribute: str, value: Any
 ) -> None:
-    saved = getattr(create(system, **fields).subscription.fields, attribute)
+    saved = getattr(reveal(system, create(system, **fields).subscription.id).fields, attribute)
     assert saved == (fields[attribute] if value is None else value)
 
 

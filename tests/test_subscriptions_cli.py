@@ -274,7 +274,7 @@ def test_rotation_keeps_the_old_secret_until_the_grace_ends() -> None:
     assert (new["secret"], new["expires_at"]) == (rotated["secret"], None)
     assert old["secret"] == created["secret"] and old["expires_at"]
     with WebhookSystem(deliver=False) as system:
-        sub = system.subscriptions.get(created["id"])
+        sub = system.subscriptions.reveal(system.subscriptions.get(created["id"]))
     expires, second = parse_time(old["expires_at"]), dt.timedelta(seconds=1)
     assert sub.valid_secrets(expires - second) == [rotated["secret"], created["secret"]]
     assert sub.valid_secrets(expires + second) == [rotated["secret"]]
