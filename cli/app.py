@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
+import stat
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +19,7 @@ from signin_webhooks.cli.output import echo
 from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksError, postgres
 from signin_webhooks.eventstore.database import store_error
 from signin_webhooks.eventstore.errors import NoDatabase
+from signin_webhooks.eventstore.secrets import key_source
 
 # The option that gives each field or parameter an error message may name.
 OPTIONS = {
@@ -140,6 +143,29 @@ def _open(ctx: click.Context, db: str, allow_private_networks: bool) -> None:
     )
     ctx.obj = system
     ctx.call_on_close(system.stop)
+    for warning in exposed_files(db):
+        click.echo(f"signin-webhooks: warning: {warning}", err=True)
+
+
+def exposed_files(db: str) -> list[str]:
+    """The database file and the key file, where they exist with group or world access: the
+    database holds every event, the key opens every secret."""
+    key = key_source(db)
+    found = [] if "://" in db else [("database", db)]
+    if key.kind == "file":
+        found.append(("key file", key.where))
+    warnings = []
+    for what, path in found:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) and mode & 0o077:
+            warnings.append(
+                f"{what} '{path}' can be read by its group or others (mode"
+                f" {stat.S_IMODE(mode):04o}); restrict it: chmod 600 '{path}'"
+            )
+    return warnings
 
 
 pass_system = click.make_pass_decorator(WebhookSystem)

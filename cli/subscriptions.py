@@ -125,6 +125,12 @@ def _settings_options(*, creating: bool = False) -> Callable[[F], F]:
             help="Custom header; repeatable.",
         ),
         click.option(
+            "--header-file",
+            type=click.File("r", encoding="utf-8"),
+            help="Custom headers, 'Name: value' a line, from this file or - for stdin: a token"
+            " stays out of the process list and the shell history.",
+        ),
+        click.option(
             "--content-type", metavar="TYPE",
             help="application/json (default), */json, *+json or application/x-ndjson.",
         ),
@@ -165,7 +171,12 @@ def _settings_options(*, creating: bool = False) -> Callable[[F], F]:
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
-    """Only the options given; empty repeatables mean 'not given'."""
+    """Only the options given; empty repeatables mean 'not given'. The lines of --header-file
+    join the --header values."""
+    source = values.pop("header_file", None)
+    if source is not None:
+        lines = [line.rstrip("\r\n") for line in source.read().splitlines()]
+        values["headers"] = (*values.get("headers", ()), *(line for line in lines if line.strip()))
     return {k: v for k, v in values.items() if v is not None and v != ()}
 
 

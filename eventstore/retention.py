@@ -27,6 +27,8 @@ class RetentionReport:
 def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> RetentionReport:
     """Expire delivery records and compact the log as the installation settings say."""
     with store.errors():
+        if not dry_run:
+            destroy_unused_keys(store, now)
         settings = InstallationSettings.current(store.project(InstallationSettings()))
         conn = store.project(DeliveryHistory())
         settled_before = format_time(now - dt.timedelta(seconds=settings.delivery_retention))
@@ -56,6 +58,16 @@ def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> R
             if removed and not dry_run and not _compact(store, through, removed, known):
                 through, removed = None, 0  # a batch sealed meanwhile: the next run decides
     return RetentionReport(len(expired), settled_before, removed or 0, through or None)
+
+
+def destroy_unused_keys(store: Store, now: dt.datetime) -> int:
+    """Destroy the data keys of secrets whose grace is over, and of deleted subscriptions: what
+    they sealed can no longer be read by anyone. Returns how many keys went."""
+    subscriptions = Subscriptions.all(store.project(Subscriptions()), deleted=True)
+    with store.db.write_transaction() as conn:
+        return sum(
+            store.keyring.shred(conn, sub.id, keep=sub.keys_in_use(now)) for sub in subscriptions
+        )
 
 
 def _compaction_boundary(store: Store, horizon: str, expiring: set[str]) -> int:

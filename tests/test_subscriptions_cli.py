@@ -649,7 +649,7 @@ def test_private_networks_allowed_in_the_settings_last_across_invocations() -> N
 # -- settings --------------------------------------------------------------------------------
 
 
-def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
+def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> None:
     header, *rows = ok("settings", "show").stdout.splitlines()
     assert header.split() == ["KEY", "VALUE", "SETS"]
     assert [row.split()[:2] for row in rows] == [
@@ -663,6 +663,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets() -> None:
         ["connections_per_host", "4"],
         ["worker_lease", "15s"],
         ["max_request_bytes", "67108864"],
+        ["secrets_key", f"file:{db}.key"],
     ]
     assert ok("settings").stdout == ok("settings", "show").stdout
 
