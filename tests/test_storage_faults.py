@@ -299,6 +299,7 @@ CASES = [
 def test_a_file_that_is_not_a_database_is_one_line_and_left_as_it_was(tmp_path, command, garbage):
     path = tmp_path / "notes.db"
     path.write_bytes(GARBAGE[garbage])
+    path.chmod(0o600)  # owner only, as a database is made: no warning about its mode
 
     done = run(path, *COMMANDS[command], input=ndjson([event(7)]))
 
