@@ -51,6 +51,9 @@ def copy_log(source: Store, destination: Store) -> Copied:
                 break
             after = records[-1].sequence
         destination.db.set_head(conn, last)
+        with source.errors():
+            keys = source.keyring.wrapped_keys()
+        destination.keyring.add_wrapped_keys(conn, keys)  # sealed under the same installation key
     with destination.errors():
         for projection in PROJECTIONS:
             destination.projector.rebuild(projection())

@@ -43,6 +43,7 @@ _SELECT = "SELECT wrapped FROM secret_keys WHERE id = ?"
 _OF_SUBSCRIPTION = "SELECT id FROM secret_keys WHERE subscription_id = ?"
 _DELETE = "DELETE FROM secret_keys WHERE id = ?"
 _ANY = "SELECT 1 FROM secret_keys LIMIT 1"
+_ALL = "SELECT id, subscription_id, wrapped FROM secret_keys ORDER BY id"
 
 
 class SecretsUnavailable(StoreError):
@@ -157,6 +158,15 @@ class Keyring:
         for key_id in doomed:
             conn.execute(_DELETE, [key_id])
         return len(doomed)
+
+    # -- copying to another database: the data keys go along, still wrapped
+
+    def wrapped_keys(self) -> list[tuple[str, str, bytes]]:
+        return [(k, sub, bytes(w)) for k, sub, w in self.db.conn.execute(_ALL).fetchall()]
+
+    def add_wrapped_keys(self, conn: Any, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        for row in rows:
+            conn.execute(_INSERT, list(row))
 
     # -- the installation key
 

@@ -12,6 +12,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
+from signin_webhooks.eventstore.secrets import ENV_KEY_FILE
 from tests.api_server import ApiServer
 from tests.backends import fresh_schema
 from tests.endpoint import Endpoint
@@ -45,11 +46,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database(backend: str, tmp_path: Path) -> Iterator[str | Path]:
-    """Where the test's store lives: a file not created yet, or a fresh PostgreSQL schema."""
+def database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | Path]:
+    """Where the test's store lives: a file not created yet, or a fresh PostgreSQL schema (its
+    installation key in the test's folder, not in the working folder)."""
     if backend == "sqlite":
         yield tmp_path / "hooks.db"
         return
+    monkeypatch.setenv(ENV_KEY_FILE, str(tmp_path / "installation.key"))
     with fresh_schema() as url:
         yield url
 

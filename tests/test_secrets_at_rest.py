@@ -271,3 +271,21 @@ def test_a_database_or_key_file_open_to_others_is_warned_about(db):
         f"{PREFIX}warning: key file '{db}.key' can be read by its group or others (mode 0640);"
         f" restrict it: chmod 600 '{db}.key'",
     ]
+
+
+def test_a_copied_log_takes_its_data_keys_along_under_the_same_installation_key(
+    db, tmp_path, monkeypatch
+):
+    with WebhookSystem(db, deliver=False) as system:
+        saved = create_subscription(
+            system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"]
+        )
+    copy = tmp_path / "copy.db"
+
+    assert invoke("copy", "--from", str(db), "--to", str(copy)).exit_code == 0
+    monkeypatch.setenv(ENV_KEY_FILE, f"{db}.key")  # the key the source was sealed under
+    shown = cli(copy, "subscriptions", "show", saved.subscription.id, "--reveal", "--json")
+
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["headers"] == {"Authorization": TOKEN}
+    assert json.loads(shown.stdout)["secrets"][0]["secret"] == saved.secret
