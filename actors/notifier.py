@@ -75,14 +75,21 @@ class Notifier(Listener):
     def _send(self, note: Notification) -> None:
         now = self.runtime.clock()
         timestamp = int(now.timestamp())
+        store = self.runtime.recorder.store
+        try:
+            with store.errors():
+                secrets = note.subscription.opened(store.keyring, now).valid_secrets(now)
+        except SigninWebhooksError as e:  # the key is gone: nothing to sign with, nothing sent
+            sub_id = note.subscription.id
+            activity.report("notification", notification=note.id, subscription=sub_id,
+                            kind=note.kind, error=str(e))  # fmt: skip
+            return
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "webhook-id": note.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(
-                note.subscription.valid_secrets(now), note.id, timestamp, note.body
-            ),
+            "webhook-signature": sign(secrets, note.id, timestamp, note.body),
         }
         result = self.transport.post(note.url, note.body, headers, TIMEOUT)
         retry = (
