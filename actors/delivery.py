@@ -130,9 +130,9 @@ class Deliverer:
         sub, delivery = job.subscription, job.delivery
         with self.readers.borrow() as store:
             body = batch_body(store, delivery)
-        started = self.clock()
-        with self.store.errors():
-            opened = sub.opened(self.store.keyring, started)  # secrets in plaintext, here only
+            started = self.clock()
+            with store.errors():
+                opened = sub.opened(store.keyring, started)  # secrets in plaintext, here only
         headers = request_headers(opened, delivery.id, started, body)
         result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
         now, elapsed = self.clock(), self.clock.monotonic()
