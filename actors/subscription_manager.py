@@ -141,20 +141,20 @@ class SubscriptionManager:
         checked = validate_fields(values)
         warnings = self._check_address(checked)
         subscription_id, secret = short_id("sub_"), new_secret()
+        backlog = from_sequence is not None or start is not None
         store = self.ledger.store
         with store.errors(), store.db.write_transaction() as conn:
+            if backlog:  # an event published meanwhile comes after the backlog's seals
+                store.db.hold_head(conn)
             (sealed,) = store.keyring.seal(conn, subscription_id, [secret])
-            store.log.append_internal([SubscriptionCreated(
+            created = SubscriptionCreated(
                 subscription_id=subscription_id, enabled=enabled, secret=sealed,
                 fields=self._sealed_headers(conn, subscription_id, checked),
-            )], conn)  # fmt: skip
+            )  # fmt: skip
+            seals = self._backlog(created, (from_sequence or 1) - 1, start) if backlog else []
+            store.log.append_internal([created, *seals], conn)
         self.ledger.wake()
-        sub = self.get(subscription_id)
-        recovered = 0
-        if from_sequence is not None or start is not None:
-            window = sub.window(since=start)
-            after = (from_sequence or 1) - 1
-            recovered, _ = self._resend(sub, window, after=after, through=sub.start_after)
+        recovered = sum(seal.count for seal in seals)
         return Saved(self.get(subscription_id), secret, warnings, recovered)
 
     def update(
@@ -345,27 +345,20 @@ class SubscriptionManager:
         count = sum(seal.count for seal in seals)
         return count, self.deliveries.request(*seals) if seals else None
 
-    def _create_with_backlog(
+    def _backlog(
         self, created: SubscriptionCreated, after: int, since: str | None
-    ) -> int:
-        """Record `created` and the seals of its events already in the log (after `after`,
-        recorded at or after `since`) in one transaction that holds the log's head: an event
-        published meanwhile comes after both, so it is sent after the backlog. Returns how many
-        events the backlog holds."""
-        store = self.ledger.store
-        with store.errors(), store.db.write_transaction() as conn:
-            store.db.hold_head(conn)
-            through = store.log.last_sequence()
-            window = fields_window(created.fields, since=since)
-            records = store.log.read(after, filter=window)
-            entries = (
-                (r.sequence, r.delivered_size())
-                for r in itertools.takewhile(lambda r: r.sequence <= through, records)
-            )
-            seals = _seals(created.subscription_id, created.fields, entries, "recover")
-            store.log.append_internal([created, *seals], conn)
-        self.ledger.wake()
-        return sum(seal.count for seal in seals)
+    ) -> builtins.list[BatchSealed]:
+        """The seals of `created`'s events already in the log (after `after`, recorded at or
+        after `since`), read inside the transaction that holds the log's head and records
+        `created`, so the backlog ends where the log stood when the subscription began."""
+        log = self.ledger.store.log
+        through = log.last_sequence()
+        records = log.read(after, filter=fields_window(created.fields, since=since))
+        entries = (
+            (r.sequence, r.delivered_size())
+            for r in itertools.takewhile(lambda r: r.sequence <= through, records)
+        )
+        return _seals(created.subscription_id, created.fields, entries, "recover")
 
     def _check_address(
         self, fields: SubscriptionFields, *, before: SubscriptionFields | None = None
