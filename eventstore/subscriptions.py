@@ -186,8 +186,10 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
             return keyring.open(value, what)
 
         secrets = tuple(
-            Secret(open_(s.value, f"signing secret {number} of {self.id}"), s.expires_at)
-            for number, s in enumerate(self.secrets, 1)
+            msgspec.structs.replace(
+                s, value=open_(s.value, f"signing secret {s.number} of {self.id}")
+            )
+            for s in self.secrets
             if every or s.expires_at is None or parse_time(s.expires_at) > now
         )
         headers = {

@@ -100,7 +100,9 @@ def test_deleting_a_subscription_destroys_its_secrets_for_good(db, clock):
         shown = cli(db, "subscriptions", "list", "--all", "--reveal", "--json")
         assert shown.exit_code == 0, shown.stderr
         gone = next(s for s in json.loads(shown.stdout) if s["id"] == sealed.id)
-        assert gone["secrets"] == [{"secret": "[destroyed]", "expires_at": None}]
+        assert gone["secrets"] == [
+            {"number": sealed.secrets[0].number, "secret": "[destroyed]", "expires_at": None}
+        ]
         assert gone["headers"] == {"Authorization": "[destroyed]"}
         assert (
             system.subscriptions.reveal(system.subscriptions.get(keep.subscription.id))
@@ -123,8 +125,8 @@ def test_rotation_destroys_the_old_secret_once_its_grace_is_over(db, clock: Manu
         with pytest.raises(SecretsUnavailable, match="destroyed"):
             system.store.keyring.open(old, "it")
 
+        previous = system.subscriptions.get(sub_id).secrets[0].value
         system.subscriptions.rotate_secret(sub_id, grace="0s")  # a leaked secret: gone at once
-        previous = system.subscriptions.get(sub_id).secrets[1].value
         with pytest.raises(SecretsUnavailable, match="destroyed"):
             system.store.keyring.open(previous, "it")
         assert (
