@@ -45,7 +45,7 @@ def on_disk(db: Path) -> bytes:
     return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*") if p.suffix != ".key")
 
 
-def cli(db: Path, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+def cli(db: Path, *args: str, input: str | None = None):
     return invoke("--db", str(db), *args, input=input)
 
 
@@ -60,6 +60,7 @@ def test_secrets_and_header_values_never_reach_the_disk_in_plaintext(db, clock):
         replayed = b"".join(r.replayed() for r in system.replay(internal=True))
 
     data = on_disk(db)
+    assert saved.secret is not None and rotated.secret is not None
     for plaintext in (saved.secret, rotated.secret, TOKEN, "k3y-91ab2"):
         assert plaintext.encode() not in data
         assert plaintext.encode() not in replayed
@@ -80,6 +81,7 @@ def test_a_delivery_is_signed_and_sent_with_the_opened_secret_and_headers(db, cl
     assert header(request, "Authorization") == TOKEN
     timestamp = int(header(request, "webhook-timestamp"))
     signature = header(request, "webhook-signature")
+    assert saved.secret is not None
     assert verify(saved.secret, delivery.id, timestamp, request.body, signature)
     assert attempt.request_headers["Authorization"] == "[redacted]"
 
@@ -229,12 +231,14 @@ def test_a_rebuild_after_compaction_equals_the_live_projection_and_resurrects_no
         Projector(system.store.log).rebuild(Subscriptions())
         assert Subscriptions.all(conn, deleted=True) == live
         rebuilt = Subscriptions.get(conn, gone.subscription.id)
+        assert rebuilt is not None
         with pytest.raises(SecretsUnavailable, match="destroyed"):
             system.store.keyring.open(rebuilt.secrets[0].value, "it")
-        opened = Subscriptions.get(conn, kept.subscription.id).opened(
-            system.store.keyring, clock.now
-        )
+        still = Subscriptions.get(conn, kept.subscription.id)
+        assert still is not None
+        opened = still.opened(system.store.keyring, clock.now)
         assert opened.secrets[0].value == kept.secret
+    assert gone.secret is not None
     assert gone.secret.encode() not in on_disk(db) and TOKEN.encode() not in on_disk(db)
 
 
