@@ -314,7 +314,8 @@ def test_revoke_secret_retires_one_secret_in_its_grace_and_only_that_one() -> No
     assert [s["number"] for s in revoked["secrets"]] == [current["number"], second["number"]]
     with WebhookSystem(deliver=False) as system:
         now = dt.datetime.now(dt.UTC)
-        signing = system.subscriptions.get(created["id"]).valid_secrets(now)
+        sub = system.subscriptions.reveal(system.subscriptions.get(created["id"]))
+        signing = sub.valid_secrets(now)
     assert created["secret"] not in signing and third["secret"] in signing and len(signing) == 2
     line = refused("subscriptions", "revoke-secret", created["id"], str(current["number"]))
     assert line.endswith("is the current secret of " + created["id"] + "; rotate it with"
