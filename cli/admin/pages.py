@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
@@ -12,12 +13,20 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from signin_webhooks.cli.admin.sessions import COOKIE, Sessions, csrf_matches
+from signin_webhooks.cli.admin.sessions import (
+    COOKIE,
+    LIFETIME,
+    Session,
+    Sessions,
+    csrf_matches,
+)
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore.durations import format_duration
 from signin_webhooks.eventstore.errors import Unauthorized
+from signin_webhooks.eventstore.subscriptions import Subscription
 
+_PLURAL = {"context": "contexts", "organization": "organizations"}
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -84,9 +93,8 @@ async def signin(request: Request[Any, Any, Any], state: State, data: Form) -> R
     except Unauthorized as e:
         return _signin_form(request, str(e), 401)
     key, _ = _sessions(state).open(data["token"].strip())
-    cookie = Cookie(
-        key=COOKIE, value=key, httponly=True, samesite="strict", secure=_secure(request), path="/"
-    )
+    cookie = Cookie(key=COOKIE, value=key, httponly=True, samesite="strict",
+                    secure=_secure(request), path="/", max_age=int(LIFETIME))  # fmt: skip
     return Redirect(_landing(Tenant(backend.system, token)), status_code=303, cookies=[cookie])
 
 
@@ -111,6 +119,32 @@ def _refused() -> Template:
     )
 
 
+def take_notice(session: Session) -> dict[str, Any] | None:
+    """What this page shows once: after it, the notice (a new secret, say) is gone."""
+    notice, session.notice = session.notice, None
+    return notice
+
+
+def base_of(scope: str, scope_id: str) -> str:
+    """The Webhooks route of a Context or an Organization."""
+    return f"/{_PLURAL[scope]}/{quote(scope_id, safe='')}/webhooks"
+
+
+def page_of(sub: Subscription) -> str:
+    """A subscription's page, under its own scope's Webhooks."""
+    return f"{base_of(sub.fields.scope, sub.fields.scope_id)}/{sub.id}"
+
+
+def listed_under(tenant: Tenant, scope: str, scope_id: str, page: str, page_id: str) -> bool:
+    """Whether a subscription of (scope, scope_id) is listed on the Webhooks of (page, page_id):
+    its own, and on an Organization's, those of the contexts part of that organization."""
+    if (scope, scope_id) == (page, page_id):
+        return True
+    if page != "organization" or scope != "context":
+        return False
+    return tenant.system.tokens.organization_of(scope_id) == page_id
+
+
 def _not_found(what: str) -> Template:
     return Template("error.html", context={"message": what}, status_code=404)
 
@@ -130,11 +164,9 @@ async def _webhooks(
         rows = []
         for sub in tenant.subscriptions():
             f = sub.fields
-            if scope == "context" and (f.scope, f.scope_id) != ("context", scope_id):
+            if not listed_under(tenant, f.scope, f.scope_id, scope, scope_id):
                 continue
-            if scope == "organization" and f.scope == "organization" and f.scope_id != scope_id:
-                continue
-            rows.append({**view(sub), "status": health.get(sub.id, {}),
+            rows.append({**view(sub), "status": health.get(sub.id, {}), "page": page_of(sub),
                          "flush": format_duration(f.flush_interval)})  # fmt: skip
         return rows
 
@@ -144,7 +176,9 @@ async def _webhooks(
         context={
             "scope": scope,
             "scope_id": scope_id,
+            "base": base_of(scope, scope_id),
             "rows": rows,
+            "notice": take_notice(session),
             "csrf": session.csrf,
             "signed_in": tenant.described(),
         },
