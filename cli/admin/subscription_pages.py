@@ -11,7 +11,8 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from signin_webhooks.cli.admin.pages import _not_found, _viewer
+from signin_webhooks.cli.admin.forms import catalogue_groups, form_of
+from signin_webhooks.cli.admin.pages import _not_found, _viewer, base_of, take_notice
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore import NotFound, StoreError
@@ -20,9 +21,18 @@ RECENT = 20
 _PLURAL = {"context": "contexts", "organization": "organizations"}
 
 
-async def _subscription(
-    request: Request[Any, Any, Any], state: State, scope: str, scope_id: str, sub_id: str
+async def subscription_page(
+    request: Request[Any, Any, Any],
+    state: State,
+    scope: str,
+    scope_id: str,
+    sub_id: str,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Response[Any]:
+    """The page, with its edit form showing `form` (else the settings) and `errors` beside it."""
     viewer = await _viewer(request, state)
     if viewer is None:
         return Redirect("/signin", status_code=303)
@@ -37,17 +47,17 @@ async def _subscription(
             return None
         health = next((r for r in tenant.system.status() if r["subscription_id"] == sub.id), {})
         recent = tenant.system.deliveries.list(subscription_id=sub.id, limit=RECENT)
-        return {"sub": view(sub), "health": health,
+        return {"sub": view(sub), "health": health, "form": form or form_of(sub),
                 "deliveries": [delivery_view(d) for d in recent]}  # fmt: skip
 
     found = await state.backend.call(read)
     if found is None:
         return _not_found(f"no subscription {sub_id!r} here")
-    base = f"/{_PLURAL[scope]}/{scope_id}/webhooks"
-    return Template(
-        "subscription.html",
-        context={**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described()},
-    )
+    base = base_of(scope, scope_id)
+    context = {**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described(),
+               "errors": errors or {}, "groups": catalogue_groups(),
+               "notice": take_notice(session)}  # fmt: skip
+    return Template("subscription.html", context=context, status_code=status)
 
 
 async def _delivery(
@@ -102,7 +112,7 @@ async def context_subscription(
     context_id: FromPath[str],
     subscription_id: FromPath[str],
 ) -> Response[Any]:
-    return await _subscription(request, state, "context", context_id, subscription_id)
+    return await subscription_page(request, state, "context", context_id, subscription_id)
 
 
 @get("/organizations/{organization_id:str}/webhooks/{subscription_id:str}", include_in_schema=False)
@@ -112,7 +122,7 @@ async def organization_subscription(
     organization_id: FromPath[str],
     subscription_id: FromPath[str],
 ) -> Response[Any]:
-    return await _subscription(request, state, "organization", organization_id, subscription_id)
+    return await subscription_page(request, state, "organization", organization_id, subscription_id)
 
 
 @get("/contexts/{context_id:str}/deliveries/{delivery_id:str}", include_in_schema=False)
