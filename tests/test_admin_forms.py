@@ -92,6 +92,7 @@ def test_the_new_form_creates_a_subscription_with_every_field_and_shows_its_secr
     secret = pages.system.subscriptions.reveal(sub).secrets[0].value
     assert secret.startswith("whsec_")
     assert secret in shown.text and "shown this once" in shown.text
+    assert shown.headers["cache-control"] == "no-store"
     assert secret not in again.text
     assert "s3cr3t-value" not in shown.text and "Authorization: [redacted]" in shown.text
 

@@ -31,11 +31,13 @@ def subscriptions(pages: ApiServer) -> dict[str, str]:
                     event("b1", context="ctx_rival", organization="org_other")])  # fmt: skip
     system.tokens.create(scope="context", context="ctx_desk", organization="org_acme")
     made = {}
-    scopes: list[tuple[str, dict[str, Any]]] = [("Acme SIEM", {"organization": "org_acme"}),
-                        ("Lobby CRM", {"context": "ctx_lobby"}),
-                        ("Desk CRM", {"context": "ctx_desk"}),
-                        ("Other SIEM", {"organization": "org_other"}),
-                        ("Rival CRM", {"context": "ctx_rival"})]  # fmt: skip
+    scopes: list[tuple[str, dict[str, Any]]] = [
+        ("Acme SIEM", {"organization": "org_acme"}),
+        ("Lobby CRM", {"context": "ctx_lobby"}),
+        ("Desk CRM", {"context": "ctx_desk"}),
+        ("Other SIEM", {"organization": "org_other"}),
+        ("Rival CRM", {"context": "ctx_rival"}),
+    ]
     for name, scope in scopes:
         made[name] = system.subscriptions.create(
             name=name, url="https://crm.example.com/h", **scope

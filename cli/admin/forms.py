@@ -46,6 +46,7 @@ def catalogue_groups() -> list[dict[str, Any]]:
     return [
         {
             "title": title,
+            "noun": title if title.isupper() else title.lower(),
             "pattern": pattern,
             "types": [(t, CATALOGUE[t][0]) for t in CATALOGUE if t.startswith(pattern[:-1])],
         }

@@ -30,7 +30,7 @@ def _new_page(
     status: int = 200,
 ) -> Template:  # fmt: skip
     context = {"scope": scope, "scope_id": scope_id, "base": base_of(scope, scope_id),
-               "form": form, "errors": errors, "groups": catalogue_groups(),
+               "form": form, "invalid": errors, "groups": catalogue_groups(),
                "csrf": viewer.session.csrf, "signed_in": viewer.tenant.described()}  # fmt: skip
     return Template("new.html", context=context, status_code=status)
 

@@ -55,9 +55,12 @@ async def subscription_page(
         return _not_found(f"no subscription {sub_id!r} here")
     base = base_of(scope, scope_id)
     context = {**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described(),
-               "errors": errors or {}, "groups": catalogue_groups(),
+               "invalid": errors or {}, "groups": catalogue_groups(),
                "notice": take_notice(session)}  # fmt: skip
-    return Template("subscription.html", context=context, status_code=status)
+    # a page showing a new secret is not kept by the browser or a proxy
+    shows_secret = bool(context["notice"] and context["notice"].get("secret"))
+    headers = {"Cache-Control": "no-store"} if shows_secret else None
+    return Template("subscription.html", context=context, status_code=status, headers=headers)
 
 
 async def _delivery(
