@@ -80,7 +80,7 @@ def event(
     }
 
 
-def create_subscription(system: WebhookSystem, endpoint: Endpoint | str, **fields: Any) -> Saved:
+def subscribe(system: WebhookSystem, endpoint: Endpoint | str, **fields: Any) -> Saved:
     """A context subscription on ctx_lobby named "test" unless told otherwise, to the endpoint's
     /hook (or to a URL)."""
     if "organization" not in fields:

@@ -9,7 +9,7 @@ import contextlib
 from signin_webhooks.actors import ManualClock, WebhookSystem
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from tests.endpoint import Endpoint, Reply
-from tests.helpers import create_subscription, event, received_ids, wait_for_facts
+from tests.helpers import event, received_ids, subscribe, wait_for_facts
 
 
 def advance_until_received(clock: ManualClock, seconds: float, endpoint: Endpoint) -> int:
@@ -25,7 +25,7 @@ def advance_until_received(clock: ManualClock, seconds: float, endpoint: Endpoin
 
 def test_a_flush_is_not_held_by_a_wall_clock_stepped_back(system, endpoints, clock):
     endpoint = endpoints(Reply(200))
-    create_subscription(system, endpoint, flush_interval="2s")
+    subscribe(system, endpoint, flush_interval="2s")
     system.publish(event("a"))
     system.routed(timeout=5)
     clock.step(days=-30)
@@ -38,9 +38,7 @@ def test_a_flush_is_not_held_by_a_wall_clock_stepped_back(system, endpoints, clo
 def test_a_retry_is_not_held_by_a_wall_clock_stepped_back(system, endpoints, clock):
     endpoint = endpoints(Reply(200))
     endpoint.respond(Reply(503))
-    sub_id = create_subscription(
-        system, endpoint, flush_interval="0", retry_schedule="1m"
-    ).subscription.id
+    sub_id = subscribe(system, endpoint, flush_interval="0", retry_schedule="1m").subscription.id
     system.publish(event("a"))
     wait_for_facts(system, AttemptRecorded, sub_id, 1)
     clock.step(days=-30)
@@ -52,7 +50,7 @@ def test_a_retry_is_not_held_by_a_wall_clock_stepped_back(system, endpoints, clo
 
 def test_recorded_at_never_goes_back_so_windows_on_it_skip_nothing(db, clock):
     with WebhookSystem(db, deliver=False, clock=clock) as system:
-        sub_id = create_subscription(system, "https://crm.example.com/hook").subscription.id
+        sub_id = subscribe(system, "https://crm.example.com/hook").subscription.id
         system.publish(event("before"))
         clock.step(hours=-1)
         system.publish(event("after"))

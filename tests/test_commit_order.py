@@ -19,7 +19,7 @@ import pytest
 
 from signin_webhooks.eventstore import AppendResult, Store, parse_events
 from tests.backends import BACKENDS
-from tests.helpers import create_subscription, event, received_ids, wait_until
+from tests.helpers import event, received_ids, subscribe, wait_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 
@@ -58,7 +58,7 @@ def test_an_append_that_commits_late_is_routed_and_the_one_behind_it_waits(
     system, database, admin, endpoints
 ):
     endpoint = endpoints()
-    create_subscription(system, endpoint, max_events=1)
+    subscribe(system, endpoint, max_events=1)
     key = hold_commits_of(admin, "first")
     slow, fast = Store(database), Store(database)
     results: dict[str, AppendResult] = {}

@@ -10,7 +10,7 @@ import pytest
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from tests.backends import BACKENDS
-from tests.helpers import create_subscription, event, invoke, one_error_line, wait_for_facts
+from tests.helpers import event, invoke, one_error_line, subscribe, wait_for_facts
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 
@@ -34,8 +34,8 @@ def test_a_log_copied_to_postgresql_and_back_replays_identically(
     original, back = tmp_path / "original.db", tmp_path / "back.db"
     endpoint = endpoints()
     with WebhookSystem(original, clock=clock, allow_private_networks=True) as system:
-        sub_id = create_subscription(system, endpoint, max_events=2).subscription.id
-        gone = create_subscription(system, endpoint, name="gone").subscription.id
+        sub_id = subscribe(system, endpoint, max_events=2).subscription.id
+        gone = subscribe(system, endpoint, name="gone").subscription.id
         system.subscriptions.delete(gone)
         system.settings.set("delivery_retention", "96h")
         system.publish([event(f"e{i}", extra={"amount": 1.50, "name": "\u00e9"}) for i in range(5)])

@@ -20,7 +20,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from tests.endpoint import Endpoint, Hang, Received, Reply, Trickle
-from tests.helpers import objects, wait_until
+from tests.helpers import objects, subscribe, wait_until
 
 STARTED = "delivering from"
 DEADLINE = 60.0  # seconds for what should take one or two
@@ -96,12 +96,12 @@ def publish(command: str, db: Path, events: list[dict[str, Any]]) -> dict[str, A
     return report
 
 
-def subscribe(db: Path, url: str, **fields: Any) -> tuple[str, str]:
-    """Create a subscription without running anything; its id and its secret."""
+def subscribed(db: Path, url: str, **fields: Any) -> str:
+    """A subscription created without running anything; its secret."""
     with WebhookSystem(db, deliver=False, allow_private_networks=True) as system:
-        saved = system.subscriptions.create(name="a subscription", url=url, **fields)
-    assert saved.secret is not None
-    return saved.subscription.id, saved.secret
+        secret = subscribe(system, url, name="a subscription", **fields).secret
+    assert secret is not None
+    return secret
 
 
 def internal_events(db: Path) -> list[dict[str, Any]]:
@@ -160,18 +160,18 @@ def test_a_runner_killed_mid_delivery_resumes_and_delivers_every_event_at_least_
             ),
         }  # fmt: skip
         secrets = {
-            "context": subscribe(
+            "context": subscribed(
                 db, to_context.url_for(), context="ctx-a", max_events=10, flush_interval="0"
-            )[1],
-            "organization": subscribe(
+            ),
+            "organization": subscribed(
                 db, to_organization.url_for(), organization="org-1", max_events=7,
                 flush_interval="0", content_type="application/x-ndjson",
                 events=["signin.dhcp.*", "signin.arenasession.*"],
-            )[1],
-            "filtered": subscribe(
+            ),
+            "filtered": subscribed(
                 db, to_filtered.url_for(), context="ctx-b", max_events=10, flush_interval="0",
                 events=["signin.session.created"],
-            )[1],
+            ),
         }  # fmt: skip
 
         first = runners()
@@ -278,7 +278,7 @@ def test_run_stops_within_the_timeout_of_the_attempts_in_flight_and_starts_no_ne
     db = tmp_path / "hooks.db"
     with Endpoint(Hang()) as hanging:
         for n in range(20):  # on one host, 4 connections at a time (the default): 16 wait
-            subscribe(db, hanging.url_for(), context=f"ctx-{n}", flush_interval="0", timeout="2s")
+            subscribed(db, hanging.url_for(), context=f"ctx-{n}", flush_interval="0", timeout="2s")
         runner = runners()
         publish(command, db, [{**sign_in_event(0), "id": f"e{n}", "context_id": f"ctx-{n}"}
                               for n in range(20)])  # fmt: skip
@@ -298,7 +298,7 @@ def test_a_retry_due_at_its_recorded_time_survives_a_restart(tmp_path, command, 
     db = tmp_path / "hooks.db"
     with Endpoint(Reply(200)) as endpoint:
         endpoint.respond(Reply(500))
-        subscribe(db, endpoint.url_for(), context="ctx-a", flush_interval="0", retry_schedule="2s")
+        subscribed(db, endpoint.url_for(), context="ctx-a", flush_interval="0", retry_schedule="2s")
         first = runners()
         publish(command, db, [sign_in_event(0)])
         failed = endpoint.wait_for(1, timeout=DEADLINE)[0]

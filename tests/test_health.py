@@ -20,21 +20,16 @@ from signin_webhooks.eventstore.subscriptions import (
 from tests.backends import BACKENDS
 from tests.endpoint import Reply
 from tests.helpers import (
-    create_subscription,
     event,
     facts,
     invoke,
     received_ids,
+    subscribe,
     wait_for_facts,
     wait_until,
 )
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-
-
-def subscribe(system: WebhookSystem, endpoint: Any, **fields: Any) -> str:
-    fields.setdefault("max_events", 1)
-    return create_subscription(system, endpoint, **fields).subscription.id
 
 
 def status_of(system: WebhookSystem, sub_id: str) -> dict[str, Any]:
@@ -50,7 +45,9 @@ def test_a_subscription_failing_past_auto_disable_after_is_disabled_and_resumes_
     system, endpoints, clock
 ):
     endpoint = endpoints(Reply(503))
-    sub_id = subscribe(system, endpoint, retry_schedule="1h,1h,1h,1h,1h", auto_disable_after="3h")
+    sub_id = subscribe(
+        system, endpoint, retry_schedule="1h,1h,1h,1h,1h", auto_disable_after="3h", max_events=1
+    ).subscription.id
     failing_since = format_time(clock.now)
     system.publish(event("e1"))
     wait_for_facts(system, AttemptRecorded, sub_id, 1)
@@ -89,7 +86,7 @@ def test_a_subscription_failing_past_auto_disable_after_is_disabled_and_resumes_
 
 def test_a_success_returns_a_failing_subscription_to_healthy(system, endpoints, clock):
     endpoint = endpoints(Reply(500))
-    sub_id = subscribe(system, endpoint, retry_schedule="1m")
+    sub_id = subscribe(system, endpoint, retry_schedule="1m", max_events=1).subscription.id
     system.publish(event("e1"))
     wait_for_facts(system, SubscriptionFailing, sub_id, 1)
     endpoint.set_default(Reply(204))
@@ -105,8 +102,12 @@ def test_auto_disable_after_comes_from_the_settings_unless_the_subscription_sets
 ):
     system.settings.set("auto_disable_after", "2h")
     endpoint = endpoints(Reply(500))
-    by_setting = subscribe(system, endpoint, retry_schedule="1h,1h,1h")
-    never = subscribe(system, endpoint, retry_schedule="1h,1h,1h", auto_disable_after="0")
+    by_setting = subscribe(
+        system, endpoint, retry_schedule="1h,1h,1h", max_events=1
+    ).subscription.id
+    never = subscribe(
+        system, endpoint, retry_schedule="1h,1h,1h", auto_disable_after="0", max_events=1
+    ).subscription.id
     system.publish(event("e1"))
     for n in (1, 2, 3):
         for sub_id in (by_setting, never):
@@ -120,7 +121,7 @@ def test_auto_disable_after_comes_from_the_settings_unless_the_subscription_sets
 
 def test_a_test_delivery_never_changes_health(system, endpoints):
     endpoint = endpoints(Reply(500))
-    sub_id = subscribe(system, endpoint)
+    sub_id = subscribe(system, endpoint, max_events=1).subscription.id
     delivery, _ = system.subscriptions.test(sub_id)
     assert delivery.status == "failed"
     row = status_of(system, sub_id)
@@ -138,7 +139,7 @@ def test_a_test_delivery_never_changes_health(system, endpoints):
 
 
 def test_the_last_success_is_kept_once_the_delivery_records_expire(system, endpoints, clock):
-    sub_id = subscribe(system, endpoints())
+    sub_id = subscribe(system, endpoints(), max_events=1).subscription.id
     succeeded_at = format_time(clock.now)
     system.publish(event("e1"))
     wait_until(lambda: delivery_statuses(system, sub_id) == ["succeeded"], "e1 delivered")
@@ -152,7 +153,7 @@ def test_the_last_success_is_kept_once_the_delivery_records_expire(system, endpo
 
 def test_status_counts_the_deliveries_that_failed_for_good(system, endpoints, clock, database):
     endpoint = endpoints(Reply(500))
-    sub_id = subscribe(system, endpoint, retry_schedule="1m")
+    sub_id = subscribe(system, endpoint, retry_schedule="1m", max_events=1).subscription.id
     system.subscriptions.test(sub_id)  # a failed test is not a failed delivery
     system.publish(event("e1"))
     wait_for_facts(system, AttemptRecorded, sub_id, 2)  # the test, and e1's first attempt
@@ -166,7 +167,9 @@ def test_status_counts_the_deliveries_that_failed_for_good(system, endpoints, cl
 
 def test_health_is_rebuilt_from_the_log_as_it_was_live(system, endpoints, clock, database):
     endpoint = endpoints(Reply(500))
-    sub_id = subscribe(system, endpoint, retry_schedule="1m", auto_disable_after="1m")
+    sub_id = subscribe(
+        system, endpoint, retry_schedule="1m", auto_disable_after="1m", max_events=1
+    ).subscription.id
     system.publish(event("e1"))
     wait_for_facts(system, SubscriptionFailing, sub_id, 1)
     clock.advance(minutes=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from signin_webhooks.actors import WebhookSystem
 from tests.endpoint import Hang
-from tests.helpers import FakeDns, create_subscription, event, received_ids
+from tests.helpers import FakeDns, event, received_ids, subscribe
 
 HANGING = 100
 
@@ -21,8 +21,8 @@ def test_a_hundred_endpoints_hanging_on_distinct_names_do_not_hold_up_a_healthy_
     ) as system:
         for i in range(HANGING):
             url = hanging.url_for(host=f"h{i}.example")
-            create_subscription(system, url, name=f"hanging {i}", max_events=1, timeout="1m")
-        create_subscription(system, healthy, name="healthy", max_events=1)
+            subscribe(system, url, name=f"hanging {i}", max_events=1, timeout="1m")
+        subscribe(system, healthy, name="healthy", max_events=1)
         system.publish(event("e1"))
 
         healthy.wait_for(1, timeout=1.0)

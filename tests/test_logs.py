@@ -15,7 +15,7 @@ import pytest
 from signin_webhooks.cli import logs
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, BatchSealed
 from tests.endpoint import Reply
-from tests.helpers import create_subscription, event, facts, wait_for_facts, wait_until
+from tests.helpers import event, facts, subscribe, wait_for_facts, wait_until
 
 
 class Captured:
@@ -45,10 +45,10 @@ def test_a_run_with_failures_logs_every_attempt_seal_and_change_of_health(
     captured, system, endpoints, clock
 ):
     failing, fine = endpoints(Reply(503)), endpoints()
-    broken = create_subscription(
+    broken = subscribe(
         system, failing, max_events=1, retry_schedule="1m", auto_disable_after="1m"
     ).subscription.id
-    healthy = create_subscription(system, fine, max_events=1, context="ctx_hall").subscription.id
+    healthy = subscribe(system, fine, max_events=1, context="ctx_hall").subscription.id
     system.publish([event("e1"), event("h1", context="ctx_hall")])
     wait_for_facts(system, AttemptRecorded, broken, 1)
     clock.advance(minutes=1)
@@ -83,7 +83,7 @@ def test_a_run_with_failures_logs_every_attempt_seal_and_change_of_health(
 
 @pytest.mark.parametrize("captured", [("text",)], indirect=True)
 def test_text_lines_are_the_event_and_its_fields_one_line_each(captured, system, endpoints):
-    sub_id = create_subscription(system, endpoints(Reply(500)), max_events=1).subscription.id
+    sub_id = subscribe(system, endpoints(Reply(500)), max_events=1).subscription.id
     system.publish(event("e1"))
     wait_until(lambda: any(" failing " in line for line in captured.lines()), "failing logged")
     attempt = next(line for line in captured.lines() if " attempt " in line)
@@ -102,7 +102,7 @@ def test_text_lines_are_the_event_and_its_fields_one_line_each(captured, system,
 @pytest.mark.parametrize("captured", [("text", True)], indirect=True)
 def test_quiet_logs_no_attempt(captured, system, endpoints):
     endpoint = endpoints()
-    sub_id = create_subscription(system, endpoint, max_events=1).subscription.id
+    sub_id = subscribe(system, endpoint, max_events=1).subscription.id
     system.publish(event("e1"))
     wait_for_facts(system, AttemptRecorded, sub_id, 1)
     system.stop()

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from signin_webhooks.actors import metrics
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from tests.endpoint import Reply
-from tests.helpers import create_subscription, event, facts, wait_until
+from tests.helpers import event, facts, subscribe, wait_until
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -30,8 +30,8 @@ def counted(found: dict[Any, float], name: str, **labels: str) -> float:
 def test_metrics_parse_and_their_counters_match_the_delivery_history(system, endpoints, clock, api):
     before = samples(metrics.exposition(metrics.REGISTRY).decode())
     fine, failing = endpoints(), endpoints(Reply(503))
-    good = create_subscription(system, fine, max_events=2).subscription.id
-    bad = create_subscription(
+    good = subscribe(system, fine, max_events=2).subscription.id
+    bad = subscribe(
         system, failing, max_events=1, retry_schedule="1m", context="ctx_hall"
     ).subscription.id
     system.publish([event("e1"), event("e2"), event("h1", context="ctx_hall")])

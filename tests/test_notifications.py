@@ -18,7 +18,7 @@ from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from signin_webhooks.eventstore.notifications import NotificationAttempted
 from signin_webhooks.eventstore.subscriptions import SubscriptionDisabled
 from tests.endpoint import Received, Reply
-from tests.helpers import create_subscription, event, facts, wait_for_facts, wait_until
+from tests.helpers import event, facts, subscribe, wait_for_facts, wait_until
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_the_operations_endpoint_is_told_failing_then_disabled_each_verifiable(
     system, endpoints, clock
 ):
     failing, operations = endpoints(Reply(503)), endpoints()
-    saved = create_subscription(
+    saved = subscribe(
         system, failing, name="CRM", max_events=1, retry_schedule="1m,1m",
         auto_disable_after="1m", operations_url=operations.url_for("/ops"),
     )  # fmt: skip
@@ -72,7 +72,7 @@ def test_the_installation_s_operations_endpoint_is_told_of_a_recovery(database, 
     with WebhookSystem(database, clock=clock, deliver=False, allow_private_networks=True) as setup:
         setup.settings.set("operations_url", operations.url_for("/ops"))
     with WebhookSystem(database, clock=clock, allow_private_networks=True) as system:
-        saved = create_subscription(system, flaky, max_events=1, retry_schedule="1m")
+        saved = subscribe(system, flaky, max_events=1, retry_schedule="1m")
         system.publish(event("e1"))
         wait_for_facts(system, AttemptRecorded, saved.subscription.id, 1)
         flaky.set_default(Reply(200))
@@ -91,7 +91,7 @@ def test_an_operations_endpoint_that_fails_is_retried_and_each_attempt_recorded(
     system, endpoints, clock
 ):
     operations = endpoints(Reply(502))
-    sub_id = create_subscription(
+    sub_id = subscribe(
         system, endpoints(Reply(500)), max_events=1, operations_url=operations.url_for("/ops")
     ).subscription.id
     system.publish(event("e1"))
@@ -109,7 +109,7 @@ def test_an_operations_endpoint_that_fails_is_retried_and_each_attempt_recorded(
 
 def test_an_operator_s_disable_tells_nobody(system, endpoints):
     operations = endpoints()
-    sub_id = create_subscription(
+    sub_id = subscribe(
         system, endpoints(), operations_url=operations.url_for("/ops")
     ).subscription.id
     system.subscriptions.disable(sub_id)

@@ -17,11 +17,11 @@ from signin_webhooks.actors.router import Router
 from signin_webhooks.eventstore import StoreError
 from tests.helpers import (
     PREFIX,
-    create_subscription,
     event,
     installed,
     one_error_line,
     run_unprivileged,
+    subscribe,
     wait_until,
 )
 
@@ -34,7 +34,7 @@ CREATE = ["subscriptions", "create", "--name", "x", "--url", "https://crm.exampl
 def filled(db: Path) -> Path:
     """A database holding a subscription and enough events to span some hundred pages."""
     with WebhookSystem(db, deliver=False) as system:
-        create_subscription(system, "https://crm.example.com/hook")
+        subscribe(system, "https://crm.example.com/hook")
         system.publish([event(f"e{i}", pad="x" * 500) for i in range(2000)])
     return db
 
@@ -104,7 +104,7 @@ def test_publish_into_a_damaged_database_is_refused_as_replay_and_status_are(fil
 
 def test_a_failure_while_starting_stops_every_actor_already_started(db, clock, monkeypatch):
     with WebhookSystem(db, deliver=False) as system:
-        create_subscription(system, "https://crm.example.com/hook")
+        subscribe(system, "https://crm.example.com/hook")
     before = set(threading.enumerate())
 
     def fails(self: Router, position: int) -> None:  # after the batchers have started

@@ -24,7 +24,7 @@ from signin_webhooks.eventstore.subscriptions import (
     SubscriptionUpdated,
 )
 from tests.endpoint import Endpoint
-from tests.helpers import PREFIX, create_subscription, header, invoke, one_error_line
+from tests.helpers import PREFIX, header, invoke, one_error_line, subscribe
 
 TOKEN = "Bearer tok-7f3c9e1d2b"
 
@@ -51,9 +51,7 @@ def cli(db: Path, *args: str, input: str | None = None):
 
 def test_secrets_and_header_values_never_reach_the_disk_in_plaintext(db, clock):
     with WebhookSystem(db, deliver=False, clock=clock, allow_private_networks=True) as system:
-        saved = create_subscription(
-            system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"]
-        )
+        saved = subscribe(system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"])
         rotated = system.subscriptions.rotate_secret(saved.subscription.id)
         system.subscriptions.update(saved.subscription.id, headers=["X-Api-Key: k3y-91ab2"])
         shown = system.subscriptions.reveal(system.subscriptions.get(saved.subscription.id))
@@ -73,7 +71,7 @@ def test_secrets_and_header_values_never_reach_the_disk_in_plaintext(db, clock):
 def test_a_delivery_is_signed_and_sent_with_the_opened_secret_and_headers(db, clock):
     with Endpoint() as endpoint, WebhookSystem(db, deliver=False, clock=clock,
                                                allow_private_networks=True) as system:  # fmt: skip
-        saved = create_subscription(system, endpoint, headers=[f"Authorization: {TOKEN}"])
+        saved = subscribe(system, endpoint, headers=[f"Authorization: {TOKEN}"])
         delivery, attempt = system.subscriptions.test(saved.subscription.id)
         (request,) = endpoint.requests
 
@@ -88,10 +86,8 @@ def test_a_delivery_is_signed_and_sent_with_the_opened_secret_and_headers(db, cl
 
 def test_deleting_a_subscription_destroys_its_secrets_for_good(db, clock):
     with WebhookSystem(db, deliver=False, clock=clock, allow_private_networks=True) as system:
-        saved = create_subscription(
-            system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"]
-        )
-        keep = create_subscription(system, "https://93.184.216.34/other")
+        saved = subscribe(system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"])
+        keep = subscribe(system, "https://93.184.216.34/other")
         sealed = system.subscriptions.get(saved.subscription.id)
         system.subscriptions.delete(saved.subscription.id)
         keyring = system.store.keyring
@@ -116,7 +112,7 @@ def test_deleting_a_subscription_destroys_its_secrets_for_good(db, clock):
 
 def test_rotation_destroys_the_old_secret_once_its_grace_is_over(db, clock: ManualClock):
     with WebhookSystem(db, deliver=False, clock=clock, allow_private_networks=True) as system:
-        saved = create_subscription(system, "https://93.184.216.34/hook")
+        saved = subscribe(system, "https://93.184.216.34/hook")
         sub_id = saved.subscription.id
         system.subscriptions.rotate_secret(sub_id, grace="1h")
         old = system.subscriptions.get(sub_id).secrets[1].value
@@ -139,7 +135,7 @@ def test_rotation_destroys_the_old_secret_once_its_grace_is_over(db, clock: Manu
 
 def test_a_database_without_its_key_still_reads_and_says_what_is_missing(db, clock):
     with WebhookSystem(db, deliver=False, clock=clock, allow_private_networks=True) as system:
-        saved = create_subscription(system, "https://93.184.216.34/hook")
+        saved = subscribe(system, "https://93.184.216.34/hook")
     key = db.parent / "hooks.db.key"
     key.rename(db.parent / "elsewhere.key")
     sub_id = saved.subscription.id
@@ -216,10 +212,8 @@ def test_a_log_written_in_plaintext_before_stays_readable_and_delivers(db, clock
 
 def test_a_rebuild_after_compaction_equals_the_live_projection_and_resurrects_nothing(db, clock):
     with WebhookSystem(db, deliver=False, clock=clock, allow_private_networks=True) as system:
-        gone = create_subscription(
-            system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"]
-        )
-        kept = create_subscription(system, "https://93.184.216.34/kept")
+        gone = subscribe(system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"])
+        kept = subscribe(system, "https://93.184.216.34/kept")
         system.publish({"type": "signin.session.created", "organization_id": "o",
                         "context_id": "elsewhere", "session_id": "s"})  # fmt: skip
         system.subscriptions.delete(gone.subscription.id)
@@ -283,9 +277,7 @@ def test_a_copied_log_takes_its_data_keys_along_under_the_same_installation_key(
     db, tmp_path, monkeypatch
 ):
     with WebhookSystem(db, deliver=False) as system:
-        saved = create_subscription(
-            system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"]
-        )
+        saved = subscribe(system, "https://93.184.216.34/hook", headers=[f"Authorization: {TOKEN}"])
     copy = tmp_path / "copy.db"
 
     assert invoke("copy", "--from", str(db), "--to", str(copy)).exit_code == 0

@@ -5,7 +5,7 @@ import hmac
 import pytest
 
 from signin_webhooks.actors.signing import new_secret, sign, verify
-from tests.helpers import create_subscription, event, header
+from tests.helpers import event, header, subscribe
 
 # The test vector published with the Standard Webhooks reference libraries.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -79,7 +79,7 @@ def test_a_rotation_without_grace_after_one_with_grace_signs_with_the_new_secret
     system, endpoints
 ):
     endpoint = endpoints()
-    saved = create_subscription(system, endpoint, max_events=1)
+    saved = subscribe(system, endpoint, max_events=1)
     sub_id = saved.subscription.id
     in_grace = system.subscriptions.rotate_secret(sub_id).secret  # 24h of grace
     new = system.subscriptions.rotate_secret(sub_id, grace=0).secret

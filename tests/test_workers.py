@@ -16,7 +16,7 @@ from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.deliveries import BatchSealed
 from signin_webhooks.eventstore.leases import LeaseLost, Leases, workers
 from tests.backends import BACKENDS
-from tests.helpers import create_subscription, event, invoke, received_ids, wait_until
+from tests.helpers import event, invoke, received_ids, subscribe, wait_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 
@@ -78,8 +78,7 @@ def test_two_workers_share_the_subscriptions_and_one_that_stops_hands_them_back(
     endpoint = endpoints()
     first = WebhookSystem(database, clock=clock, allow_private_networks=True).start()
     subs = [
-        create_subscription(first, endpoint, name=f"s{i}", context=f"ctx_{i}", max_events=1)
-        for i in range(4)
+        subscribe(first, endpoint, name=f"s{i}", context=f"ctx_{i}", max_events=1) for i in range(4)
     ]
     second = WebhookSystem(database, clock=clock, allow_private_networks=True).start()
     try:
