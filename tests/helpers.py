@@ -29,13 +29,7 @@ T = TypeVar("T")
 F = TypeVar("F", bound=InternalEvent)
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "signin-webhooks: "
-# The fields each family of Sign In events requires, with values valid for it.
-REQUIRED = {
-    "signin.session": {"session_id": "ses_1"},
-    "signin.arenasession": {"arena_session_id": "ars_1", "mac": "3c:22:fb:10:aa:01"},
-    "signin.dhcp": {"mac": "3c:22:fb:10:aa:01", "ip": "10.20.0.17"},
-    "signin.configuration": {"entity_type": "AccessPolicy", "entity_id": "pol_9", "action": "x"},
-}
+MAC = "3c:22:fb:10:aa:01"
 
 
 # -- waiting -----------------------------------------------------------------------------------
@@ -59,23 +53,42 @@ def wait_until(
 # -- events and subscriptions ------------------------------------------------------------------
 
 
+def required(type: str, n: int) -> dict[str, Any]:
+    """The fields the family of `type` requires, made from `n` so that events differ; none for
+    a type outside the catalogue's families, so that a test can send one."""
+    family = type.rsplit(".", 1)[0]
+    return {
+        "signin.session": {"session_id": f"ses_{n}"},
+        "signin.arenasession": {"arena_session_id": f"ars_{n}", "mac": MAC},
+        "signin.dhcp": {"mac": MAC, "ip": f"10.20.{n // 256 % 256}.{n % 256}"},
+        "signin.configuration": {
+            "entity_type": "AccessPolicy",
+            "entity_id": f"pol_{n}",
+            "action": "x",
+        },
+    }.get(family, {})
+
+
 def event(
-    event_id: str,
+    key: str | int = 1,
     type: str = "signin.session.created",
     *,
     context: str = "ctx_lobby",
     organization: str = "org_acme",
     **fields: Any,
 ) -> dict[str, Any]:
-    """A valid Sign In event with a chosen id, so a test can follow it to the endpoint; in
-    ctx_lobby of org_acme unless told otherwise."""
-    required = REQUIRED[type.rsplit(".", 1)[0]]
+    """A valid Sign In event of `type`, in ctx_lobby of org_acme unless told otherwise. A string
+    `key` is its id, so a test can follow it to the endpoint; a number n leaves the id to the log
+    and makes the fields its family requires the n-th (session ses_n, ...). `fields` are added
+    last, so a test can also spoil any field."""
+    envelope = {"id": key} if isinstance(key, str) else {}
+    n = 1 if isinstance(key, str) else key
     return {
-        "id": event_id,
+        **envelope,
         "type": type,
         "organization_id": organization,
         "context_id": context,
-        **required,
+        **required(type, n),
         **fields,
     }
 

@@ -26,7 +26,7 @@ import pytest
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import Store
 from tests.endpoint import Endpoint, Reply, Trickle
-from tests.helpers import objects, wait_until
+from tests.helpers import event, objects, wait_until
 
 SEED = 20260131
 KILLS = 6
@@ -50,23 +50,6 @@ print(f"done {time.monotonic() - started:.1f}", flush=True)
 """
 
 
-def make_event(n: int, rng: random.Random) -> dict[str, Any]:
-    context, organization = rng.choice(
-        [("ctx_a", "org_1"), ("ctx_b", "org_1"), ("ctx_c", "org_1"), ("ctx_d", "org_2")]
-    )
-    if rng.random() < 0.7:
-        fields = {"type": "signin.session.created", "session_id": f"ses_{n}"}
-    else:
-        fields = {"type": "signin.dhcp.granted", "mac": "3c:22:fb:10:aa:01", "ip": "10.0.0.7"}
-    return {
-        "id": f"e{n:05d}",
-        "organization_id": organization,
-        "context_id": context,
-        "note": "é" * rng.randrange(3),  # bodies are UTF-8, not only ASCII
-        **fields,
-    }
-
-
 SUBSCRIPTIONS: dict[str, dict[str, Any]] = {
     "lobby": {"context": "ctx_a"},
     "sessions": {
@@ -76,6 +59,16 @@ SUBSCRIPTIONS: dict[str, dict[str, Any]] = {
     },
     "organization": {"organization": "org_1"},
 }
+
+
+def random_event(n: int, rng: random.Random) -> dict[str, Any]:
+    """The n-th event of the run: its scope and type drawn from `rng`, its body UTF-8."""
+    context, organization = rng.choice(
+        [("ctx_a", "org_1"), ("ctx_b", "org_1"), ("ctx_c", "org_1"), ("ctx_d", "org_2")]
+    )
+    type = "signin.session.created" if rng.random() < 0.7 else "signin.dhcp.granted"
+    note = "é" * rng.randrange(3)  # bodies are UTF-8, not only ASCII
+    return event(f"e{n:05d}", type, context=context, organization=organization, note=note)
 
 
 def matches(name: str, event: dict[str, Any]) -> bool:
@@ -149,7 +142,7 @@ def test_run_killed_at_random_moments_loses_nothing_and_only_resends_whole_batch
     events: list[dict[str, Any]] = []
     plan = []
     while len(events) < 2400:
-        call = [make_event(len(events) + i, rng) for i in range(rng.randint(1, 25))]
+        call = [random_event(len(events) + i, rng) for i in range(rng.randint(1, 25))]
         events += call
         plan.append((rng.uniform(0.01, 0.05), call))
     (tmp_path / "plan.json").write_text(json.dumps(plan))
@@ -252,17 +245,12 @@ def test_run_killed_at_random_moments_loses_nothing_and_only_resends_whole_batch
 # A published call of many events, killed while it writes: all of it is in the log, or none.
 
 BULK = 50_000
+SCOPE = {"context": "ctx_a", "organization": "org_1"}  # of the bulk publish and what surrounds it
 
 
 def bulk_input() -> bytes:
     return b"".join(
-        json.dumps({
-            "id": f"bulk-{i}",
-            "type": "signin.session.created",
-            "organization_id": "org_1",
-            "context_id": "ctx_a",
-            "session_id": f"ses_{i}",
-        }).encode()
+        json.dumps(event(f"bulk-{i}", **SCOPE, session_id=f"ses_{i}")).encode()
         + b"\n"
         for i in range(BULK)
     )  # fmt: skip
@@ -285,11 +273,7 @@ def test_publish_killed_mid_call_leaves_all_of_its_events_or_none(
     rng = random.Random(f"{SEED}-{when}")
     db = tmp_path / "hooks.db"
     with WebhookSystem(db, deliver=False) as system:
-        before = system.publish([
-            {"id": f"seed-{i}", "type": "signin.session.created", "organization_id": "org_1",
-             "context_id": "ctx_a", "session_id": f"ses_seed_{i}"}
-            for i in range(10)
-        ])  # fmt: skip
+        before = system.publish([event(f"seed-{i}", **SCOPE) for i in range(10)])
     data = bulk_input()
 
     publish = subprocess.Popen(
@@ -335,10 +319,7 @@ def test_publish_killed_mid_call_leaves_all_of_its_events_or_none(
 
     # The log takes the next call as usual, at a sequence never used before.
     with WebhookSystem(db, deliver=False) as system:
-        after = system.publish({
-            "id": "after", "type": "signin.session.created", "organization_id": "org_1",
-            "context_id": "ctx_a", "session_id": "ses_after",
-        })  # fmt: skip
+        after = system.publish(event("after", **SCOPE))
         assert (after.first_sequence or 0) > (before.last_sequence or 0) + len(bulk)
         assert sum(1 for _ in system.replay()) == 10 + len(bulk) + 1
     print(f"{when}: killed={not finished} events kept={len(bulk)}")

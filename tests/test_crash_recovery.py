@@ -20,7 +20,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from tests.endpoint import Endpoint, Hang, Received, Reply, Trickle
-from tests.helpers import objects, subscribe, wait_until
+from tests.helpers import event, objects, subscribe, wait_until
 
 STARTED = "delivering from"
 DEADLINE = 60.0  # seconds for what should take one or two
@@ -121,25 +121,22 @@ def assert_signed(request: Received, secret: str) -> None:
     assert f"v1,{expected}" in request.headers["webhook-signature"].split()
 
 
-def sign_in_event(n: int) -> dict[str, Any]:
+def mixed(n: int) -> dict[str, Any]:
     """The n-th event of the test: contexts, organizations and types in a fixed mix."""
     context, organization = [
         ("ctx-a", "org-1"), ("ctx-a", "org-1"), ("ctx-b", "org-1"), ("ctx-z", "org-2"),
     ][n % 4]  # fmt: skip
-    base = {"id": f"evt-{n:04d}", "organization_id": organization, "context_id": context}
-    if n % 5 == 0:
-        return {**base, "type": "signin.dhcp.granted", "mac": "aa:bb:cc:00:00:01", "ip": "10.0.0.9"}
-    if n % 5 == 1:
-        return {**base, "type": "signin.arenasession.login", "arena_session_id": f"a{n}",
-                "mac": "aa:bb:cc:00:00:02"}  # fmt: skip
-    return {**base, "type": "signin.session.created", "session_id": f"s{n}"}
+    type = {0: "signin.dhcp.granted", 1: "signin.arenasession.login"}.get(
+        n % 5, "signin.session.created"
+    )
+    return event(f"evt-{n:04d}", type, context=context, organization=organization)
 
 
 def test_a_runner_killed_mid_delivery_resumes_and_delivers_every_event_at_least_once(
     tmp_path, command, runners
 ):
     db = tmp_path / "hooks.db"
-    calls = [[sign_in_event(n) for n in range(start, start + 100)] for start in range(0, 400, 100)]
+    calls = [[mixed(n) for n in range(start, start + 100)] for start in range(0, 400, 100)]
     with (
         Endpoint(Reply(200)) as to_context,
         Endpoint(Trickle(Reply(200, body=b"ok"), delay=0.002)) as to_organization,
@@ -220,13 +217,13 @@ def test_a_runner_killed_mid_delivery_resumes_and_delivers_every_event_at_least_
                 resent.append(webhook_id)
                 continue
             body_of[webhook_id] = request.body
-            for event in events:
-                assert batch_of.setdefault(event["id"], webhook_id) == webhook_id, (
-                    f"{name}: {event['id']} arrived in two batches"
+            for one in events:
+                assert batch_of.setdefault(one["id"], webhook_id) == webhook_id, (
+                    f"{name}: {one['id']} arrived in two batches"
                 )
-                if event["id"] not in seen:
-                    seen.add(event["id"])
-                    first_receipt.append(event["id"])
+                if one["id"] not in seen:
+                    seen.add(one["id"])
+                    first_receipt.append(one["id"])
         # Exactly its events, each at least once, first received in log order.
         assert first_receipt == expected[name], name
         assert [sequence_of[i] for i in first_receipt] == sorted(
@@ -280,7 +277,7 @@ def test_run_stops_within_the_timeout_of_the_attempts_in_flight_and_starts_no_ne
         for n in range(20):  # on one host, 4 connections at a time (the default): 16 wait
             subscribed(db, hanging.url_for(), context=f"ctx-{n}", flush_interval="0", timeout="2s")
         runner = runners()
-        publish(command, db, [{**sign_in_event(0), "id": f"e{n}", "context_id": f"ctx-{n}"}
+        publish(command, db, [{**mixed(0), "id": f"e{n}", "context_id": f"ctx-{n}"}
                               for n in range(20)])  # fmt: skip
         hanging.wait_for(4, timeout=DEADLINE)
         time.sleep(0.2)
@@ -300,7 +297,7 @@ def test_a_retry_due_at_its_recorded_time_survives_a_restart(tmp_path, command, 
         endpoint.respond(Reply(500))
         subscribed(db, endpoint.url_for(), context="ctx-a", flush_interval="0", retry_schedule="2s")
         first = runners()
-        publish(command, db, [sign_in_event(0)])
+        publish(command, db, [mixed(0)])
         failed = endpoint.wait_for(1, timeout=DEADLINE)[0]
 
         retrying: list[dict[str, Any]] = []

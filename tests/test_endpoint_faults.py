@@ -11,14 +11,12 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from signin_webhooks.actors import ManualClock, WebhookSystem
 from signin_webhooks.eventstore import parse_time
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
-from tests import helpers
 from tests.endpoint import (
     Behaviour,
     Endpoint,
@@ -30,7 +28,7 @@ from tests.endpoint import (
     Trickle,
     closed_port_url,
 )
-from tests.helpers import received_ids, wait_until
+from tests.helpers import event, received_ids, wait_until
 
 TIMEOUT = 1.0  # each faulty subscription's attempt deadline, in real seconds
 SCHEDULE = (60.0, 120.0)  # "1m,2m"
@@ -65,10 +63,6 @@ FAULTS = {
     "100-mb-body": Fault(Huge(100 * 1024 * 1024), None, 200, "succeeded", None),
     "malformed-http": Fault(Malformed(), "protocol", None, "retrying", 60),
 }
-
-
-def event(event_id: str) -> dict[str, Any]:
-    return helpers.event(event_id, session_id=f"ses_{event_id}")
 
 
 def oldest_delivery(system: WebhookSystem, sub_id: str) -> Delivery | None:

@@ -32,22 +32,13 @@ from signin_webhooks.eventstore import (
     read_events,
 )
 from tests.backends import BACKENDS
+from tests.helpers import event
 
 RFC3339_UTC_MICROS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.log.note_recorded"):
     note: str
-
-
-def event(n: int = 0, type: str = "signin.session.created", **fields: Any) -> dict[str, Any]:
-    required = {
-        "signin.session.created": {"session_id": f"s-{n}"},
-        "signin.session.revoked": {"session_id": f"s-{n}"},
-        "signin.dhcp.granted": {"mac": "aa:bb:cc:dd:ee:ff", "ip": f"10.0.0.{n}"},
-        "signin.arenasession.login": {"arena_session_id": f"a-{n}", "mac": "aa:bb:cc:dd:ee:ff"},
-    }[type]
-    return {"type": type, "organization_id": "org-1", "context_id": "ctx-1", **required, **fields}
 
 
 def no_repeated_keys(data: bytes) -> dict[str, Any]:
@@ -99,15 +90,15 @@ class LogContract(abc.ABC):
 
     def test_appended_events_read_back_in_order_with_their_envelope(self, log, clock):
         given = event(1, id="evt-1", occurred_at="2026-01-30T08:00:00+01:00", note="first")
-        self.append(log, given, event(2, organization_id="org-2", context_id="ctx-9"))
+        self.append(log, given, event(2, organization="org-2", context="ctx-9"))
 
         first, second = log.read()
 
         assert (first.id, first.type, first.organization_id, first.context_id) == (
             "evt-1",
             "signin.session.created",
-            "org-1",
-            "ctx-1",
+            "org_acme",
+            "ctx_lobby",
         )
         assert first.occurred_at == "2026-01-30T08:00:00+01:00"
         assert first.recorded_at == second.recorded_at == format_time(clock.now)
@@ -275,9 +266,9 @@ class LogContract(abc.ABC):
     def test_read_filters_by_organization_and_context(self, log):
         self.append(
             log,
-            event(1, organization_id="org-a", context_id="ctx-1"),
-            event(2, organization_id="org-a", context_id="ctx-2"),
-            event(3, organization_id="org-b", context_id="ctx-1"),
+            event(1, organization="org-a", context="ctx-1"),
+            event(2, organization="org-a", context="ctx-2"),
+            event(3, organization="org-b", context="ctx-1"),
         )
 
         def sessions(**window: Any) -> list[str]:
@@ -285,9 +276,9 @@ class LogContract(abc.ABC):
                 json.loads(r.delivered())["session_id"] for r in log.read(filter=Filter(**window))
             ]
 
-        assert sessions(organization="org-a") == ["s-1", "s-2"]
-        assert sessions(context="ctx-1") == ["s-1", "s-3"]
-        assert sessions(organization="org-a", context="ctx-1") == ["s-1"]
+        assert sessions(organization="org-a") == ["ses_1", "ses_2"]
+        assert sessions(context="ctx-1") == ["ses_1", "ses_3"]
+        assert sessions(organization="org-a", context="ctx-1") == ["ses_1"]
         assert sessions(organization="org-z") == []
 
     def test_read_window_on_recorded_at_includes_since_and_excludes_until(self, log, clock):
@@ -302,9 +293,9 @@ class LogContract(abc.ABC):
                 json.loads(r.delivered())["session_id"] for r in log.read(filter=Filter(**window))
             ]
 
-        assert sessions(since=times[1], until=times[2]) == ["s-1"]
-        assert sessions(since=times[1]) == ["s-1", "s-2"]
-        assert sessions(until=times[1]) == ["s-0"]
+        assert sessions(since=times[1], until=times[2]) == ["ses_1"]
+        assert sessions(since=times[1]) == ["ses_1", "ses_2"]
+        assert sessions(until=times[1]) == ["ses_0"]
         assert sessions(since=times[0], until=times[0]) == []
 
     def test_read_after_a_sequence_and_up_to_a_limit(self, log):
@@ -336,10 +327,10 @@ class LogContract(abc.ABC):
         dhcp = list(log.read(filter=Filter(types=("signin.dhcp.*",)), page=2))
 
         assert [json.loads(r.delivered())["ip"] for r in dhcp] == [
-            "10.0.0.1",
-            "10.0.0.3",
-            "10.0.0.5",
-            "10.0.0.7",
+            "10.20.0.1",
+            "10.20.0.3",
+            "10.20.0.5",
+            "10.20.0.7",
         ]
 
     # -- internal events -----------------------------------------------------------------------
@@ -394,7 +385,7 @@ class LogContract(abc.ABC):
     def test_delivered_bytes_keep_unknown_fields_byte_for_byte(self, log):
         raw = (
             b'{"type":"signin.session.created","organization_id":"org-1","context_id":"ctx-1",'
-            b'"session_id":"s-1","amount":1.50,"name":"\\u00e9","big":12345678901234567890,'
+            b'"session_id":"ses_1","amount":1.50,"name":"\\u00e9","big":12345678901234567890,'
             b'"nested":{"z":[1,2.50,{"c":null}],"a":"caf\xc3\xa9","e":1e3}}'
         )
         log.append(parse_events(raw))
@@ -416,7 +407,7 @@ class LogContract(abc.ABC):
         raw = (
             b'{\n  "id": "evt-1",\n  "type": "signin.session.created",\n'
             b'  "organization_id": "org-1",\n  "context_id": "ctx-1",\n'
-            b'  "occurred_at": "2026-01-31T09:00:00Z",\n  "session_id": "s-1",\n'
+            b'  "occurred_at": "2026-01-31T09:00:00Z",\n  "session_id": "ses_1",\n'
             b'  "amount": 1.50,\n  "name": "\\u00e9",\n  "nested": {"b": [1, 2], "a": {}}\n}\n'
         )
         log.append(parse_events(raw))
@@ -425,7 +416,7 @@ class LogContract(abc.ABC):
 
         assert record.delivered() == (
             b'{"id":"evt-1","type":"signin.session.created","organization_id":"org-1",'
-            b'"context_id":"ctx-1","occurred_at":"2026-01-31T09:00:00Z","session_id":"s-1",'
+            b'"context_id":"ctx-1","occurred_at":"2026-01-31T09:00:00Z","session_id":"ses_1",'
             b'"amount":1.50,"name":"\\u00e9","nested":{"b":[1,2],"a":{}},'
             + f'"sequence":{record.sequence},"recorded_at":"{record.recorded_at}"}}'.encode()
         )

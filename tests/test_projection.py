@@ -14,24 +14,13 @@ import pytest
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import EventCounts, InternalEvent, Projector, Store, parse_events
 from tests.backends import BACKENDS
+from tests.helpers import event
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.projection.note_recorded"):
     note: str
-
-
-def event(n: int, type: str = "signin.session.created", org: str = "org-1", ctx: str = "ctx-1"):
-    return {
-        "type": type,
-        "organization_id": org,
-        "context_id": ctx,
-        "session_id": f"s-{n}",
-        "mac": "aa:bb:cc:dd:ee:ff",
-        "ip": "10.0.0.1",
-        "arena_session_id": f"a-{n}",
-    }
 
 
 def append(store: Store, events: list[dict[str, Any]]) -> None:
@@ -49,30 +38,30 @@ def test_event_counts_are_kept_per_type_organization_and_context(database):
                 event(1),
                 event(2),
                 event(3, type="signin.dhcp.granted"),
-                event(4, org="org-2", ctx="ctx-7"),
-                event(5, ctx="ctx-2"),
+                event(4, organization="org-2", context="ctx-7"),
+                event(5, context="ctx-2"),
             ]
         )
         system.store.log.append_internal([NoteRecorded(note="not a Sign In event")])
         first = system.event_counts()
-        system.publish([event(6), event(7, type="signin.dhcp.granted", ctx="ctx-2")])
+        system.publish([event(6), event(7, type="signin.dhcp.granted", context="ctx-2")])
         second = system.event_counts()
 
     assert first == [
-        {"type": "signin.dhcp.granted", "organization_id": "org-1", "context_id": "ctx-1",
-         "count": 1},
-        {"type": "signin.session.created", "organization_id": "org-1", "context_id": "ctx-1",
-         "count": 2},
-        {"type": "signin.session.created", "organization_id": "org-1", "context_id": "ctx-2",
+        {"type": "signin.dhcp.granted", "organization_id": "org_acme", "context_id": "ctx_lobby",
          "count": 1},
         {"type": "signin.session.created", "organization_id": "org-2", "context_id": "ctx-7",
          "count": 1},
+        {"type": "signin.session.created", "organization_id": "org_acme", "context_id": "ctx-2",
+         "count": 1},
+        {"type": "signin.session.created", "organization_id": "org_acme", "context_id": "ctx_lobby",
+         "count": 2},
     ]  # fmt: skip
     assert counts(second) == {
-        ("signin.dhcp.granted", "org-1", "ctx-1"): 1,
-        ("signin.dhcp.granted", "org-1", "ctx-2"): 1,
-        ("signin.session.created", "org-1", "ctx-1"): 3,
-        ("signin.session.created", "org-1", "ctx-2"): 1,
+        ("signin.dhcp.granted", "org_acme", "ctx_lobby"): 1,
+        ("signin.dhcp.granted", "org_acme", "ctx-2"): 1,
+        ("signin.session.created", "org_acme", "ctx_lobby"): 3,
+        ("signin.session.created", "org_acme", "ctx-2"): 1,
         ("signin.session.created", "org-2", "ctx-7"): 1,
     }
 
@@ -88,7 +77,10 @@ def test_rebuilding_from_zero_gives_exactly_the_live_rows(database):
     for call in range(6):
         append(
             store,
-            [event(n, kinds[n % 3], f"org-{n % 2}", f"ctx-{call % 4}") for n in range(call + 3)],
+            [
+                event(n, kinds[n % 3], organization=f"org-{n % 2}", context=f"ctx-{call % 4}")
+                for n in range(call + 3)
+            ],
         )
         store.log.append_internal([NoteRecorded(note=f"call {call}")])
         live = EventCounts.rows(store.project(EventCounts()))
@@ -114,7 +106,7 @@ def test_catching_up_twice_applies_nothing_twice(database):
     twice = EventCounts.rows(store.project(EventCounts()))
 
     assert once == twice == [
-        {"type": "signin.session.created", "organization_id": "org-1", "context_id": "ctx-1",
+        {"type": "signin.session.created", "organization_id": "org_acme", "context_id": "ctx_lobby",
          "count": 2}
     ]  # fmt: skip
     store.close()
@@ -124,11 +116,11 @@ def test_a_projection_sees_what_another_store_appended(database):
     reader, writer = Store(database), Store(database)
     reader.project(EventCounts())
 
-    append(writer, [event(1), event(2, ctx="ctx-2")])
+    append(writer, [event(1), event(2, context="ctx-2")])
 
     assert counts(EventCounts.rows(reader.project(EventCounts()))) == {
-        ("signin.session.created", "org-1", "ctx-1"): 1,
-        ("signin.session.created", "org-1", "ctx-2"): 1,
+        ("signin.session.created", "org_acme", "ctx_lobby"): 1,
+        ("signin.session.created", "org_acme", "ctx-2"): 1,
     }
     reader.close()
     writer.close()
@@ -138,7 +130,7 @@ def test_two_stores_catching_up_concurrently_apply_each_event_once(database):
     path = database
     seed = Store(path)
     for call in range(20):
-        append(seed, [event(n, ctx=f"ctx-{n % 3}") for n in range(call * 10, call * 10 + 10)])
+        append(seed, [event(n, context=f"ctx-{n % 3}") for n in range(call * 10, call * 10 + 10)])
     seed.close()
     stores = [Store(path), Store(path)]
     start = threading.Barrier(len(stores))
@@ -147,7 +139,9 @@ def test_two_stores_catching_up_concurrently_apply_each_event_once(database):
         projector = Projector(store.log, page=7)  # many small transactions, to interleave
         start.wait()
         for call in range(10):
-            append(store, [event(1000 * (me + 1) + call * 5 + n, ctx="ctx-new") for n in range(5)])
+            append(
+                store, [event(1000 * (me + 1) + call * 5 + n, context="ctx-new") for n in range(5)]
+            )
             projector.catch_up(EventCounts())
 
     with ThreadPoolExecutor(len(stores)) as pool:

@@ -13,20 +13,20 @@ import pytest
 
 from signin_webhooks.eventstore import InvalidInput, SigninWebhooksError, read_events, validator
 from signin_webhooks.eventstore.publishing import SMALL_INPUT
+from tests.helpers import event
 
 pytestmark = pytest.mark.skipif(not validator.available(), reason="one core: nothing runs aside")
 
 
-def event(n: int, **fields: Any) -> bytes:
-    body = {"type": "signin.dhcp.granted", "organization_id": "org-1", "context_id": "ctx-1",
-            "mac": "3c:22:fb:10:aa:01", "ip": f"10.0.{n // 250}.{n % 250}", **fields}  # fmt: skip
-    return json.dumps(body).encode()
+def dhcp(n: int, **fields: Any) -> bytes:
+    """The n-th DHCP event as one line of JSON."""
+    return json.dumps({**event(n, "signin.dhcp.granted"), **fields}).encode()
 
 
 def large(count: int = 8000, *, bad: dict[int, dict[str, Any]] | None = None) -> bytes:
     """NDJSON past SMALL_INPUT, with a byte order mark, blank lines and CRLF line ends."""
     lines = [b"\xef\xbb\xbf", b"", b"  "]
-    lines += [event(n, **(bad or {}).get(n, {})) + b"\r" for n in range(count)]
+    lines += [dhcp(n, **(bad or {}).get(n, {})) + b"\r" for n in range(count)]
     data = b"\n".join(lines) + b"\n"
     assert len(data) > SMALL_INPUT
     return data
@@ -56,7 +56,7 @@ def test_a_large_input_read_aside_gives_the_same_events_with_their_lines():
     assert [len(c) for c in chunks] == [3000, 3000, 2000]
     first, last = chunks[0][0], chunks[-1][-1]
     assert (first.where, last.where) == ("line 4", "line 8003")
-    assert first.body == event(0).replace(b", ", b",").replace(b": ", b":")
+    assert first.body == dhcp(0).replace(b", ", b",").replace(b": ", b":")
 
 
 def test_an_invalid_event_deep_in_a_large_input_is_named_by_its_line():
@@ -85,7 +85,7 @@ def test_a_large_input_over_the_limit_is_refused_aside_too():
 
 
 def test_a_large_array_is_read_aside():
-    items = [json.loads(event(n)) for n in range(6000)]
+    items = [json.loads(dhcp(n)) for n in range(6000)]
     data = json.dumps(items).encode()
 
     chunks = both(data)

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from signin_webhooks.actors import WebhookSystem
+from tests.helpers import event
 
 psutil = pytest.importorskip("psutil")
 
@@ -125,23 +126,15 @@ def sink(tmp_path: Path) -> Iterator[Callable[[], dict[str, int]]]:
     process.wait()
 
 
-def event(n: int) -> dict[str, Any]:
+def mixed(n: int) -> dict[str, Any]:
+    """The n-th event of the soak: three contexts, a DHCP event in four, bodies of other sizes."""
     context = ("ctx_lobby", "ctx_cafe", "ctx_gym")[n % 3]
-    if n % 4 == 3:
-        fields = {"type": "signin.dhcp.granted", "mac": "3c:22:fb:10:aa:01", "ip": "10.0.0.7"}
-    else:
-        fields = {"type": "signin.session.created", "session_id": f"ses_{n}"}
-    return {
-        "id": f"soak-{n}",
-        "organization_id": "org_acme",
-        "context_id": context,
-        "note": "x" * (n % 200),
-        **fields,
-    }
+    type = "signin.dhcp.granted" if n % 4 == 3 else "signin.session.created"
+    return event(f"soak-{n}", type, context=context, note="x" * (n % 200))
 
 
 def expected_count(name: str, published: int) -> int:
-    events = (event(n) for n in range(published))
+    events = (mixed(n) for n in range(published))
     if name == "lobby":
         return sum(e["context_id"] == "ctx_lobby" for e in events)
     if name == "sessions":
@@ -192,7 +185,7 @@ def test_sustained_publish_and_delivery_keeps_memory_flat_and_leaks_no_threads_o
             if now >= next_sample:
                 samples.append(sample(process, started))
                 next_sample += SAMPLE_EVERY
-            system.publish([event(published + i) for i in range(CALL)])
+            system.publish([mixed(published + i) for i in range(CALL)])
             published += CALL
             time.sleep(max(0.0, begin + published / RATE - time.monotonic()))
         publishing = time.monotonic() - begin

@@ -22,7 +22,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from tests import helpers
-from tests.helpers import ROOT, installed, one_error_line
+from tests.helpers import ROOT, event, installed, one_error_line
 
 BUSY_TIMEOUT_MS = 1000  # the child's busy timeout, so that waiting out a lock takes a second
 # The command, run by this interpreter with the busy timeout shortened: the product's own code,
@@ -42,17 +42,6 @@ conn.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 sys.stdin.read()
 """
-
-
-def event(n: int, pad: int = 0) -> dict[str, Any]:
-    return {
-        "id": f"evt-{n}",
-        "type": "signin.session.created",
-        "organization_id": "org_acme",
-        "context_id": "ctx_lobby",
-        "session_id": f"ses_{n}",
-        **({"pad": "x" * pad} if pad else {}),
-    }
 
 
 def ndjson(events: list[dict[str, Any]]) -> bytes:
@@ -101,7 +90,7 @@ def assert_intact(db: Path, acknowledged: list[str]) -> None:
         conn.close()
     with WebhookSystem(db, deliver=False) as system:
         assert [r.id for r in system.replay()] == acknowledged
-        assert system.publish(event(999)).appended == 1
+        assert system.publish(event("evt-999")).appended == 1
         assert [r.id for r in system.replay()] == [*acknowledged, "evt-999"]
 
 
@@ -109,7 +98,7 @@ def assert_intact(db: Path, acknowledged: list[str]) -> None:
 def db(tmp_path: Path) -> Path:
     """A database holding three acknowledged events."""
     path = tmp_path / "hooks.db"
-    publish(path, [event(n) for n in range(3)])
+    publish(path, [event(f"evt-{n}") for n in range(3)])
     return path
 
 
@@ -136,7 +125,9 @@ def file_size_limit(limit: int) -> Callable[[], None]:
     ids=["first-page", "mid-batch", "late-in-batch"],
 )
 def test_a_publish_that_fills_the_disk_fails_with_one_line_and_appends_nothing(db, limit):
-    batch = [event(n, pad=1000) for n in range(100, 400)]  # some 300 KiB: past every limit
+    batch = [
+        event(f"evt-{n}", pad="x" * 1000) for n in range(100, 400)
+    ]  # some 300 KiB: past every limit
 
     done = run(db, "publish", input=ndjson(batch), preexec=file_size_limit(limit))
 
@@ -147,7 +138,7 @@ def test_a_publish_that_fills_the_disk_fails_with_one_line_and_appends_nothing(d
 
 
 def test_when_the_disk_cannot_even_hold_the_shared_memory_file_publish_fails_cleanly(db):
-    done = run(db, "publish", input=ndjson([event(7)]), preexec=file_size_limit(1000))
+    done = run(db, "publish", input=ndjson([event("evt-7")]), preexec=file_size_limit(1000))
 
     one_clear_line(done)
     assert_intact(db, ACKNOWLEDGED)
@@ -174,9 +165,11 @@ def test_a_publish_on_a_full_filesystem_says_the_disk_is_full_and_appends_nothin
     small_filesystem,
 ):
     db = small_filesystem / "hooks.db"
-    publish(db, [event(n) for n in range(3)])
+    publish(db, [event(f"evt-{n}") for n in range(3)])
 
-    done = run(db, "publish", input=ndjson([event(n, pad=1000) for n in range(100, 700)]))
+    done = run(
+        db, "publish", input=ndjson([event(f"evt-{n}", pad="x" * 1000) for n in range(100, 700)])
+    )
 
     assert "disk full" in one_clear_line(done)
     assert_intact(db, ACKNOWLEDGED)
@@ -204,7 +197,7 @@ def run_unprivileged(
 def test_writing_to_a_read_only_database_is_one_line_and_reading_still_works(db, args):
     db.chmod(0o400)  # the folder stays writable: only the file is read-only
     try:
-        done = run_unprivileged(db, *args, input=ndjson([event(7)]))
+        done = run_unprivileged(db, *args, input=ndjson([event("evt-7")]))
         line = one_clear_line(done)
         readable = run_unprivileged(db, "replay")
     finally:
@@ -249,7 +242,7 @@ def locked(db: Path) -> Iterator[subprocess.Popen[bytes]]:
     ids=["publish", "subscriptions-create", "subscriptions-list", "deliveries-list", "status"],
 )  # fmt: skip
 def test_a_database_locked_past_the_busy_timeout_is_one_line_saying_so(db, locked, args):
-    done = run(db, *args, input=ndjson([event(7)]), patched=True)
+    done = run(db, *args, input=ndjson([event("evt-7")]), patched=True)
 
     line = one_clear_line(done)
     assert "locked" in line
@@ -301,7 +294,7 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_as_it_was(tmp_path, 
     path.write_bytes(GARBAGE[garbage])
     path.chmod(0o600)  # owner only, as a database is made: no warning about its mode
 
-    done = run(path, *COMMANDS[command], input=ndjson([event(7)]))
+    done = run(path, *COMMANDS[command], input=ndjson([event("evt-7")]))
 
     line = one_clear_line(done)
     assert "not a signin-webhooks database" in line
@@ -316,7 +309,7 @@ def test_a_damaged_database_is_one_line_saying_so(db):
         f.write(b"\xde\xad" * 6 * 1024)
 
     for args in (["publish"], ["replay"]):
-        line = one_clear_line(run(db, *args, input=ndjson([event(7)])))
+        line = one_clear_line(run(db, *args, input=ndjson([event("evt-7")])))
         assert "damaged" in line
         assert str(db) in line
 

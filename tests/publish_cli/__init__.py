@@ -10,7 +10,7 @@ import msgspec
 from click.testing import Result
 
 from signin_webhooks.eventstore import InternalEvent
-from tests.helpers import invoke
+from tests.helpers import event, invoke
 
 
 class NoteRecorded(InternalEvent, frozen=True, tag="test.cli.note_recorded"):
@@ -19,16 +19,6 @@ class NoteRecorded(InternalEvent, frozen=True, tag="test.cli.note_recorded"):
 
     def redacted(self) -> NoteRecorded:
         return msgspec.structs.replace(self, secret="[redacted]")
-
-
-def event(n: int = 0, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "signin.session.created",
-        "organization_id": "org-1",
-        "context_id": "ctx-1",
-        "session_id": f"s-{n}",
-        **fields,
-    }
 
 
 def line(obj: dict[str, Any]) -> bytes:

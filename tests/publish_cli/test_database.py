@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from tests.helpers import assert_reported, run_unprivileged
-from tests.publish_cli import VALID, cli, event, line, publish, replay
+from tests.helpers import assert_reported, event, run_unprivileged
+from tests.publish_cli import VALID, cli, line, publish, replay
 
 
 def test_the_database_is_created_readable_by_its_owner_only(db):
@@ -29,7 +29,7 @@ def test_the_environment_selects_the_database(tmp_path):
     result = cli(None, "publish", input=line(event(1)), env={"SIGNIN_WEBHOOKS_DB": str(chosen)})
 
     assert result.exit_code == 0, result.stderr
-    assert [e["session_id"] for e in replay(chosen)] == ["s-1"]
+    assert [e["session_id"] for e in replay(chosen)] == ["ses_1"]
 
 
 def test_a_database_path_that_is_a_directory_is_a_store_failure(tmp_path):
@@ -88,7 +88,7 @@ def test_a_read_only_database_is_a_store_failure_that_appends_nothing(tmp_path, 
 
     assert done.returncode == 1
     assert "read-only" in assert_reported(done.stderr.decode(), done.stdout.decode())[0]
-    assert [e["session_id"] for e in replay(db)] == ["s-1"]
+    assert [e["session_id"] for e in replay(db)] == ["ses_1"]
 
 
 @pytest.mark.parametrize(

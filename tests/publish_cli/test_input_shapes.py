@@ -7,7 +7,8 @@ import json
 import pytest
 
 from signin_webhooks.eventstore import MAX_EVENT_BYTES
-from tests.publish_cli import cli, event, line, publish, replay
+from tests.helpers import event
+from tests.publish_cli import cli, line, publish, replay
 
 
 def test_publish_reads_one_object_from_a_file(db, tmp_path):
@@ -26,7 +27,7 @@ def test_publish_reads_one_object_from_stdin(db, args):
     report = publish(db, line(event(1)), *args)
 
     assert report["appended"] == 1
-    assert [e["session_id"] for e in replay(db)] == ["s-1"]
+    assert [e["session_id"] for e in replay(db)] == ["ses_1"]
 
 
 def test_publish_reads_a_pretty_printed_object_spanning_lines(db):
@@ -41,7 +42,7 @@ def test_publish_reads_a_json_array(db):
     report = publish(db, json.dumps([event(1), event(2), event(3)], indent=2).encode())
 
     assert report["appended"] == 3
-    assert [e["session_id"] for e in replay(db)] == ["s-1", "s-2", "s-3"]
+    assert [e["session_id"] for e in replay(db)] == ["ses_1", "ses_2", "ses_3"]
 
 
 def test_publish_reads_ndjson_with_blank_lines_and_crlf(db):
@@ -50,7 +51,7 @@ def test_publish_reads_ndjson_with_blank_lines_and_crlf(db):
     report = publish(db, data)
 
     assert report["appended"] == 3
-    assert [e["session_id"] for e in replay(db)] == ["s-1", "s-2", "s-3"]
+    assert [e["session_id"] for e in replay(db)] == ["ses_1", "ses_2", "ses_3"]
 
 
 def test_publish_reports_appended_duplicates_and_sequences(db):

@@ -9,8 +9,8 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import EVENT_TYPES, MAX_DEPTH, MAX_EVENT_BYTES, InvalidInput
-from tests.helpers import PREFIX, assert_reported
-from tests.publish_cli import VALID, cli, event, line, publish, replay
+from tests.helpers import PREFIX, assert_reported, event
+from tests.publish_cli import VALID, cli, line, publish, replay
 
 BIG = line(event(1, pad="x" * MAX_EVENT_BYTES))
 
@@ -45,7 +45,7 @@ BAD_INPUTS = {
     "repeated-nested-key": (b'{"type":"signin.session.created","organization_id":"o",'
                             b'"context_id":"c","session_id":"s","meta":{"a":1,"a":2}}',
                             ["'a'", "repeated"]),
-    "ndjson-bad-line": (VALID + b"\n\n" + VALID.replace(b"s-0", b"s-2") + b"\n"
+    "ndjson-bad-line": (VALID + b"\n\n" + VALID.replace(b"ses_0", b"ses_2") + b"\n"
                         + line(event(4, type="nope")) + b"\n", ["line 4", "'type'"]),
     "ndjson-line-not-json": (VALID + b"\n" + b"{oops\n", ["line 2", "not valid JSON"]),
     "array-bad-item": (json.dumps([event(0), event(1), event(2, session_id=None)]).encode(),

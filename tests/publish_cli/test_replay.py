@@ -9,8 +9,8 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import EVENT_TYPES, Store, format_time
-from tests.helpers import assert_reported
-from tests.publish_cli import NoteRecorded, cli, event, line, publish, replay
+from tests.helpers import assert_reported, event
+from tests.publish_cli import NoteRecorded, cli, line, publish, replay
 
 
 def test_replay_prints_every_event_with_its_assigned_fields_and_unknown_fields(db):
@@ -129,7 +129,7 @@ def test_replay_all_adds_the_internal_events_with_secrets_redacted(db):
 
 
 def test_replay_stats_counts_events_per_type_and_context(db, recorded):
-    publish(db, line(event(9, organization_id="org-a", context_id="ctx-1")))
+    publish(db, line(event(9, organization="org-a", context="ctx-1")))
 
     result = cli(db, "replay", "--stats", "--json")
     table = cli(db, "replay", "--stats")

@@ -6,7 +6,6 @@ DNS is a fake resolver the test fills in, so what a host name "resolves to" is u
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore.subscriptions import Subscription
@@ -34,12 +33,3 @@ def log_length(system: WebhookSystem) -> int:
 
 def last_internal_sequence(system: WebhookSystem) -> int:
     return [r.sequence for r in system.replay(internal=True) if r.internal][-1]
-
-
-def session_event(n: int) -> dict[str, Any]:
-    return {
-        "type": "signin.session.created",
-        "organization_id": "org_acme",
-        "context_id": "ctx_lobby",
-        "session_id": f"ses_{n}",
-    }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from signin_webhooks.actors import WebhookSystem
-from tests.helpers import subscribe
-from tests.subscriptions import URL, last_internal_sequence, session_event
+from tests.helpers import event, subscribe
+from tests.subscriptions import URL, last_internal_sequence
 
 
 def test_a_new_subscription_starts_after_its_creation(system: WebhookSystem) -> None:
-    system.publish([session_event(1), session_event(2)])
+    system.publish([event(1), event(2)])
     saved = subscribe(system, URL)
     assert saved.subscription.start_after == last_internal_sequence(system)
 
@@ -17,7 +17,7 @@ def test_plain_enable_resumes_where_it_stopped(system: WebhookSystem) -> None:
     sub_id = subscribe(system, URL).subscription.id
     start_after = system.subscriptions.get(sub_id).start_after
     system.subscriptions.disable(sub_id)
-    system.publish([session_event(1), session_event(2)])
+    system.publish([event(1), event(2)])
     enabled = system.subscriptions.enable(sub_id)
     assert enabled.enabled
     assert enabled.start_after == start_after
@@ -26,7 +26,7 @@ def test_plain_enable_resumes_where_it_stopped(system: WebhookSystem) -> None:
 def test_enable_from_now_skips_what_was_published_while_disabled(system: WebhookSystem) -> None:
     sub_id = subscribe(system, URL).subscription.id
     system.subscriptions.disable(sub_id)
-    published = system.publish([session_event(1), session_event(2)])
+    published = system.publish([event(1), event(2)])
     enabled = system.subscriptions.enable(sub_id, from_now=True)
     assert enabled.enabled
     assert enabled.start_after == last_internal_sequence(system)

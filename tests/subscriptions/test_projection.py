@@ -6,7 +6,8 @@ import random
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore.subscriptions import Subscriptions
-from tests.subscriptions import URL, session_event
+from tests.helpers import event
+from tests.subscriptions import URL
 
 CHANGES = ["create", "update", "enable", "disable", "rotate", "delete", "publish"]
 
@@ -36,7 +37,7 @@ def test_rebuilding_the_projection_gives_exactly_the_live_state(system: WebhookS
         elif choice == "delete":
             system.subscriptions.delete(rng.choice(live))
         else:
-            system.publish([session_event(step)])
+            system.publish([event(step)])
     store = system.store
     rows = "SELECT id, deleted, state FROM subscriptions ORDER BY id"
     live_rows = store.project(Subscriptions()).execute(rows).fetchall()
