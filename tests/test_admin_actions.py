@@ -165,3 +165,33 @@ def test_a_read_only_token_cannot_act(pages: ApiServer) -> None:
         refused = browser.post(f"{here}/disable", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 403 and "read-only" in refused.text
     assert pages.system.subscriptions.get(sub_id).enabled
+
+
+def test_another_organizations_token_finds_no_form_of_this_organization(
+    pages: ApiServer,
+) -> None:
+    sub = pages.system.subscriptions.create(
+        name="Acme SIEM", url="https://siem.example.com/h", organization="org_acme"
+    ).subscription
+    here = f"/organizations/org_acme/webhooks/{sub.id}"
+    with signed_in(pages, organization="org_other") as browser:
+        csrf = csrf_of(browser.get("/organizations/org_other/webhooks").text)
+        answers = [browser.get(here), browser.get(f"{here}/delete"),
+                   browser.post(here, data={"csrf": csrf, "name": "Theirs"})]  # fmt: skip
+        answers += [browser.post(f"{here}/{action}", data={"csrf": csrf}) for action in ACTIONS]
+    assert [a.status_code for a in answers] == [404] * 8
+    assert all("Acme SIEM" not in a.text for a in answers)
+    kept = pages.system.subscriptions.get(sub.id)
+    assert kept.fields.name == "Acme SIEM" and kept.enabled and len(kept.secrets) == 1
+
+
+def test_an_organization_acts_on_its_own_subscription(pages: ApiServer) -> None:
+    sub = pages.system.subscriptions.create(
+        name="Acme SIEM", url="https://siem.example.com/h", organization="org_acme"
+    ).subscription
+    here = f"/organizations/org_acme/webhooks/{sub.id}"
+    with signed_in(pages, organization="org_acme") as browser:
+        page = browser.get(here)
+        disabled = browser.post(f"{here}/disable", data={"csrf": csrf_of(page.text)})
+    assert disabled.status_code == 303 and disabled.headers["location"] == here
+    assert not pages.system.subscriptions.get(sub.id).enabled
