@@ -74,4 +74,5 @@ def retention_ran(result: RetentionReport) -> None:
         settled_before=result.settled_before,
         compacted_events=result.compacted_events,
         compacted_through_sequence=result.compacted_through,
+        expired_idempotency_keys=result.expired_idempotency_keys,
     )

@@ -69,7 +69,8 @@ def recover(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_system
 def retention(system: WebhookSystem, dry_run: bool, as_json: bool) -> None:
-    """Expire settled delivery records past their retention, and compact the log if set."""
+    """Expire settled delivery records and idempotency keys past their retention, and compact
+    the log if set."""
     report = system.retention(dry_run=dry_run)
     shown = {
         "dry_run": dry_run,
@@ -77,6 +78,7 @@ def retention(system: WebhookSystem, dry_run: bool, as_json: bool) -> None:
         "settled_before": report.settled_before,
         "compacted_events": report.compacted_events,
         "compacted_through_sequence": report.compacted_through,
+        "expired_idempotency_keys": report.expired_idempotency_keys,
     }
     echo_json(shown) if as_json else echo_fields(shown)
 

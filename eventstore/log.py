@@ -348,6 +348,11 @@ class EventLog:
         ).fetchone()
         return row[0] if row else None
 
+    def holds_id(self, event_id: str) -> bool:
+        """Whether any event in the log, a Sign In event or one of the system's own, has this id."""
+        row = self.db.conn.execute("SELECT 1 FROM events WHERE id = ?", [event_id]).fetchone()
+        return row is not None
+
     def last_sequence(self) -> int:
         """The highest sequence ever handed out (rows deleted since included)."""
         return self.db.last_sequence()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from signin_webhooks.eventstore.deliveries import BatchSealed, DeliveriesExpired, DeliveryHistory
 from signin_webhooks.eventstore.events import decode_internal
+from signin_webhooks.eventstore.idempotency import IdempotencyKeys, IdempotencyKeysExpired
 from signin_webhooks.eventstore.settings import InstallationSettings
 from signin_webhooks.eventstore.stats import EventCounts, LogCompacted
 from signin_webhooks.eventstore.store import Store
@@ -22,10 +23,12 @@ class RetentionReport:
     settled_before: str
     compacted_events: int
     compacted_through: int | None  # None: log retention is off, or nothing may go yet
+    expired_idempotency_keys: int = 0
 
 
 def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> RetentionReport:
-    """Expire delivery records and compact the log as the installation settings say."""
+    """Expire delivery records and idempotency keys, and compact the log, as the installation
+    settings say."""
     with store.errors():
         if not dry_run:
             destroy_unused_keys(store, now)
@@ -47,6 +50,7 @@ def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> R
                     [DeliveriesExpired(batch_ids=chunk, settled_before=settled_before)]
                 )
             store.project(DeliveryHistory())
+        keys = _expire_idempotency_keys(store, now, settings.idempotency_window, dry_run=dry_run)
         through = removed = None
         if settings.log_retention is not None:
             horizon = format_time(now - dt.timedelta(seconds=settings.log_retention))
@@ -57,7 +61,21 @@ def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> R
             removed = _count(store, through) if through else 0
             if removed and not dry_run and not _compact(store, through, removed, known):
                 through, removed = None, 0  # a batch sealed meanwhile: the next run decides
-    return RetentionReport(len(expired), settled_before, removed or 0, through or None)
+    return RetentionReport(len(expired), settled_before, removed or 0, through or None, keys)
+
+
+def _expire_idempotency_keys(
+    store: Store, now: dt.datetime, window: float, *, dry_run: bool
+) -> int:
+    """Drop the answers of claims older than the window: a retry after it is a new request."""
+    claimed_before = format_time(now - dt.timedelta(seconds=window))
+    count = IdempotencyKeys.count_before(store.project(IdempotencyKeys()), claimed_before)
+    if count and not dry_run:
+        store.log.append_internal(
+            [IdempotencyKeysExpired(claimed_before=claimed_before, count=count)]
+        )
+        store.project(IdempotencyKeys())
+    return count
 
 
 def destroy_unused_keys(store: Store, now: dt.datetime) -> int:

@@ -109,6 +109,13 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         str,
         "largest request body `serve` takes (bytes; 64 MiB); a larger one is refused with 413",
     ),
+    "idempotency_window": (
+        "24h",
+        lambda t, w: parse_duration(str(t), what=w, minimum=1, maximum=3650 * DAY),
+        format_duration,
+        "how long an Idempotency-Key answers a retry with its first answer; after it, the key"
+        " makes a new request",
+    ),
 }
 
 
@@ -130,6 +137,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     connections_per_host: int
     worker_lease: float
     max_request_bytes: int
+    idempotency_window: float
     #: the durations as their operator wrote them (`90m` stays `90m`)
     written: dict[str, str] = {}
 
@@ -158,7 +166,13 @@ def check_setting(key: str, value: str) -> str:
     return SETTINGS[key][2](parsed)
 
 
-DURATIONS = ("delivery_retention", "log_retention", "auto_disable_after", "worker_lease")
+DURATIONS = (
+    "delivery_retention",
+    "log_retention",
+    "auto_disable_after",
+    "worker_lease",
+    "idempotency_window",
+)
 
 
 class InstallationSettings(Projection):

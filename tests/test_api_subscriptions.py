@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.actors.clock import ManualClock
 from signin_webhooks.eventstore.idempotency import IdempotencyKeys
 from tests.api_server import ApiServer
 from tests.endpoint import Endpoint
@@ -145,7 +146,7 @@ def test_a_secret_is_kept_by_no_idempotency_key_and_shown_once(
     answers = [
         r.body for r in store.log.read(internal=True, signin=False) if r.type == "request.answered"
     ]
-    kept = store.project(IdempotencyKeys()).execute("SELECT state FROM idempotency_keys")
+    kept = store.project(IdempotencyKeys()).execute("SELECT state FROM idempotency_claims")
     kept = [bytes(row[0]) for row in kept.fetchall()]
     assert len(answers) == 2 and len(kept) == 2
     for secret in (created["secret"], rotated["secret"]):
@@ -155,14 +156,14 @@ def test_a_secret_is_kept_by_no_idempotency_key_and_shown_once(
 
 
 def test_idempotency_keys_survive_a_restart_because_they_are_in_the_log(
-    system: WebhookSystem, admin_token: str
+    system: WebhookSystem, admin_token: str, clock: ManualClock
 ) -> None:
     key = {"Idempotency-Key": "restart-1"}
     server = ApiServer(system).start()
     with server.client(admin_token) as http:
         first = http.post("/subscriptions", json=LOBBY, headers=key).json()
     server.stop()
-    again_system = WebhookSystem(system.path, deliver=False)
+    again_system = WebhookSystem(system.path, deliver=False, clock=clock)
     server = ApiServer(again_system).start()
     try:
         with server.client(admin_token) as http:

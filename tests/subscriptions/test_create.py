@@ -60,6 +60,7 @@ def test_a_fresh_database_has_no_subscriptions_and_default_settings(
         "connections_per_host": "4",
         "worker_lease": "15s",
         "max_request_bytes": "67108864",
+        "idempotency_window": "24h",
     }
 
 

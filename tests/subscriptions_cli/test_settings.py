@@ -24,6 +24,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> No
         ["connections_per_host", "4"],
         ["worker_lease", "15s"],
         ["max_request_bytes", "67108864"],
+        ["idempotency_window", "24h"],
         ["secrets_key", f"file:{db}.key"],
     ]
     assert ok("settings").stdout == ok("settings", "show").stdout
@@ -40,6 +41,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> No
         ("delivery_pool_size", "64", "64"),
         ("connections_per_host", "8", "8"),
         ("max_request_bytes", "1048576", "1048576"),
+        ("idempotency_window", "1h", "1h"),
     ],
 )
 def test_settings_set_saves_each_key_for_later_invocations(
