@@ -1,4 +1,4 @@
-"""Log lines on stderr for `run` (and `serve`): `text` for people and journald, `json` for
+"""Log lines on stderr for `run` and `serve`: `text` for people and journald, `json` for
 machines, one line per record either way; `--quiet` keeps warnings and errors only."""
 
 from __future__ import annotations
@@ -60,11 +60,20 @@ class JsonFormatter(logging.Formatter):
 
 
 class RunLog:
-    """The log of one `run`: its records go to stderr (or `stream`) in `log_format`. Until
-    `open`, records are held, so that the line saying the system started comes first."""
+    """The log of one `run` or `serve`: its records go to stderr (or `stream`) in `log_format`.
+    Until `open`, records are held, so that the line saying the system started comes first."""
 
-    def __init__(self, log_format: str, quiet: bool, stream: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        log_format: str,
+        quiet: bool,
+        stream: IO[str] | None = None,
+        *,
+        loggers: tuple[str, ...] = (),
+    ) -> None:
         self.quiet = quiet
+        #: the system's own logger, and those of the libraries whose lines go out beside it
+        self.loggers = ("signin_webhooks", *loggers)
         self.target = logging.StreamHandler(stream or sys.stderr)
         self.target.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
         self.json = log_format == "json"
@@ -72,13 +81,14 @@ class RunLog:
             HELD, flushLevel=logging.CRITICAL + 1, target=self.target, flushOnClose=False
         )
         self.handler: logging.Handler = self.held
-        logger = logging.getLogger("signin_webhooks")
-        logger.addHandler(self.held)
-        logger.setLevel(logging.WARNING if quiet else logging.INFO)
-        logger.propagate = False
+        for name in self.loggers:
+            logger = logging.getLogger(name)
+            logger.addHandler(self.held)
+            logger.setLevel(logging.WARNING if quiet else logging.INFO)
+            logger.propagate = False
 
     def say(self, event: str, text: str, **fields: Any) -> None:
-        """A line of `run` itself, written now: `signin-webhooks: TEXT`, or its JSON object."""
+        """A line of the command itself, now: `signin-webhooks: TEXT`, or its JSON object."""
         if self.quiet:
             return
         if not self.json:
@@ -93,18 +103,20 @@ class RunLog:
 
     def open(self) -> None:
         """Write what was held, and every record from now on as it comes."""
-        logger = logging.getLogger("signin_webhooks")
-        logger.addHandler(self.target)
-        logger.removeHandler(self.held)
+        for name in self.loggers:
+            logger = logging.getLogger(name)
+            logger.addHandler(self.target)
+            logger.removeHandler(self.held)
         self.held.flush()
         self.handler = self.target
 
     def close(self) -> None:
-        logger = logging.getLogger("signin_webhooks")
-        logger.removeHandler(self.held)
-        logger.removeHandler(self.target)
-        logger.setLevel(logging.NOTSET)
-        logger.propagate = True
+        for name in self.loggers:
+            logger = logging.getLogger(name)
+            logger.removeHandler(self.held)
+            logger.removeHandler(self.target)
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
 
 
 def options(f: Any) -> Any:

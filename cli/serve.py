@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import copy
+import logging
 import signal
 import socket
-from typing import Any
 
 import click
 import uvicorn
-from uvicorn.config import LOGGING_CONFIG
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.cli import logs
 from signin_webhooks.cli.admin import admin_options
 from signin_webhooks.cli.api import PREFIX, create_app
 from signin_webhooks.cli.app import main, pass_writer
@@ -36,15 +35,8 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging, with the API's own lines (refused tokens) beside them."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["signin_webhooks"] = {
-        "handlers": ["default"],
-        "level": "INFO",
-        "propagate": False,
-    }
-    return config
+#: uvicorn's own loggers: their lines go out beside the system's, in the same format
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 @main.command()
@@ -54,10 +46,42 @@ def log_config() -> dict[str, Any]:
 )
 @click.option("--no-deliver", is_flag=True, help="Serve only; separate `run` workers deliver.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
+@logs.options
 @pass_writer
-def serve(system: WebhookSystem, host: str, port: int, no_deliver: bool, access_log: bool) -> None:
-    """Serve the HTTP API (and deliver, as `run` does) until SIGINT or SIGTERM."""
+def serve(
+    system: WebhookSystem,
+    host: str,
+    port: int,
+    no_deliver: bool,
+    access_log: bool,
+    log_format: str,
+    quiet: bool,
+) -> None:
+    """Serve the HTTP API (and deliver, as `run` does) until SIGINT or SIGTERM.
+
+    Logs as `run` does on stderr, and uvicorn's lines (with --access-log, one per request)
+    in the same format.
+    """
+    if access_log and quiet:
+        raise click.UsageError(
+            "--access-log logs every request and --quiet only warnings and errors; give one"
+        )
     sock = listen(host, port)
+    log = logs.RunLog(log_format, quiet, loggers=UVICORN_LOGGERS)
+    try:
+        _serve(system, sock, no_deliver=no_deliver, access_log=access_log, log=log)
+    finally:
+        log.close()
+
+
+def _serve(
+    system: WebhookSystem,
+    sock: socket.socket,
+    *,
+    no_deliver: bool,
+    access_log: bool,
+    log: logs.RunLog,
+) -> None:
     with WebhookSystem(
         system.path,
         deliver=not no_deliver,
@@ -68,23 +92,30 @@ def serve(system: WebhookSystem, host: str, port: int, no_deliver: bool, access_
         app = create_app(served, **admin_options())
         config = uvicorn.Config(
             app,
-            log_config=log_config(),
+            log_config=None,  # the loggers are RunLog's
+            log_level=logging.WARNING if log.quiet else logging.INFO,
             access_log=access_log,
             lifespan="on",
             timeout_graceful_shutdown=30,
         )
+        server = uvicorn.Server(config)
+
+        def stop(*_: object) -> None:
+            server.should_exit = True
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # Until uvicorn takes these over, and after: it raises them again once stopped, and
+            # delivery then stops in order below.
+            signal.signal(signum, stop)
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        url = f"http://{shown}:{bound_port}{PREFIX}"
         what = "serving" if no_deliver else "serving and delivering"
-        location = postgres.shown(str(system.path)) if postgres.is_url(system.path) else system.path
-        click.echo(
-            f"signin-webhooks: {what} from {location} at http://{shown}:{bound_port}{PREFIX};"
-            " Ctrl-C stops",
-            err=True,
-        )
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            # uvicorn stops on these and then raises them again: let that second one pass, so
-            # that delivery stops in order below
-            signal.signal(signum, lambda *_: None)
-        uvicorn.Server(config).run(sockets=[sock])
-        click.echo("signin-webhooks: stopping: attempts in flight finish first", err=True)
+        location = postgres.shown(str(system.path))
+        log.say(
+            "started", f"{what} from {location} at {url}; Ctrl-C stops",
+            db=location, url=url, deliver=not no_deliver,
+        )  # fmt: skip
+        log.open()
+        server.run(sockets=[sock])
+        log.say("stopping", "stopping: attempts in flight finish first", db=location)

@@ -68,7 +68,8 @@ def client(url: str, token: str | None = None, **kwargs: Any) -> httpx.Client:
     return httpx.Client(base_url=url + PREFIX, headers=headers, timeout=30, **kwargs)
 
 
-_SERVING = re.compile(rb"at (http://\S+?)/api/v1;")
+# The line that names the URL: as text, or as the JSON of --log-format json
+_SERVING = re.compile(rb'at (http://\S+?)/api/v1;|"url":"(http://[^"]+?)/api/v1"')
 
 
 class ServeProcess:
@@ -97,7 +98,7 @@ class ServeProcess:
                 self.stderr += chunk
                 found = _SERVING.search(self.stderr)
                 if found:
-                    return found.group(1).decode()
+                    return (found.group(1) or found.group(2)).decode()
         self.process.kill()
         raise AssertionError(f"serve did not start: {self.stderr.decode(errors='replace')}")
 
