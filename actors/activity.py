@@ -63,7 +63,8 @@ def routed(events: int) -> None:
 
 
 def health_changed(event: str, subscription_id: str, **fields: Any) -> None:
-    """`failing`, `recovered`, `disabled` or `enabled`, as the running system learns of it."""
+    """`failing`, `recovered`, `disabled`, `enabled`, `backed_off` or `backoff_ended`, as the
+    running system learns of it."""
     report(event, subscription=subscription_id, **fields)
 
 

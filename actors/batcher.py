@@ -115,6 +115,7 @@ class Batcher(Listener):
         self.rerun = False  # a retry of the delivery in flight was asked for
         self.retry_timer: Timer | None = None
         self.due: tuple[str, float] | None = None  # the head's next attempt, monotonic time
+        self.backoff_due: float | None = None  # the end of the backoff, monotonic time
         self.releasing: Callable[[], None] | None = None
 
     def on_start(self) -> None:
@@ -248,13 +249,20 @@ class Batcher(Listener):
         self.pool.tell(job)
 
     def _wait_for(self, delivery: Delivery) -> float:
-        """Seconds until the delivery's next attempt: on the monotonic clock when this batcher
-        saw the attempt that set it end, else (after a start) from the time in the log."""
+        """Seconds until the delivery's next attempt, and the subscription's backoff's end: on
+        the monotonic clock when this batcher saw the attempt that set it end, else (after a
+        start) from the time in the log."""
+        clock, wait = self.runtime.clock, 0.0
+        if self.sub.backoff_until is not None:
+            if self.backoff_due is not None:
+                wait = self.backoff_due - clock.monotonic()
+            else:
+                wait = (parse_time(self.sub.backoff_until) - clock()).total_seconds()
         if delivery.next_attempt_at is None:
-            return 0.0
+            return wait
         if self.due is not None and self.due[0] == delivery.id:
-            return self.due[1] - self.runtime.clock.monotonic()
-        return (parse_time(delivery.next_attempt_at) - self.runtime.clock()).total_seconds()
+            return max(wait, self.due[1] - clock.monotonic())
+        return max(wait, (parse_time(delivery.next_attempt_at) - clock()).total_seconds())
 
     def _settle(self, outcome: Outcome) -> None:
         if outcome.delivery_id != self.in_flight:
@@ -268,7 +276,13 @@ class Batcher(Listener):
         else:
             delivery.evolve(outcome.attempt, now)
             self.due = None if outcome.retry_due is None else (delivery.id, outcome.retry_due)
-            self.sub = msgspec.structs.replace(self.sub, failing_since=outcome.failing_since)
+            self.sub = msgspec.structs.replace(
+                self.sub,
+                failing_since=outcome.failing_since,
+                backoff=outcome.backoff,
+                backoff_until=outcome.backoff_until,
+            )
+            self.backoff_due = outcome.backoff_due
         if outcome.status in ("succeeded", "failed"):
             self.queue.pop()
         if self.rerun:  # a retry asked for while this attempt was in flight
@@ -314,7 +328,12 @@ class Batcher(Listener):
         before, self.sub = self.sub, change.subscription
         if change.kind != "subscription.enabled":  # the router's view of health may be an
             # attempt or two behind the batcher's
-            self.sub = msgspec.structs.replace(self.sub, failing_since=before.failing_since)
+            self.sub = msgspec.structs.replace(
+                self.sub,
+                failing_since=before.failing_since,
+                backoff=before.backoff,
+                backoff_until=before.backoff_until,
+            )
         if change.kind == "subscription.deleted":
             self._cancel_all("subscription deleted")
             if self.in_flight is None:  # else once its attempt ends, in `_settle`

@@ -2,11 +2,15 @@
 
 A clock has two faces. Calling it gives the wall-clock time, which is what the log records and
 people read; `monotonic()` gives seconds that only move forward, which is what timers wait on,
-so that a wall clock stepped back (by NTP, or by hand) holds no flush and no retry."""
+so that a wall clock stepped back (by NTP, or by hand) holds no flush and no retry.
+
+It is also where chance comes from (`random()`, for the retry jitter): a test that holds time
+still holds chance still with it, and a test of the jitter hands the clock its own source."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +25,10 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def random(self) -> float:
+        """A number in [0, 1), for the retry jitter."""
+        return random.random()
+
     def wait(self, condition: threading.Condition, seconds: float | None) -> None:
         condition.wait(seconds)
 
@@ -31,8 +39,13 @@ class SystemClock:
 class ManualClock(SystemClock):
     """Time that moves only when a test calls `advance`, so a 20-minute flush takes no time."""
 
-    def __init__(self, start: dt.datetime | None = None) -> None:
+    def __init__(
+        self, start: dt.datetime | None = None, random: Callable[[], float] | None = None
+    ) -> None:
+        """`random`: the source of chance, by default always 0 (no jitter: a retry comes due
+        exactly on its schedule)."""
         self._now = start or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        self._random = random or (lambda: 0.0)
         self._elapsed = 0.0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
@@ -48,6 +61,9 @@ class ManualClock(SystemClock):
     def monotonic(self) -> float:
         with self._lock:
             return self._elapsed
+
+    def random(self) -> float:
+        return self._random()
 
     def advance(self, seconds: float = 0, **delta: float) -> dt.datetime:
         """Move time on (`advance(90)`, `advance(minutes=20)`) and fire what came due."""

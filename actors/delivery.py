@@ -18,14 +18,17 @@ from signin_webhooks.actors.connections import Abandoned
 from signin_webhooks.actors.runtime import Listener, Readers, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
-from signin_webhooks.eventstore import InternalEvent, Store, format_time
+from signin_webhooks.eventstore import InternalEvent, Store, format_time, parse_time
+from signin_webhooks.eventstore.backoff import backs_off, pace
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
 from signin_webhooks.eventstore.errors import StoreError
 from signin_webhooks.eventstore.health import transitions
-from signin_webhooks.eventstore.settings import InstallationSettings
+from signin_webhooks.eventstore.settings import InstallationSettings, Settings
 from signin_webhooks.eventstore.subscriptions import (
     REDACTED,
     Subscription,
+    SubscriptionBackedOff,
+    SubscriptionBackoffEnded,
     SubscriptionDisabled,
     SubscriptionFailing,
     SubscriptionRecovered,
@@ -56,6 +59,9 @@ class Outcome:
     attempt: AttemptRecorded | None = None
     retry_due: float | None = None  # the attempt's next_attempt_at on the clock's monotonic time
     failing_since: str | None = None  # the subscription's health after the attempt
+    backoff: float = 0.0  # the subscription's pace after the attempt
+    backoff_until: str | None = None
+    backoff_due: float | None = None  # backoff_until on the clock's monotonic time
 
     @property
     def status(self) -> str:
@@ -105,16 +111,26 @@ def redact(headers: dict[str, str], subscription: Subscription) -> dict[str, str
 
 
 def next_attempt(
-    subscription: Subscription, attempt: int, result: Attempt, now: dt.datetime
+    subscription: Subscription,
+    attempt: int,
+    result: Attempt,
+    now: dt.datetime,
+    stretch: float = 1.0,
+    backoff_until: str | None = None,
 ) -> dt.datetime | None:
-    """When to try again after the `attempt`th failure of a series, or None: failed for good."""
+    """When to try again after the `attempt`th failure of a series, or None: failed for good.
+    `stretch` is the jitter's factor on the schedule's delay (1 and up); never before a
+    Retry-After, nor before the subscription's backoff ends."""
     schedule = subscription.fields.retry_schedule
     if not 1 <= attempt <= len(schedule):
         return None
-    delay = schedule[attempt - 1]
+    delay = schedule[attempt - 1] * stretch
     if result.retry_after is not None and result.status in (429, 503):
         delay = max(delay, min(result.retry_after, RETRY_AFTER_CAP))
-    return now + dt.timedelta(seconds=delay)
+    due = now + dt.timedelta(seconds=delay)
+    if backoff_until is not None:
+        due = max(due, parse_time(backoff_until))
+    return due
 
 
 class Deliverer:
@@ -138,6 +154,8 @@ class Deliverer:
         now, elapsed = self.clock(), self.clock.monotonic()
         extra: list[Any] = []
         next_at = None
+        settings = self._settings() if not result.succeeded else None
+        stretch = 1.0 + (settings.retry_jitter * self.clock.random() if settings else 0.0)
         if result.status == 410 and not sub.deleted:
             extra.append(SubscriptionDisabled(
                 subscription_id=sub.id, reason=f"endpoint answered 410 Gone ({delivery.id})",
@@ -150,9 +168,52 @@ class Deliverer:
         elif result.status == 410:
             status = "pending"  # waits for the subscription to be enabled again
         else:
-            next_at = next_attempt(sub, job.attempt - delivery.series_start + 1, result, now)
+            status = "retrying"  # for the pace; settled below
+        attempt = self._attempt(job, started, headers, result, status)
+        paced = pace(sub, attempt, backs_off(result.status, result.retry_after), now, stretch)
+        backoff, backoff_until = sub.backoff, sub.backoff_until
+        for fact in paced:
+            if isinstance(fact, SubscriptionBackedOff):
+                backoff, backoff_until = fact.backoff, fact.until
+            elif isinstance(fact, SubscriptionBackoffEnded):
+                backoff, backoff_until = 0.0, None
+        if status == "retrying":
+            number = job.attempt - delivery.series_start + 1
+            next_at = next_attempt(sub, number, result, now, stretch, backoff_until)
             status = "failed" if next_at is None else "retrying"
-        attempt = AttemptRecorded(
+        planned = None if next_at is None else format_time(next_at)  # kept across a restart
+        attempt = msgspec.structs.replace(attempt, outcome=status, next_attempt_at=planned)
+        health = self._health(sub, attempt, now, settings)
+        if any(isinstance(fact, SubscriptionDisabled) for fact in health):
+            status, next_at = "pending", None  # failing too long: waits for enable
+            attempt = msgspec.structs.replace(attempt, outcome=status, next_attempt_at=None)
+        self.recorder.record(attempt, *health, *paced, *extra)
+        activity.attempted(attempt, delivery.count)
+        failing_since = sub.failing_since
+        for fact in health:
+            if isinstance(fact, SubscriptionFailing):
+                failing_since = fact.since
+            elif isinstance(fact, SubscriptionRecovered):
+                failing_since = None
+        due = None if next_at is None else elapsed + (next_at - now).total_seconds()
+        backoff_due = None
+        if backoff_until is not None:
+            backoff_due = elapsed + (parse_time(backoff_until) - now).total_seconds()
+        return Outcome(
+            delivery.id, attempt, due, failing_since, backoff, backoff_until, backoff_due
+        )
+
+    def _attempt(
+        self,
+        job: Job,
+        started: dt.datetime,
+        headers: dict[str, str],
+        result: Attempt,
+        status: str,
+    ) -> AttemptRecorded:
+        """The attempt as it will be recorded, but for when it goes again."""
+        sub, delivery = job.subscription, job.delivery
+        return AttemptRecorded(
             batch_id=delivery.id,
             subscription_id=sub.id,
             attempt=job.attempt,
@@ -167,30 +228,23 @@ class Deliverer:
             error_kind=result.error_kind,
             error=result.error,
             outcome=status,
-            next_attempt_at=None if next_at is None else format_time(next_at),
+            next_attempt_at=None,
         )
-        health = self._health(sub, attempt, now)
-        if any(isinstance(fact, SubscriptionDisabled) for fact in health):
-            status, next_at = "pending", None  # failing too long: waits for enable
-            attempt = msgspec.structs.replace(attempt, outcome=status, next_attempt_at=None)
-        self.recorder.record(attempt, *health, *extra)
-        activity.attempted(attempt, delivery.count)
-        failing_since = sub.failing_since
-        for fact in health:
-            if isinstance(fact, SubscriptionFailing):
-                failing_since = fact.since
-            elif isinstance(fact, SubscriptionRecovered):
-                failing_since = None
-        due = None if next_at is None else elapsed + (next_at - now).total_seconds()
-        return Outcome(delivery.id, attempt, due, failing_since)
+
+    def _settings(self) -> Settings:
+        """The settings as they are now (read only after a failure: a success needs none)."""
+        with self.readers.borrow() as store, store.errors():
+            return InstallationSettings.current(store.project(InstallationSettings()))
 
     def _health(
-        self, sub: Subscription, attempt: AttemptRecorded, now: dt.datetime
+        self,
+        sub: Subscription,
+        attempt: AttemptRecorded,
+        now: dt.datetime,
+        settings: Settings | None,
     ) -> list[InternalEvent]:
         limit = sub.fields.auto_disable_after
-        if limit is None and attempt.outcome != "succeeded":  # the setting as it is now
-            with self.readers.borrow() as store, store.errors():
-                settings = InstallationSettings.current(store.project(InstallationSettings()))
+        if limit is None and settings is not None:  # the installation's, after a failure
             limit = settings.auto_disable_after
         return transitions(sub, attempt, now, limit or 0)
 

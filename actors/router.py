@@ -21,12 +21,15 @@ from signin_webhooks.eventstore.deliveries import (
     DeliveryHistory,
     RetryRequested,
 )
+from signin_webhooks.eventstore.durations import format_duration
 from signin_webhooks.eventstore.log import Envelope, Record, internal_record
 from signin_webhooks.eventstore.notifications import kind_of
 from signin_webhooks.eventstore.subscription_index import SubscriptionIndex
 from signin_webhooks.eventstore.subscriptions import (
     LIFECYCLE,
     Subscription,
+    SubscriptionBackedOff,
+    SubscriptionBackoffEnded,
     SubscriptionCreated,
     SubscriptionDisabled,
     SubscriptionEnabled,
@@ -303,6 +306,13 @@ def _report(event: InternalEvent) -> None:
             activity.health_changed(
                 "disabled", event.subscription_id, reason=event.reason, automatic=event.automatic
             )
+        case SubscriptionBackedOff():
+            activity.health_changed(
+                "backed_off", event.subscription_id, backoff=format_duration(event.backoff),
+                until=event.until, reason=event.reason,
+            )  # fmt: skip
+        case SubscriptionBackoffEnded():
+            activity.health_changed("backoff_ended", event.subscription_id, reason=event.reason)
         case SubscriptionEnabled():
             activity.health_changed("enabled", event.subscription_id, from_now=event.from_now)
 

@@ -110,7 +110,8 @@ def status(system: WebhookSystem, as_json: bool) -> None:
         echo(f"worker {worker['id']} ({worker['name']}): {owned}")
     columns = ("subscription_id", "name", "health", "backlog", "oldest_undelivered_age", "failed")
     echo_table(
-        [(*(r[c] for c in columns), r["last_success"], r["failing_since"]) for r in rows],
+        [(*(r[c] for c in columns), r["last_success"], r["failing_since"], r["backoff_until"])
+         for r in rows],
         ["subscription", "name", "health", "backlog", "oldest", "failed", "last success",
-         "failing since"],
+         "failing since", "backoff until"],
     )  # fmt: skip

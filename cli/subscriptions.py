@@ -11,6 +11,7 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.subscription_manager import Saved
 from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
+from signin_webhooks.eventstore.durations import format_duration
 from signin_webhooks.eventstore.endpoints import is_plain_http
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
 
@@ -46,6 +47,8 @@ def view(sub: Subscription, *, reveal: bool = False) -> dict[str, Any]:
         "health": sub.health,
         "failing_since": sub.failing_since,
         "last_success": sub.last_success_at,
+        "backoff": format_duration(sub.backoff) if sub.backoff_until else None,
+        "backoff_until": sub.backoff_until,
         "secrets": [
             {
                 "number": s.number,

@@ -36,6 +36,18 @@ def _whole(low: int, high: int) -> Callable[[str, str], int]:
     return parse
 
 
+def _percent(text: str, what: str) -> float:
+    """`10%` (or `10`) as 0.1: whole percents from 0 to 100."""
+    value = str(text).strip().removesuffix("%").strip()
+    if not (value.isascii() and value.isdigit()) or not 0 <= int(value) <= 100:
+        raise InvalidInput(f"{what} {text!r} must be a percentage from 0% to 100%, such as 10%")
+    return int(value) / 100
+
+
+def _show_percent(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
 def _horizon(text: str, what: str) -> float | None:
     if str(text).strip().lower() == "off":
         return None
@@ -77,6 +89,13 @@ SETTINGS: dict[str, tuple[str, Callable[[str, str], Any], Callable[[Any], str], 
         lambda t, w: parse_duration(str(t), what=w, maximum=3650 * DAY),
         format_duration,
         "disable a subscription failing this long (its own setting wins); 0 never disables",
+    ),
+    "retry_jitter": (
+        "10%",
+        _percent,
+        _show_percent,
+        "each retry waits up to this much longer than its schedule says, at random, so"
+        " endpoints that failed together are not retried together",
     ),
     "operations_url": (
         "off",
@@ -132,6 +151,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allow_private_networks: bool
     require_https: bool
     auto_disable_after: float
+    retry_jitter: float
     operations_url: str | None
     delivery_pool_size: int
     connections_per_host: int

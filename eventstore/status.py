@@ -43,5 +43,7 @@ def subscription_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
             "failed": DeliveryHistory.failed(conn, sub.id),
             "last_success": sub.last_success_at,
             "failing_since": sub.failing_since,
+            "backoff": format_duration(sub.backoff) if sub.backoff_until else None,
+            "backoff_until": sub.backoff_until,
         })  # fmt: skip
     return rows

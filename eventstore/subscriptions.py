@@ -75,6 +75,24 @@ class SubscriptionRecovered(InternalEvent, frozen=True, tag="subscription.recove
     reason: str
 
 
+class SubscriptionBackedOff(InternalEvent, frozen=True, tag="subscription.backed_off"):
+    """Pace: the endpoint answered 502, 504, or 429 without Retry-After, so no attempt of the
+    subscription starts before `until`; `backoff` (seconds) doubles with each such answer until
+    a success."""
+
+    subscription_id: str
+    backoff: float
+    until: str
+    reason: str
+
+
+class SubscriptionBackoffEnded(InternalEvent, frozen=True, tag="subscription.backoff_ended"):
+    """Pace: an attempt succeeded while the subscription was backed off."""
+
+    subscription_id: str
+    reason: str
+
+
 class SecretRotated(InternalEvent, frozen=True, kw_only=True, tag="subscription.secret_rotated"):
     """The old secret stays valid, and is signed with, until `previous_expires_at`; every
     earlier secret still in its grace too, for no longer. `keep_previous` false (a rotation
@@ -144,6 +162,9 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     #: health: the start of the first failed attempt since the last success, while failing
     failing_since: str | None = None
     last_success_at: str | None = None  # the start of the last attempt that succeeded
+    #: pace: after 502, 504 or 429 without Retry-After, no attempt starts before backoff_until
+    backoff: float = 0.0
+    backoff_until: str | None = None
 
     @property
     def deleted(self) -> bool:
@@ -207,12 +228,23 @@ _TYPES = (
     SubscriptionDisabled,
     SubscriptionFailing,
     SubscriptionRecovered,
+    SubscriptionBackedOff,
+    SubscriptionBackoffEnded,
     SecretRotated,
     SecretRevoked,
     SubscriptionDeleted,
 )
 LIFECYCLE = frozenset(cls.type_name() for cls in _TYPES)
-HEALTH = frozenset(cls.type_name() for cls in (SubscriptionFailing, SubscriptionRecovered))
+#: facts of the endpoint's doing, which the batcher that recorded them knows already
+HEALTH = frozenset(
+    cls.type_name()
+    for cls in (
+        SubscriptionFailing,
+        SubscriptionRecovered,
+        SubscriptionBackedOff,
+        SubscriptionBackoffEnded,
+    )
+)
 _ATTEMPT = "attempt.recorded"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Subscription).decode
@@ -249,12 +281,19 @@ def evolve(state: Subscription | None, record: Record, event: InternalEvent) -> 
             return msgspec.structs.replace(state, failing_since=event.since)
         case SubscriptionRecovered():
             return msgspec.structs.replace(state, failing_since=None)
+        case SubscriptionBackedOff():
+            return msgspec.structs.replace(state, backoff=event.backoff, backoff_until=event.until)
+        case SubscriptionBackoffEnded():
+            return msgspec.structs.replace(state, backoff=0.0, backoff_until=None)
     change: dict[str, object] = {"updated_at": at}
     match event:
         case SubscriptionUpdated():
             change["fields"] = event.fields
         case SubscriptionEnabled():  # a fresh start: the next failure starts the clock again
-            change.update(enabled=True, disabled_reason="", failing_since=None)
+            change.update(
+                enabled=True, disabled_reason="", failing_since=None, backoff=0.0,
+                backoff_until=None,
+            )  # fmt: skip
             if event.from_now:
                 change["start_after"] = record.sequence
         case SubscriptionDisabled():

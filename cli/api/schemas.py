@@ -107,6 +107,8 @@ class SubscriptionOut(msgspec.Struct, kw_only=True):
     health: str
     failing_since: str | None
     last_success: str | None
+    backoff: str | None
+    backoff_until: str | None
     secrets: list[SecretOut]
     created_at: str
     updated_at: str
@@ -213,6 +215,8 @@ class SubscriptionHealth(msgspec.Struct, kw_only=True):
     failed: int
     last_success: str | None
     failing_since: str | None
+    backoff: str | None
+    backoff_until: str | None
 
 
 class Status(msgspec.Struct, kw_only=True):

@@ -49,6 +49,8 @@ def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_heal
         "failed": 0,
         "last_success": succeeded_at,
         "failing_since": None,
+        "backoff": None,
+        "backoff_until": None,
     }
     assert (rows[broken_id]["backlog"], rows[broken_id]["oldest_undelivered_age"]) == (2, "3m")
     assert (rows[broken_id]["last_success"], rows[broken_id]["failing_since"]) == (
@@ -63,7 +65,7 @@ def test_status_shows_whether_run_is_up_and_each_subscription_s_backlog_and_heal
     text = [line for line in text if not line.startswith("worker ")]  # PostgreSQL's workers
     assert text[1].split() == [
         "SUBSCRIPTION", "NAME", "HEALTH", "BACKLOG", "OLDEST", "FAILED", "LAST", "SUCCESS",
-        "FAILING", "SINCE",
+        "FAILING", "SINCE", "BACKOFF", "UNTIL",
     ]  # fmt: skip
     expected = [broken_id, "broken", "failing", "2", "3m", "0"]
     assert any(line.split()[:6] == expected for line in text)

@@ -19,6 +19,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> No
         ["allow_private_networks", "false"],
         ["require_https", "false"],
         ["auto_disable_after", "120h"],
+        ["retry_jitter", "10%"],
         ["operations_url", "off"],
         ["delivery_pool_size", "16"],
         ["connections_per_host", "4"],
@@ -42,6 +43,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> No
         ("connections_per_host", "8", "8"),
         ("max_request_bytes", "1048576", "1048576"),
         ("idempotency_window", "1h", "1h"),
+        ("retry_jitter", "25", "25%"),
     ],
 )
 def test_settings_set_saves_each_key_for_later_invocations(
