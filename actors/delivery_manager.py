@@ -24,6 +24,8 @@ from signin_webhooks.eventstore.deliveries import (
     DeliveryHistory,
     RetryRequested,
 )
+from signin_webhooks.eventstore.delivery_changes import FILTER as CHANGES
+from signin_webhooks.eventstore.delivery_changes import DeliveryChange, change_of
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 
 
@@ -99,6 +101,30 @@ class DeliveryManager:
                 " made); `deliveries list` shows the ids"
             )
         return found, DeliveryHistory.attempts(conn, delivery_id)
+
+    def position(self) -> int:
+        """The log's position now: `changes` after it are what happens from now on."""
+        with self.ledger.store.errors():
+            return self.ledger.store.log.last_sequence()
+
+    def changes(
+        self, after_sequence: int, limit: int = 1000
+    ) -> tuple[int, builtins.list[DeliveryChange]]:
+        """Changes of deliveries the log recorded after `after_sequence`, oldest first (at most
+        `limit` records' worth), and the position to read on from."""
+        store = self.ledger.store
+        with store.errors():
+            head = store.log.last_sequence()
+            records = list(
+                store.log.read(after_sequence, filter=CHANGES, signin=False, internal=True,
+                               limit=limit)
+            )  # fmt: skip
+        # All read up to the head unless the limit cut it short: read on from there, past
+        # the Sign In events, not through them again.
+        position = max(head, after_sequence) if len(records) < limit else records[-1].sequence
+        if records:
+            position = max(position, records[-1].sequence)
+        return position, [c for r in records if (c := change_of(r)) is not None]
 
     def body(self, delivery: Delivery) -> bytes:
         """The exact body sent, rebuilt from the log."""

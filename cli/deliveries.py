@@ -10,6 +10,7 @@ import click
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table, printable
+from signin_webhooks.cli.watching import FOLLOW_INTERVAL, until_interrupted
 from signin_webhooks.eventstore import StoreError
 from signin_webhooks.eventstore.deliveries import STATUSES, AttemptRecorded, Delivery
 from signin_webhooks.eventstore.durations import format_duration
@@ -67,16 +68,33 @@ def deliveries() -> None:
     "--webhook-id", "delivery_id", metavar="ID", help="Only the delivery sent with this webhook-id."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, metavar="N")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@pass_system
-def list_(system: WebhookSystem, /, as_json: bool, **where: Any) -> None:
-    """Recent deliveries, newest first.
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (NDJSON with --follow).")
+@click.option(
+    "--follow", is_flag=True, help="Print each new delivery and change of status, until Ctrl-C."
+)
+@click.pass_context
+def list_(ctx: click.Context, /, as_json: bool, follow: bool, **where: Any) -> None:
+    """Recent deliveries, newest first; with --follow, what happens to deliveries from now on,
+    a line for each change, read from the log (beside a running `run`, from any process).
 
     \b
     Examples:
       signin-webhooks deliveries list --status failed --since 2d
       signin-webhooks deliveries list --event ev_1001
+      signin-webhooks deliveries list --follow --subscription sub_06h1v2vndzckg49d
     """
+    system = ctx.find_object(WebhookSystem)
+    assert system is not None  # the group opened it
+    if follow:
+        given = [name for name in where if ctx.get_parameter_source(name) is COMMAND_LINE]
+        others = [OPTION_NAMES[name] for name in given if name not in FOLLOWED]
+        if others:
+            raise click.UsageError(
+                f"--follow prints what happens from now on: it takes --subscription, --status"
+                f" and --webhook-id, not {', '.join(others)}; drop it, or leave out --follow"
+            )
+        follow_deliveries(system, as_json, **{k: where[k] for k in FOLLOWED})
+        return
     found = system.deliveries.list(**where)
     if as_json:
         echo_json([delivery_view(d) for d in found])
@@ -97,6 +115,40 @@ def list_(system: WebhookSystem, /, as_json: bool, **where: Any) -> None:
         ],
         ["id", "subscription", "status", "trigger", "events", "attempts", "sealed", "settled/next"],
     )
+
+
+FOLLOWED = ("subscription_id", "status", "delivery_id")
+OPTION_NAMES = {
+    "since": "--since", "until": "--until", "event_id": "--event", "limit": "--limit",
+}  # fmt: skip
+COMMAND_LINE = click.core.ParameterSource.COMMANDLINE
+
+
+def follow_deliveries(
+    system: WebhookSystem,
+    as_json: bool,
+    subscription_id: str | None,
+    status: str | None,
+    delivery_id: str | None,
+) -> None:
+    position = system.deliveries.position()
+    click.echo(f"following deliveries after sequence {position}; Ctrl-C stops", err=True)
+
+    def more() -> None:
+        nonlocal position
+        position, found = system.deliveries.changes(position)
+        for change in found:
+            if subscription_id not in (None, change.subscription_id):
+                continue
+            if status not in (None, change.status) or delivery_id not in (None, change.delivery_id):
+                continue
+            if as_json:
+                echo_json(change)
+            else:
+                echo(f"{change.recorded_at}  {change.delivery_id}  {change.subscription_id}"
+                     f"  {change.status:<9}  {change.detail}")  # fmt: skip
+
+    until_interrupted(more, FOLLOW_INTERVAL)
 
 
 @deliveries.command()

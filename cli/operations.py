@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from signin_webhooks.actors import WebhookSystem
@@ -9,7 +11,9 @@ from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
 from signin_webhooks.cli.subscriptions import subscriptions
-from signin_webhooks.eventstore import EVENT_TYPES
+from signin_webhooks.cli.watching import interval_option, parse_interval, until_interrupted
+from signin_webhooks.eventstore import EVENT_TYPES, format_time
+from signin_webhooks.eventstore.durations import format_duration
 
 
 @subscriptions.command()
@@ -85,8 +89,10 @@ def retention(system: WebhookSystem, dry_run: bool, as_json: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--watch", is_flag=True, help="Redraw every --interval until Ctrl-C.")
+@interval_option("2s")
 @pass_system
-def status(system: WebhookSystem, as_json: bool) -> None:
+def status(system: WebhookSystem, as_json: bool, watch: bool, interval: str) -> None:
     """Whether `run` is up (on PostgreSQL: its workers and what each owns), and per
     subscription its backlog and health.
 
@@ -94,7 +100,27 @@ def status(system: WebhookSystem, as_json: bool) -> None:
     Examples:
       signin-webhooks status
       signin-webhooks status --json | jq '.subscriptions[] | select(.health != "healthy")'
+      signin-webhooks status --watch --interval 5s
     """
+    if not watch:
+        show_status(system, as_json)
+        return
+    every = parse_interval(interval)
+    terminal = sys.stdout.isatty()
+
+    def redraw() -> None:
+        if terminal and not as_json:
+            click.clear()
+        elif not as_json:
+            click.echo()  # each drawing apart from the one before
+        show_status(system, as_json)
+        if not as_json:
+            echo(f"every {format_duration(every)}, at {format_time(system.clock())}; Ctrl-C stops")
+
+    until_interrupted(redraw, every)
+
+
+def show_status(system: WebhookSystem, as_json: bool) -> None:
     holder = system.running()
     rows = system.status()
     workers = system.workers()

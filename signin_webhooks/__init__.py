@@ -38,6 +38,7 @@ if _typing.TYPE_CHECKING:
         Delivery,
         RetryRequested,
     )
+    from signin_webhooks.eventstore.delivery_changes import DeliveryChange
     from signin_webhooks.eventstore.idempotency import Answer
     from signin_webhooks.eventstore.retention import RetentionReport
     from signin_webhooks.eventstore.secrets import Keyring
@@ -56,6 +57,7 @@ _EXPORTS = {
     "AttemptRecorded": "signin_webhooks.eventstore.deliveries",
     "BatchCancelled": "signin_webhooks.eventstore.deliveries",
     "Delivery": "signin_webhooks.eventstore.deliveries",
+    "DeliveryChange": "signin_webhooks.eventstore.delivery_changes",
     "DeliveryManager": "signin_webhooks.actors.delivery_manager",
     "Filter": "signin_webhooks.eventstore",
     "IdempotentRequests": "signin_webhooks.actors.idempotency",
@@ -95,6 +97,7 @@ __all__ = [
     "AttemptRecorded",
     "BatchCancelled",
     "Delivery",
+    "DeliveryChange",
     "DeliveryManager",
     "Filter",
     "IdempotentRequests",
