@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,15 +312,18 @@ class SubscriptionManager:
         since: str | dt.datetime,
         until: str | dt.datetime | None = None,
         dry_run: bool = False,
+        progress: Callable[[str], None] | None = None,
     ) -> tuple[int, Requested | None]:
         """Re-send the subscription's events recorded in [since, until) in new batches; returns
-        how many events that is, and the request (None for a dry run)."""
+        how many events that is, and the request (None for a dry run). `progress` is told the
+        recorded_at reached, every PROGRESS_EVERY events, as the window is read."""
         sub = self.get(subscription_id)
         start = self._time(since, "since")
         end = None if until is None else self._time(until, "until")
         if end is not None and end <= start:
             raise InvalidInput("until must be later than since", fields=("until", "since"))
-        return self._resend(sub, sub.window(since=start, until=end), dry_run=dry_run)
+        window = sub.window(since=start, until=end)
+        return self._resend(sub, window, dry_run=dry_run, progress=progress)
 
     def _time(self, text: str | dt.datetime, what: str) -> str:
         return format_time(parse_time(text, what=what, now=self.ledger.clock()))
@@ -333,11 +336,14 @@ class SubscriptionManager:
         after: int = 0,
         through: int | None = None,
         dry_run: bool = False,
+        progress: Callable[[str], None] | None = None,
     ) -> tuple[int, Requested | None]:
         """Send the window's events after `after` (and through `through`) in new batches."""
         records: Iterable[Record] = self.ledger.store.log.read(after, filter=window)
         if through is not None:
             records = itertools.takewhile(lambda r: r.sequence <= through, records)
+        if progress is not None:
+            records = _told(records, progress)
         entries = ((r.sequence, r.delivered_size()) for r in records)
         if dry_run:
             return sum(1 for _ in entries), None
@@ -377,6 +383,16 @@ class SubscriptionManager:
                 resolver=self.resolver, allow_private=allow_private,
             )  # fmt: skip
         return warnings
+
+
+PROGRESS_EVERY = 1000
+
+
+def _told(records: Iterable[Record], progress: Callable[[str], None]) -> Iterator[Record]:
+    for n, record in enumerate(records, 1):
+        if n % PROGRESS_EVERY == 0:
+            progress(record.recorded_at)
+        yield record
 
 
 def _seals(

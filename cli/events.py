@@ -10,6 +10,7 @@ import click
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system, pass_writer
 from signin_webhooks.cli.output import echo_fields, echo_json, echo_table
+from signin_webhooks.cli.progress import reading
 from signin_webhooks.eventstore import CATALOGUE, EVENT_TYPES, InvalidInput
 
 
@@ -21,7 +22,8 @@ def publish(system: WebhookSystem, source: str, as_json: bool) -> None:
     """Append events: one JSON object, a JSON array, or NDJSON, from FILE or stdin.
 
     All events of one call are appended or none. NDJSON is read a line at a time, so a
-    file of millions of events needs little memory; one call takes at most 512 MiB.
+    file of millions of events needs little memory; one call takes at most 512 MiB. On a
+    terminal, a bar on stderr shows how much of a large file has been read.
 
     \b
     Examples:
@@ -36,8 +38,8 @@ def publish(system: WebhookSystem, source: str, as_json: bool) -> None:
             file = open(source, "rb")  # noqa: SIM115 (closed below, once published)
         except OSError as e:
             raise InvalidInput(f"cannot read '{source}': {e.strerror}") from None
-        with file:
-            result = system.publish(file)
+        with file, reading(file, f"publishing {source}") as counted:
+            result = system.publish(counted)
     report = {
         "appended": result.appended,
         "duplicates": result.duplicates,

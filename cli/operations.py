@@ -10,6 +10,7 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table
+from signin_webhooks.cli.progress import through_window
 from signin_webhooks.cli.subscriptions import subscriptions
 from signin_webhooks.cli.watching import interval_option, parse_interval, until_interrupted
 from signin_webhooks.eventstore import EVENT_TYPES, format_time
@@ -57,10 +58,13 @@ def test(
 def recover(
     system: WebhookSystem, subscription_id: str, since: str, until: str | None, dry_run: bool
 ) -> None:
-    """Re-send a window of the subscription's events in new batches."""
-    count, requested = system.subscriptions.recover(
-        subscription_id, since=since, until=until, dry_run=dry_run
-    )
+    """Re-send a window of the subscription's events in new batches.
+
+    On a terminal, a bar on stderr shows how far through the window it has read."""
+    with through_window(since, until, system.clock(), "reading the window") as progress:
+        count, requested = system.subscriptions.recover(
+            subscription_id, since=since, until=until, dry_run=dry_run, progress=progress
+        )
     if dry_run or requested is None:
         echo(f"{count} events in the window" + ("" if dry_run else "; nothing to send"))
     else:
