@@ -109,6 +109,7 @@ class Pipeline:
 
         self.pool = start_actor(DeliveryPool, start_member, settings.delivery_pool_size)
         self.notifier = start_actor(Notifier, self.runtime, self.transport)
+        self.notifier.ask(Begin())  # the retries the last stop left waiting
         self.runtime.notifier = self.notifier
         self.router = start_actor(Router, self.runtime, self.pool)
         self.router.ask(Begin())  # a damaged log fails here, with every actor started stopped

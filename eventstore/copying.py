@@ -8,13 +8,20 @@ from dataclasses import dataclass
 
 from signin_webhooks.eventstore.deliveries import DeliveryHistory
 from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.notifications import PendingNotifications
 from signin_webhooks.eventstore.settings import InstallationSettings
 from signin_webhooks.eventstore.stats import EventCounts
 from signin_webhooks.eventstore.store import Store
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 
 PAGE = 5000
-PROJECTIONS = (Subscriptions, DeliveryHistory, InstallationSettings, EventCounts)
+PROJECTIONS = (
+    Subscriptions,
+    DeliveryHistory,
+    InstallationSettings,
+    EventCounts,
+    PendingNotifications,
+)
 
 
 @dataclass(frozen=True)

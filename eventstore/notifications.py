@@ -9,6 +9,8 @@ from typing import Any
 import msgspec
 
 from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.log import Record
+from signin_webhooks.eventstore.projection import Projection
 from signin_webhooks.eventstore.subscriptions import (
     Subscription,
     SubscriptionDisabled,
@@ -20,9 +22,12 @@ PREFIX = "signin_webhooks.subscription."
 _encode = msgspec.json.Encoder().encode
 
 
-class NotificationAttempted(InternalEvent, frozen=True, tag="notification.attempted"):
-    """One POST of a notification to an operations endpoint; `outcome`: sent, retrying, failed."""
+class NotificationAttempted(InternalEvent, frozen=True, kw_only=True, tag="notification.attempted"):
+    """One POST of a notification to an operations endpoint; `outcome`: sent, retrying, failed.
+    v2: `url`, `body` and `next_attempt_at`, so that a retry still to come when the process stops
+    is sent after the next start (v1 has none of them: its retry is not resumed)."""
 
+    v: int = 2
     notification_id: str
     subscription_id: str
     kind: str
@@ -30,6 +35,46 @@ class NotificationAttempted(InternalEvent, frozen=True, tag="notification.attemp
     status: int | None
     error_kind: str | None
     outcome: str
+    url: str | None = None
+    body: str | None = None  # no secret: the subscription's id, name, health and reason
+    next_attempt_at: str | None = None
+
+
+class PendingNotifications(Projection):
+    """The notifications whose last attempt left a retry to come: what a start resumes."""
+
+    name = "pending_notifications"
+    tables = ("pending_notifications",)
+    reads_internal = True
+    schema = """
+    CREATE TABLE IF NOT EXISTS pending_notifications (
+        id TEXT PRIMARY KEY,
+        state BLOB NOT NULL
+    )
+    """
+
+    def apply(self, conn: Any, records: list[Record]) -> None:
+        tag = NotificationAttempted.type_name()
+        for record in records:
+            if record.type != tag:
+                continue
+            fact = _decode_attempted(record.body)
+            if fact.outcome == "retrying" and fact.url is not None and fact.body is not None:
+                conn.execute(
+                    "INSERT INTO pending_notifications (id, state) VALUES (?, ?) ON CONFLICT (id)"
+                    " DO UPDATE SET state = excluded.state",
+                    [fact.notification_id, record.body],
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM pending_notifications WHERE id = ?", [fact.notification_id]
+                )
+
+    @staticmethod
+    def all(conn: Any) -> list[NotificationAttempted]:
+        """Oldest first: the last attempt of each notification still to be retried."""
+        rows = conn.execute("SELECT state FROM pending_notifications ORDER BY id")
+        return [_decode_attempted(row[0]) for row in rows]
 
 
 def kind_of(fact: InternalEvent) -> str | None:
@@ -54,3 +99,6 @@ def payload(kind: str, subscription: Subscription, fact: Any, timestamp: str) ->
         "failing_since": subscription.failing_since,
     }
     return _encode({"type": PREFIX + kind, "timestamp": timestamp, "data": data})
+
+
+_decode_attempted = msgspec.json.Decoder(NotificationAttempted).decode

@@ -17,7 +17,7 @@ from signin_webhooks.actors.notifier import Finished
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from signin_webhooks.eventstore.notifications import NotificationAttempted
 from signin_webhooks.eventstore.subscriptions import SubscriptionDisabled
-from tests.endpoint import Received, Reply
+from tests.endpoint import Hang, Received, Reply
 from tests.helpers import event, facts, subscribe, wait_for_facts, wait_until
 
 
@@ -118,3 +118,49 @@ def test_an_operator_s_disable_tells_nobody(system, endpoints):
     assert facts(system, NotificationAttempted, sub_id) == []
     wait_until(lambda: not system.subscriptions.get(sub_id).enabled, "disabled")
     assert operations.requests == []
+
+
+def test_an_operations_endpoint_that_hangs_does_not_hold_up_another_s(system, endpoints):
+    hanging, answering = endpoints(Hang()), endpoints()
+    slow = subscribe(
+        system, endpoints(Reply(500)), max_events=1, operations_url=hanging.url_for("/ops")
+    ).subscription.id
+    quick = subscribe(
+        system, endpoints(Reply(500)), max_events=1, context="ctx_other",
+        operations_url=answering.url_for("/ops"),
+    ).subscription.id  # fmt: skip
+    system.publish(event("e1"))
+    hanging.wait_for(1)  # its notification is in flight, and stays there
+    system.publish(event("e2", context="ctx_other"))
+    (told,) = answering.wait_for(1, timeout=30)
+    assert json.loads(told.body)["data"]["subscription_id"] == quick
+    sent = wait_for_facts(system, NotificationAttempted, quick, 1)
+    assert [n.outcome for n in sent] == ["sent"]
+    # Told while the other endpoint still hangs: its attempt has not ended, nor been recorded.
+    assert facts(system, NotificationAttempted, slow) == []
+
+
+def test_a_retry_pending_at_stop_is_sent_after_the_restart(database, endpoints, clock):
+    operations = endpoints()
+    operations.respond(Reply(502))
+    with WebhookSystem(database, clock=clock, allow_private_networks=True) as system:
+        saved = subscribe(
+            system, endpoints(Reply(500)), max_events=1, operations_url=operations.url_for("/ops")
+        )
+        sub_id = saved.subscription.id
+        system.publish(event("e1"))
+        (first,) = wait_for_facts(system, NotificationAttempted, sub_id, 1)
+        assert first.outcome == "retrying"
+    with WebhookSystem(database, clock=clock, allow_private_networks=True) as system:
+        clock.advance(seconds=29)
+        system.settled()
+        assert system._pipeline is not None
+        system._pipeline.notifier.ask(Finished(), timeout=5)
+        assert len(operations.requests) == 1, "sent again before its retry was due"
+        clock.advance(seconds=1)
+        again = operations.wait_for(2)[1]
+        sent = wait_for_facts(system, NotificationAttempted, sub_id, 2)
+    assert [(n.attempt, n.outcome) for n in sent] == [(1, "retrying"), (2, "sent")]
+    assert again.headers["webhook-id"] == first.notification_id
+    assert saved.secret is not None
+    assert verified(saved.secret, again)["type"] == "signin_webhooks.subscription.failing"

@@ -55,6 +55,7 @@ def test_a_fresh_database_has_no_subscriptions_and_default_settings(
         "allow_private_networks": "false",
         "require_https": "false",
         "auto_disable_after": "120h",
+        "retry_jitter": "10%",
         "operations_url": "off",
         "delivery_pool_size": "16",
         "connections_per_host": "4",
