@@ -35,6 +35,7 @@ WATCH_INTERVAL = 0.05  # another process's publish is noticed within this (and a
 CHECKPOINT_EVERY = 20  # watch intervals: a second
 LISTEN_POLL = 0.25  # PostgreSQL: the head is polled this often behind the notifications
 LISTEN_TICKS_PER_SECOND = 4
+SERVER_READERS = 4  # PostgreSQL: connections the delivery actors read bodies and keys through
 
 
 class Pipeline:
@@ -98,10 +99,9 @@ class Pipeline:
             max_connections_per_host=settings.connections_per_host,
         )
         self.scheduler.start()
-        # A server counts its connections: there the delivery actors share one to read bodies.
-        shared = self._store(db_path, clock) if writer.db.shares_connections else None
-
-        self.readers = Readers(lambda: shared or Store(db_path, clock, background=True))
+        # A server counts its connections: there the delivery actors share a few to read bodies.
+        limit = SERVER_READERS if writer.db.shares_connections else None
+        self.readers = Readers(lambda: Store(db_path, clock, background=True), limit)
         deliverer = Deliverer(self.readers, self.runtime.recorder, self.transport, clock)
 
         def start_member(pool: pykka.ActorRef[DeliveryPool]) -> pykka.ActorRef[DeliveryActor]:

@@ -117,31 +117,50 @@ class Recorder:
 
 
 class Readers:
-    """Read connections shared by the delivery actors: as many as read at the same moment,
-    not one per actor, however many actors the pool has started."""
+    """Read connections shared by the delivery actors: as many as read at the same moment, up
+    to `limit`, not one per actor, however many actors the pool has started. Each is lent to one
+    thread at a time: on a connection two threads share, one's statements would run inside the
+    other's transaction (a projection catching up) and their results interleave."""
 
-    def __init__(self, open_store: Callable[[], Store]) -> None:
+    def __init__(self, open_store: Callable[[], Store], limit: int | None = None) -> None:
         self._open = open_store
-        self._lock = threading.Lock()
+        self._limit = limit
+        self._changed = threading.Condition(threading.Lock())
         self._free: list[Store] = []
         self._opened: list[Store] = []
+        self._opening = 0
 
     @contextlib.contextmanager
     def borrow(self) -> Iterator[Store]:
-        with self._lock:
+        """A connection of its own for the caller, until it returns: one opened if none is free
+        and the limit allows, else the first returned."""
+        with self._changed:
+            while not self._free and not self._may_open():
+                self._changed.wait()
             store = self._free.pop() if self._free else None
+            if store is None:
+                self._opening += 1
         if store is None:
-            store = self._open()
-            with self._lock:
-                self._opened.append(store)
+            try:
+                store = self._open()
+            finally:
+                with self._changed:
+                    self._opening -= 1
+                    if store is not None:
+                        self._opened.append(store)
+                    self._changed.notify()
         try:
             yield store
         finally:
-            with self._lock:
+            with self._changed:
                 self._free.append(store)
+                self._changed.notify()
+
+    def _may_open(self) -> bool:
+        return self._limit is None or len(self._opened) + self._opening < self._limit
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             opened, self._opened, self._free = self._opened, [], []
         for store in opened:
             store.close()

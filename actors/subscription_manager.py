@@ -300,7 +300,7 @@ class SubscriptionManager:
         delivery = self.deliveries.get(seal.batch_id)[0]
         allow_private = self.settings.allow_private_networks()
         with Transport(resolver=self.resolver, allow_private=allow_private) as transport:
-            deliverer = Deliverer(Readers(lambda: store), recorder, transport, clock)
+            deliverer = Deliverer(Readers(lambda: store, 1), recorder, transport, clock)
             deliverer.deliver(Job(delivery, sub, 1, "test"))
         delivery, attempts = self.deliveries.get(seal.batch_id)
         return delivery, attempts[-1]
