@@ -9,7 +9,7 @@ from signin_webhooks.actors import activity
 from signin_webhooks.actors.runtime import Listener, Runtime
 from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.deliveries import DeliveryHistory
-from signin_webhooks.eventstore.retention import run_retention
+from signin_webhooks.eventstore.retention import retain_unless_running
 from signin_webhooks.eventstore.settings import InstallationSettings
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 
@@ -45,4 +45,6 @@ class RetentionKeeper(Listener):
             return
         ref = self.actor_ref
         self.runtime.scheduler.after(INTERVAL.total_seconds(), lambda: ref.tell("tick"))
-        activity.retention_ran(run_retention(self.store, self.runtime.clock()))
+        report = retain_unless_running(self.store, self.runtime.clock())
+        if report is not None:  # else another worker runs it now
+            activity.retention_ran(report)

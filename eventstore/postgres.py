@@ -176,6 +176,25 @@ class PostgresDatabase:
         high = zlib.crc32(self.namespace.encode()) & 0x7FFFFFFF
         return high << 32 | zlib.crc32(purpose.encode())
 
+    @contextlib.contextmanager
+    def exclusive(self, purpose: str, *, wait: bool = True) -> Iterator[bool]:
+        """One session at a time of every worker on this log does `purpose` (a session-level
+        advisory lock, held across the transactions the work takes); without `wait`, yields
+        False at once if another holds it."""
+        key = self.lock_key(purpose)
+        with self.errors():
+            if wait:
+                self.conn.execute("SELECT pg_advisory_lock(?)", [key])
+                held = True
+            else:
+                (held,) = self.conn.execute("SELECT pg_try_advisory_lock(?)", [key]).fetchone()
+        try:
+            yield bool(held)
+        finally:
+            if held:  # a session the server ended took its locks with it
+                with contextlib.suppress(Exception), self.errors():
+                    self.conn.execute("SELECT pg_advisory_unlock(?)", [key])
+
     @property
     def channel(self) -> str:
         """The NOTIFY channel of this log."""

@@ -28,7 +28,19 @@ class RetentionReport:
 
 def run_retention(store: Store, now: dt.datetime, *, dry_run: bool = False) -> RetentionReport:
     """Expire delivery records and idempotency keys, and compact the log, as the installation
-    settings say."""
+    settings say; on PostgreSQL after any other worker's run in progress has ended."""
+    with store.db.exclusive("retention"):
+        return _run(store, now, dry_run=dry_run)
+
+
+def retain_unless_running(store: Store, now: dt.datetime) -> RetentionReport | None:
+    """A worker's timed run: None, and nothing done, while another worker's run is under way
+    (each worker's timer fires; one at a time expires and compacts)."""
+    with store.db.exclusive("retention", wait=False) as mine:
+        return run_retention(store, now) if mine else None
+
+
+def _run(store: Store, now: dt.datetime, *, dry_run: bool) -> RetentionReport:
     with store.errors():
         if not dry_run:
             destroy_unused_keys(store, now)

@@ -4,7 +4,10 @@ subscriptions back at once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
+from unittest.mock import ANY
 
 import psycopg
 import pytest
@@ -15,6 +18,12 @@ from signin_webhooks.actors.workers import LeaseKeeper
 from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.deliveries import BatchSealed
 from signin_webhooks.eventstore.leases import LeaseLost, Leases, workers
+from signin_webhooks.eventstore.postgres import PostgresDatabase
+from signin_webhooks.eventstore.retention import (
+    RetentionReport,
+    retain_unless_running,
+    run_retention,
+)
 from tests.backends import BACKENDS
 from tests.helpers import event, invoke, received_ids, subscribe, wait_until
 
@@ -118,3 +127,45 @@ def test_two_workers_share_the_subscriptions_and_one_that_stops_hands_them_back(
         [f"e{i}" for i in range(4)] + [f"f{i}" for i in range(4)]
     )
     assert len(subs) == 4
+
+
+def test_one_worker_at_a_time_runs_retention_and_the_others_skip_or_wait(database, clock):
+    with WebhookSystem(database, clock=clock, deliver=False) as system:
+        system.settings.set("log_retention", "1h")
+        system.publish([event(f"old{i}") for i in range(3)])
+    later = clock.now + dt.timedelta(hours=2)
+    running, timed, operator = Store(database), Store(database), Store(database)
+    try:
+        head = timed.log.last_sequence()
+        with running.db.exclusive("retention") as mine:  # a worker's run under way
+            assert mine
+            assert retain_unless_running(timed, later) is None  # another worker's timer
+            assert timed.log.last_sequence() == head
+            reports: list[RetentionReport] = []
+            waiting = threading.Thread(
+                target=lambda: reports.append(run_retention(operator, later))
+            )
+            waiting.start()  # an operator's `retention`: it waits its turn
+            assert isinstance(running.db, PostgresDatabase)
+            key = running.db.lock_key("retention")
+            wait_until(lambda: advisory_waits(database, key) == 1, "the operator's run to wait")
+            assert not reports
+        waiting.join()
+        assert reports[0].compacted_events == 3
+        assert timed.log.last_sequence() == head + 1  # the one compaction's record
+        assert retain_unless_running(timed, later) == RetentionReport(0, ANY, 0, ANY)
+    finally:
+        for store in (running, timed, operator):
+            store.close()
+
+
+def advisory_waits(database, key: int) -> int:
+    """Sessions waiting for the advisory lock `key` (its halves are pg_locks' classid, objid)."""
+    with psycopg.connect(database, autocommit=True) as admin:
+        found = admin.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND classid::bigint = %s AND objid::bigint = %s",
+            [key >> 32, key & 0xFFFFFFFF],
+        ).fetchone()
+    assert found is not None
+    return int(found[0])
