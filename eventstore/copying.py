@@ -31,36 +31,37 @@ class Copied:
 
 
 def copy_log(source: Store, destination: Store) -> Copied:
-    """Copy `source`'s log into `destination`, which must hold none yet."""
+    """Copy `source`'s log into `destination`, which must hold none yet. The source is read in
+    one snapshot: what is appended, expired or compacted there meanwhile leaves the copy as it
+    was at its start, the log and the data keys of one moment."""
     with destination.errors():
         if destination.log.last_sequence():
             raise InvalidInput(
                 f"'{destination.db.location}' already holds a log (up to sequence"
                 f" {destination.log.last_sequence()}); copy into an empty database"
             )
-    with source.errors():
-        last = source.log.last_sequence()  # what an append meanwhile adds is not copied
     copied = 0
-    with destination.errors(), destination.db.write_transaction() as conn:
-        after = 0
-        while after < last:
+    with source.errors(), source.db.snapshot():
+        last = source.log.last_sequence()
+        with destination.errors(), destination.db.write_transaction() as conn:
+            after = 0
+            while after < last:
+                with source.errors():
+                    records = list(source.log.read(after, signin=True, internal=True, limit=PAGE))
+                rows = [
+                    (r.sequence, r.id, r.type, r.organization_id, r.context_id, r.occurred_at,
+                     r.recorded_at, r.assigned, int(r.internal), r.body)
+                    for r in records
+                ]  # fmt: skip
+                destination.db.copy_events(conn, rows)
+                copied += len(rows)
+                if len(records) < PAGE:
+                    break
+                after = records[-1].sequence
+            destination.db.set_head(conn, last)
             with source.errors():
-                records = list(source.log.read(after, signin=True, internal=True, limit=PAGE))
-            rows = [
-                (r.sequence, r.id, r.type, r.organization_id, r.context_id, r.occurred_at,
-                 r.recorded_at, r.assigned, int(r.internal), r.body)
-                for r in records
-                if r.sequence <= last
-            ]  # fmt: skip
-            destination.db.copy_events(conn, rows)
-            copied += len(rows)
-            if len(records) < PAGE or len(rows) < len(records):
-                break
-            after = records[-1].sequence
-        destination.db.set_head(conn, last)
-        with source.errors():
-            keys = source.keyring.wrapped_keys()
-        destination.keyring.add_wrapped_keys(conn, keys)  # sealed under the same installation key
+                keys = source.keyring.wrapped_keys()
+            destination.keyring.add_wrapped_keys(conn, keys)  # sealed under the same key
     with destination.errors():
         for projection in PROJECTIONS:
             destination.projector.rebuild(projection())

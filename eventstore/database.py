@@ -162,6 +162,19 @@ class SqliteDatabase:
             conn.execute("COMMIT")
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that all see the file as it was at the first one (a read transaction in WAL
+        mode), whatever other connections commit meanwhile."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # it starts here
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")
+
+    @contextlib.contextmanager
     def exclusive(self, purpose: str, *, wait: bool = True) -> Iterator[bool]:
         """Nothing to take: one `run` holds the file's run lock, and its writes are the one
         writer's."""
@@ -237,6 +250,7 @@ class Database(Protocol):
     def errors(self) -> contextlib.AbstractContextManager[None]: ...
     def create_schema(self, script: str) -> None: ...
     def write_transaction(self) -> contextlib.AbstractContextManager[Any]: ...
+    def snapshot(self) -> contextlib.AbstractContextManager[Any]: ...
     def exclusive(
         self, purpose: str, *, wait: bool = True
     ) -> contextlib.AbstractContextManager[bool]: ...

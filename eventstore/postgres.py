@@ -248,6 +248,19 @@ class PostgresDatabase:
                 raise
             conn.raw.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Reads that all see the log as it was at their first statement, whatever commits
+        meanwhile (REPEATABLE READ): a copy taken while workers write is of one moment."""
+        with self._lock:
+            conn = self.conn
+            conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield conn
+            finally:
+                if not conn.raw.closed:
+                    conn.raw.execute("ROLLBACK")
+
     def hold_head(self, conn: Connection) -> None:
         """Hold the log's head until the transaction ends: no append numbers an event
         meanwhile, so what this transaction reads of the log is all there is before it."""

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore import Store, copying
 from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from tests.backends import BACKENDS
 from tests.helpers import event, invoke, one_error_line, subscribe, wait_for_facts
@@ -74,3 +75,35 @@ def test_a_copy_from_a_file_that_does_not_exist_is_refused(tmp_path, database):
     assert result.exit_code == 2
     assert "no such database file" in one_error_line(result.stderr)
     assert not (tmp_path / "nothing.db").exists()
+
+
+def test_a_copy_taken_while_the_source_changes_is_the_log_of_one_moment(
+    tmp_path, database, monkeypatch
+):
+    with WebhookSystem(database, deliver=False) as system:
+        system.publish([event(f"e{i}") for i in range(6)])
+    source, destination = Store(database), Store(tmp_path / "copy.db")
+    monkeypatch.setattr(copying, "PAGE", 2)
+    read = source.log.read
+    pages = 0
+
+    def read_then_change(*args, **kwargs):
+        nonlocal pages
+        yield from read(*args, **kwargs)
+        pages += 1
+        if pages == 1:  # between the copy's first and second page another worker compacts
+            with WebhookSystem(database, deliver=False) as other:  # and publishes
+                other.store.db.conn.execute("DELETE FROM events WHERE sequence IN (3, 4)")
+                other.publish(event("later"))
+
+    monkeypatch.setattr(source.log, "read", read_then_change)
+    try:
+        copied = copying.copy_log(source, destination)
+    finally:
+        source.close()
+        destination.close()
+
+    assert (copied.events, copied.last_sequence) == (6, 6)
+    assert [r.id for r in everything(tmp_path / "copy.db")["records"]] == [
+        f"e{i}" for i in range(6)
+    ]
