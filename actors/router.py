@@ -119,19 +119,46 @@ class Router(Listener):
             batcher = start_actor(Batcher, current, self.runtime, self.pool, unsettled)
             self.batchers[sub_id] = batcher
             self.after[sub_id] = after
-            window = current.window()
-            while after < self.position:
-                page = list(self.store.log.read(after, filter=window, limit=PAGE))
-                entries = [
-                    (r.sequence, r.delivered_size(), r.recorded_at)
-                    for r in page
-                    if r.sequence <= self.position
-                ]
-                if entries:
-                    batcher.tell(Matched(entries))
-                if len(page) < PAGE:
-                    break
-                after = page[-1].sequence
+            for start, end, window in self._windows(sub_id, after):
+                self._read_backlog(batcher, start, end, window)
+
+    def _windows(self, sub_id: str, after: int) -> list[tuple[int, int, Filter]]:
+        """The stretches of the log in (after, position], each with the filter the subscription
+        had while its events were appended: an event matches as it did when it was published,
+        as it does for the router replaying from a start (an update changes what comes after)."""
+        assert self.store is not None
+        lifecycle = Filter(types=tuple(LIFECYCLE))
+        state: Subscription | None = None
+        windows: list[tuple[int, int, Filter]] = []
+        for record in self.store.log.read(0, filter=lifecycle, signin=False, internal=True):
+            if record.sequence > self.position:
+                break
+            event = record.event()
+            if event.subscription_id != sub_id:  # type: ignore[attr-defined]  # every lifecycle fact has it
+                continue
+            if state is not None and record.sequence > after:
+                windows.append((after, record.sequence, state.window()))
+                after = record.sequence
+            state = evolve(state, record, event)
+            if state.deleted:
+                return windows
+            after = max(after, state.start_after)  # enable --from-now skips what came before
+        if state is not None and after < self.position:
+            windows.append((after, self.position, state.window()))
+        return windows
+
+    def _read_backlog(self, batcher: Any, after: int, end: int, window: Filter) -> None:
+        """The events in (after, end] that `window` takes, to the batcher a page at a time."""
+        assert self.store is not None
+        while after < end:
+            page = list(self.store.log.read(after, filter=window, limit=PAGE))
+            entries = [(r.sequence, r.delivered_size(), r.recorded_at) for r in page]
+            entries = [entry for entry in entries if entry[0] <= end]
+            if entries:
+                batcher.tell(Matched(entries))
+            if len(page) < PAGE or len(entries) < len(page):
+                return
+            after = page[-1].sequence
 
     def _hand_back(self, message: HandBack) -> None:
         batcher = self.batchers.pop(message.subscription_id, None)

@@ -13,7 +13,15 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, BatchCancelled, BatchSealed
 from tests.backends import BACKENDS
 from tests.endpoint import Hang, Reply
-from tests.helpers import event, facts, ids, received_ids, subscribe, wait_for_facts
+from tests.helpers import (
+    event,
+    facts,
+    ids,
+    received_ids,
+    subscribe,
+    wait_for_facts,
+    wait_until,
+)
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 
@@ -120,3 +128,18 @@ def test_a_retry_asked_for_during_an_attempt_starts_a_new_series_once_it_ends(sy
         (1, "schedule", "retrying"),
         (2, "retry", "succeeded"),
     ]
+
+
+def test_events_published_while_nothing_runs_match_the_filter_of_their_time_at_the_next_start(
+    database, endpoints, clock
+):
+    endpoint = endpoints()
+    with WebhookSystem(database, deliver=False, clock=clock, allow_private_networks=True) as off:
+        sub_id = subscribe(off, endpoint, context="ctx_a", max_events=1).subscription.id
+        off.publish([event("a-before", context_id="ctx_a"), event("b-before", context_id="ctx_b")])
+        off.subscriptions.update(sub_id, context="ctx_b")
+        off.publish([event("a-after", context_id="ctx_a"), event("b-after", context_id="ctx_b")])
+    with WebhookSystem(database, clock=clock, allow_private_networks=True) as running:
+        wait_until(lambda: len(endpoint.requests) >= 2, "the backlog delivered")
+        running.settled()
+    assert received_ids(endpoint) == ["a-before", "b-after"]
