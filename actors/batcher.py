@@ -117,6 +117,9 @@ class Batcher(Listener):
         self.due: tuple[str, float] | None = None  # the head's next attempt, monotonic time
         self.backoff_due: float | None = None  # the end of the backoff, monotonic time
         self.releasing: Callable[[], None] | None = None
+        # On PostgreSQL: the lease this batcher delivers under. A lease lost and claimed again
+        # is a new token, and a new batcher: this one's attempts are then refused before sending.
+        self.lease = None if runtime.leases is None else runtime.leases.token(subscription.id)
 
     def on_start(self) -> None:
         self._send_next()
@@ -245,7 +248,7 @@ class Batcher(Listener):
         self.in_flight = delivery.id
         trigger = "retry" if delivery.series_start > 1 else delivery.trigger
         job = Job(self.queue.with_ranges(delivery), self.sub, delivery.attempts + 1, trigger,
-                  self.actor_ref)  # fmt: skip
+                  self.actor_ref, self.lease)  # fmt: skip
         self.pool.tell(job)
 
     def _wait_for(self, delivery: Delivery) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib.metadata
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from signin_webhooks.eventstore.backoff import backs_off, pace
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
 from signin_webhooks.eventstore.errors import StoreError
 from signin_webhooks.eventstore.health import transitions
+from signin_webhooks.eventstore.leases import LeaseLost
 from signin_webhooks.eventstore.settings import InstallationSettings, Settings
 from signin_webhooks.eventstore.subscriptions import (
     REDACTED,
@@ -37,6 +39,7 @@ from signin_webhooks.eventstore.subscriptions import (
 VERSION = importlib.metadata.version("signin-webhooks")
 USER_AGENT = f"signin-webhooks/{VERSION}"
 RETRY_AFTER_CAP = 3600.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Job:
     attempt: int
     trigger: str
     reply_to: Any = None  # the batcher's ActorRef
+    lease: int | None = None  # on PostgreSQL, the fencing token its batcher started under
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,8 @@ class Deliverer:
             with store.errors():
                 opened = sub.opened(store.keyring, started)  # secrets in plaintext, here only
         headers = request_headers(opened, delivery.id, started, body)
+        if self.recorder.fence is not None:  # the lease outlasts the attempt, or none is made
+            self.recorder.fence.ready(sub.id, job.lease, sub.fields.timeout)
         result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
         now, elapsed = self.clock(), self.clock.monotonic()
         extra: list[Any] = []
@@ -270,6 +276,8 @@ class DeliveryActor(Listener):
             outcome = self.deliverer.deliver(job)
         except Abandoned:
             pass  # the system is stopping and nothing was sent: it stays pending in the log
+        except LeaseLost as e:  # nothing was sent: the subscription's new owner sends it
+            log.warning("%s; %s is not sent from here", e, job.delivery.id)
         finally:
             metrics.POOL_IN_USE.dec()
             # While the system stops, the pool and the batcher may be gone already; the

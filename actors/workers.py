@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from signin_webhooks.eventstore.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
 ROUNDS_PER_LEASE = 3  # renewed three times within a lease: one late round loses nothing
+ATTEMPT_MARGIN = 2.0  # seconds a lease must outlast an attempt's timeout by: clocks drift
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class LeaseKeeper:
         self.leases = Leases(self.store.db, short_id("wkr_"), self.name, duration)
         self.duration = duration
         self.held: dict[str, int] = {}  # subscription -> fencing token
+        self.until: dict[str, float] = {}  # subscription -> when its lease ends, at the latest
         self.handing_back: set[str] = set()
         self.router: Any = None
         self._lock = threading.Lock()
@@ -94,24 +97,68 @@ class LeaseKeeper:
         with self._lock:
             return subscription_id in self.held
 
+    def token(self, subscription_id: str) -> int | None:
+        """The fencing token this worker holds the subscription under, if it does."""
+        with self._lock:
+            return self.held.get(subscription_id)
+
+    def ready(self, subscription_id: str, token: int | None, seconds: float) -> None:
+        """Called just before an attempt is sent: this worker still holds the subscription
+        under `token` (the one its batcher started under), for `seconds` more, the attempt's
+        timeout; if the lease would run out sooner it is extended first. Raises LeaseLost
+        otherwise, and nothing is sent: no attempt starts once its lease is gone, and none
+        outlasts it, so a new owner never sends while this one still does."""
+        needed = seconds + ATTEMPT_MARGIN
+        with self._lock:
+            if token is None or self.held.get(subscription_id) != token:
+                raise LeaseLost(
+                    f"this worker's lease on {subscription_id} is gone; another worker delivers"
+                    " it now"
+                )
+            if self.until[subscription_id] - time.monotonic() >= needed:
+                return
+        asked = time.monotonic()
+        with self.store.errors():
+            left = self.leases.extend(subscription_id, token, needed)
+        with self._lock:
+            if left is None or self.held.get(subscription_id) != token:
+                raise LeaseLost(
+                    f"this worker's lease on {subscription_id} (token {token}) ran out before"
+                    " the attempt; another worker delivers it now"
+                )
+            self.until[subscription_id] = asked + left
+
     def claim(self, subscription_id: str) -> bool:
         """Own a subscription just created, if no other worker took it first."""
+        asked = time.monotonic()
         with self.store.errors():
-            token = self.leases.claim(subscription_id)
-        if token is None:
+            got = self.leases.claim(subscription_id)
+        if got is None:
             return False
+        token, left = got
         with self._lock:
             self.held[subscription_id] = token
+            self.until[subscription_id] = asked + left
         return True
 
     def round(self) -> None:
         with self.store.errors():
+            with self._lock:  # a claim made while renewing is not among the lost
+                before = dict(self.held)
+            asked = time.monotonic()  # the server's now() is later: the lease ends no sooner
             renewed = self.leases.renew()
             with self._lock:
-                lost = [s for s, token in self.held.items() if renewed.get(s) != token]
+                lost = [
+                    s
+                    for s, token in before.items()
+                    if renewed.get(s, (0, 0.0))[0] != token and self.held.get(s) == token
+                ]
                 for sub_id in lost:
                     del self.held[sub_id]
                     self.handing_back.discard(sub_id)
+                for sub_id, (token, left) in renewed.items():
+                    if self.held.get(sub_id) == token:
+                        self.until[sub_id] = max(self.until.get(sub_id, 0.0), asked + left)
             for sub_id in lost:
                 log.warning("the lease on %s ran out; another worker delivers it now", sub_id)
                 self.router.tell(Drop(sub_id))

@@ -31,6 +31,10 @@ CREATE INDEX IF NOT EXISTS leases_worker ON leases (worker_id);
 """
 
 
+_LEFT = "extract(epoch FROM expires_at - now())"  # the seconds a lease has left, on the server
+_AT_LEAST = "greatest(expires_at, now() + make_interval(secs => ?))"  # never shortened
+
+
 class LeaseLost(StoreError):
     """This worker no longer owns the subscription: what it meant to record is not recorded."""
 
@@ -57,8 +61,10 @@ class Leases:
         """Notified when leases are handed back, so other workers claim them at once."""
         return f"{self.db.channel}_leases"
 
-    def renew(self) -> dict[str, int]:
-        """Keep this worker alive and its leases with it; returns the leases it still holds."""
+    def renew(self) -> dict[str, tuple[int, float]]:
+        """Keep this worker alive and its leases with it; returns the leases it still holds,
+        each with its token and the seconds it has left (an attempt may have extended it past
+        a lease's length: a renewal never shortens it)."""
         with self.db.write_transaction() as conn:
             conn.execute(
                 "INSERT INTO workers (id, name) VALUES (?, ?) ON CONFLICT (id)"
@@ -66,8 +72,8 @@ class Leases:
                 [self.worker_id, self.name],
             )
             rows = conn.execute(
-                "UPDATE leases SET expires_at = now() + make_interval(secs => ?)"
-                " WHERE worker_id = ? RETURNING subscription_id, token",
+                f"UPDATE leases SET expires_at = {_AT_LEAST}"
+                f" WHERE worker_id = ? RETURNING subscription_id, token, {_LEFT}",
                 [self.duration, self.worker_id],
             ).fetchall()
             # Workers gone for good (killed, or stopped without a word) leave the list.
@@ -75,35 +81,52 @@ class Leases:
                 "DELETE FROM workers WHERE renewed_at < now() - make_interval(secs => ?)",
                 [self.duration * 4],
             )
-        return dict(rows)
+        return {sub_id: (token, float(left)) for sub_id, token, left in rows}
 
     def fair_share(self, subscriptions: int) -> int:
         """How many subscriptions this worker should own: an even share among the live."""
-        (live,) = self.db.conn.execute(
-            "SELECT count(*) FROM workers WHERE renewed_at > now() - make_interval(secs => ?)",
-            [self.duration],
-        ).fetchone()
+        with self.db.write_transaction() as conn:  # the connection's threads take turns
+            (live,) = conn.execute(
+                "SELECT count(*) FROM workers WHERE renewed_at > now() - make_interval(secs => ?)",
+                [self.duration],
+            ).fetchone()
         return math.ceil(subscriptions / max(int(live), 1))
 
     def taken(self) -> set[str]:
         """Subscriptions some worker owns now."""
-        rows = self.db.conn.execute(
-            "SELECT subscription_id FROM leases WHERE expires_at > now() AND worker_id IS NOT NULL"
-        )
+        with self.db.write_transaction() as conn:
+            rows = conn.execute(
+                "SELECT subscription_id FROM leases WHERE expires_at > now()"
+                " AND worker_id IS NOT NULL"
+            ).fetchall()
         return {row[0] for row in rows}
 
-    def claim(self, subscription_id: str) -> int | None:
-        """Own a subscription no one owns (or whose owner's lease ran out): its new token."""
-        with self.db.errors():
-            row = self.db.conn.execute(
+    def claim(self, subscription_id: str) -> tuple[int, float] | None:
+        """Own a subscription no one owns (or whose owner's lease ran out): its new token and
+        the seconds the lease has."""
+        with self.db.errors(), self.db.write_transaction() as conn:
+            row = conn.execute(
                 "INSERT INTO leases (subscription_id, worker_id, token, expires_at)"
                 " VALUES (?, ?, 1, now() + make_interval(secs => ?))"
                 " ON CONFLICT (subscription_id) DO UPDATE SET worker_id = excluded.worker_id,"
                 " token = leases.token + 1, expires_at = excluded.expires_at"
-                " WHERE leases.expires_at <= now() OR leases.worker_id IS NULL RETURNING token",
+                " WHERE leases.expires_at <= now() OR leases.worker_id IS NULL"
+                f" RETURNING token, {_LEFT}",
                 [subscription_id, self.worker_id, self.duration],
             ).fetchone()
-        return None if row is None else row[0]
+        return None if row is None else (row[0], float(row[1]))
+
+    def extend(self, subscription_id: str, token: int, seconds: float) -> float | None:
+        """Make the lease last at least `seconds` more, if this worker still holds it under
+        `token`: the seconds it has now, or None if it is gone."""
+        with self.db.errors(), self.db.write_transaction() as conn:
+            row = conn.execute(
+                f"UPDATE leases SET expires_at = {_AT_LEAST}"
+                " WHERE subscription_id = ? AND worker_id = ? AND token = ? AND expires_at > now()"
+                f" RETURNING {_LEFT}",
+                [seconds, subscription_id, self.worker_id, token],
+            ).fetchone()
+        return None if row is None else float(row[0])
 
     def hand_back(self, subscriptions: dict[str, int]) -> None:
         """Let go of these leases at once (each given with its token)."""

@@ -13,10 +13,13 @@ import psycopg
 import pytest
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.actors.runtime import Recorder
+from signin_webhooks.actors.delivery import Deliverer, Job
+from signin_webhooks.actors.runtime import Readers, Recorder
+from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
 from signin_webhooks.eventstore import Store
-from signin_webhooks.eventstore.deliveries import BatchSealed
+from signin_webhooks.eventstore.deliveries import BatchSealed, DeliveryHistory
+from signin_webhooks.eventstore.ids import short_id
 from signin_webhooks.eventstore.leases import LeaseLost, Leases, workers
 from signin_webhooks.eventstore.postgres import PostgresDatabase
 from signin_webhooks.eventstore.retention import (
@@ -69,16 +72,70 @@ def test_a_worker_whose_lease_passed_to_another_records_no_seal(database):
     with psycopg.connect(database, autocommit=True) as admin:  # the worker pauses past its lease
         admin.execute("UPDATE leases SET expires_at = now() - interval '1 second'")
     other = Leases(writer.db, "wkr_other", "another worker", 15)
-    token = other.claim(sub_id)
+    claimed = other.claim(sub_id)
     before = writer.log.last_sequence()
 
     with pytest.raises(LeaseLost, match=sub_id):
         recorder.record(seal(sub_id))
 
-    assert token == keeper.held[sub_id] + 1
+    assert claimed is not None and claimed[0] == keeper.held[sub_id] + 1
     assert writer.log.last_sequence() == before
     keeper.leave()
     writer.close()
+
+
+def test_a_worker_sends_no_attempt_that_would_outlast_its_lease_nor_any_once_it_is_gone(
+    database, endpoints, clock
+):
+    endpoint = endpoints()
+    with WebhookSystem(database, deliver=False, allow_private_networks=True) as system:
+        sub = create_subscription(system, endpoint, timeout="30s").subscription
+    keeper = LeaseKeeper(database, 15)  # a lease shorter than the attempt's timeout
+    keeper.start(Router())
+    keeper.stop()  # no more rounds: the test moves the lease by hand
+    token = keeper.token(sub.id)
+    writer = Store(database)
+    recorder = Recorder(writer, keeper)
+    readers = Readers(lambda: Store(database, background=True), 1)
+    transport = Transport(allow_private=True)
+    deliverer = Deliverer(readers, recorder, transport, clock)
+
+    def job() -> Job:
+        test = BatchSealed(batch_id=short_id("dlv_"), subscription_id=sub.id, ranges=[], count=0,
+                           bytes=2, ndjson=False, trigger="test", body="[]")  # fmt: skip
+        recorder.record(test)
+        delivery = DeliveryHistory.get(writer.project(DeliveryHistory()), test.batch_id)
+        assert delivery is not None
+        return Job(delivery, sub, 1, "test", lease=token)
+
+    try:
+        deliverer.deliver(job())  # extended first: it lasts the attempt's 30 s and more
+        assert len(endpoint.requests) == 1
+        assert lease_left(database, sub.id) > 30
+        pending = job()
+        with psycopg.connect(database, autocommit=True) as admin:  # the worker pauses past it
+            admin.execute("UPDATE leases SET expires_at = now() - interval '1 second'")
+        assert Leases(writer.db, "wkr_other", "another worker", 15).claim(sub.id) is not None
+
+        with pytest.raises(LeaseLost, match=sub.id):
+            deliverer.deliver(pending)
+
+        assert len(endpoint.requests) == 1  # nothing sent: the new owner sends it
+    finally:
+        transport.close()
+        readers.close()
+        keeper.leave()
+        writer.close()
+
+
+def lease_left(database, sub_id: str) -> float:
+    with psycopg.connect(database, autocommit=True) as admin:
+        found = admin.execute(
+            "SELECT extract(epoch FROM expires_at - now()) FROM leases WHERE subscription_id = %s",
+            [sub_id],
+        ).fetchone()
+    assert found is not None
+    return float(found[0])
 
 
 def test_two_workers_share_the_subscriptions_and_one_that_stops_hands_them_back(
