@@ -26,7 +26,7 @@ from signin_webhooks.actors.scheduler import Scheduler
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
 from signin_webhooks.eventstore import Store, StoreError
-from signin_webhooks.eventstore.postgres import PostgresDatabase, is_url
+from signin_webhooks.eventstore.postgres import PostgresDatabase, driver_errors, is_url
 from signin_webhooks.eventstore.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -231,12 +231,15 @@ class Pipeline:
         channels = (store.db.channel, self.leases.channel)
         version = -1
         ticks = 0
+        gone: tuple[type[Exception], ...] = (StoreError, *driver_errors())  # server went away
         while not self._stopping.is_set():
             try:
                 if version < 0:
                     for channel in channels:
                         raw.execute(f"LISTEN {channel}")
                     version = store.log.data_version()
+                    self.wake()  # what was appended while no one listened
+                    self.leases.poke()
                 for note in raw.notifies(timeout=LISTEN_POLL, stop_after=1):
                     if note.channel == self.leases.channel:
                         self.leases.poke()
@@ -249,18 +252,22 @@ class Pipeline:
                     self.wake()
                 if ticks % LISTEN_TICKS_PER_SECOND == 0:
                     self.keeper.tell("project")
-            except Exception:
-                log.exception("watching the log failed; listening again")
+            except Exception as e:
+                if isinstance(e, gone):  # a line, not a traceback: it is expected
+                    log.warning("watching the log failed (%s); listening again", first_line(e))
+                else:
+                    log.exception("watching the log failed; listening again")
                 version = -1
                 self._stopping.wait(LISTEN_POLL)
-                raw = self._reconnect(store)
+                raw = self._reconnect(store, raw)
 
-    def _reconnect(self, store: Store) -> Any:
+    def _reconnect(self, store: Store, failed: Any) -> Any:
+        """A session to listen on in place of `failed`: the one a read has opened meanwhile,
+        or a new one (if the server is back)."""
         assert isinstance(store.db, PostgresDatabase), "only PostgreSQL notifies"
         with contextlib.suppress(Exception):
-            if not store.db.conn.raw.closed:
-                return store.db.conn.raw
-            store.db.reconnect()
+            if store.db.conn.raw is failed or store.db.conn.raw.closed:
+                store.db.reconnect()
         return store.db.conn.raw
 
     def stop(self) -> None:
@@ -297,3 +304,8 @@ def identity(db_path: str | os.PathLike[str]) -> tuple[int, int] | None:
         return None
     found = os.stat(db_path)
     return found.st_dev, found.st_ino
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -21,7 +21,9 @@ from signin_webhooks.eventstore.deliveries import (
     Delivery,
     DeliveryHistory,
 )
+from signin_webhooks.eventstore.errors import SessionLost
 from signin_webhooks.eventstore.events import InternalEvent
+from signin_webhooks.eventstore.ids import new_ids
 from signin_webhooks.eventstore.settings import Settings
 
 ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
@@ -80,17 +82,24 @@ class Recorder:
 
     def _record_fenced(self, events: list[InternalEvent]) -> int:
         fenced = [e.subscription_id for e in events if isinstance(e, _FENCED)]
-        with self._lock, self.store.errors():
+
+        def write(ids: list[str]) -> int:
             if not fenced:
-                return self.store.log.append_internal(events)
+                return self.store.log.append_internal(events, ids=ids)
             with self.store.db.write_transaction() as conn:
                 self.fence.check(conn, fenced)
-                return self.store.log.append_internal(events, conn)
+                return self.store.log.append_internal(events, conn, ids=ids)
+
+        with self._lock, self.store.errors():
+            return self._again_if_lost(write, len(events))
 
     def _write(self, group: list[_Facts]) -> None:
         try:
+            events = [e for facts in group for e in facts.events]
             with self._lock, self.store.errors():
-                last = self.store.log.append_internal([e for facts in group for e in facts.events])
+                last = self._again_if_lost(
+                    lambda ids: self.store.log.append_internal(events, ids=ids), len(events)
+                )
         except BaseException as error:
             for facts in group:
                 facts.error = error
@@ -100,6 +109,20 @@ class Recorder:
                 facts.last, end = end, end - len(facts.events)
         for facts in group:
             facts.done = True
+
+    def _again_if_lost(self, write: Callable[[list[str]], int], count: int) -> int:
+        """Append under ids chosen here. If the server ended the session before the COMMIT,
+        nothing was written and it goes once more on a new session, rather than wait for the
+        next try of whoever asked; if the COMMIT went unanswered, the log says whether it was
+        made: a fact is never recorded twice."""
+        ids = new_ids(count)
+        try:
+            return write(ids)
+        except SessionLost as lost:
+            made = self.store.log.recorded(ids[-1]) if lost.in_doubt else None
+            if made is not None:
+                return made
+            return write(ids)
 
     def unsettled(self, subscription_id: str) -> list[Delivery]:
         """The subscription's pending and retrying deliveries, from an up-to-date history."""

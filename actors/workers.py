@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from signin_webhooks.eventstore import Store
+from signin_webhooks.eventstore.errors import StoreError
 from signin_webhooks.eventstore.ids import short_id
 from signin_webhooks.eventstore.leases import LeaseLost, Leases
 from signin_webhooks.eventstore.subscriptions import Subscriptions
@@ -118,8 +119,12 @@ class LeaseKeeper:
             if self.until[subscription_id] - time.monotonic() >= needed:
                 return
         asked = time.monotonic()
-        with self.store.errors():
-            left = self.leases.extend(subscription_id, token, needed)
+        try:
+            with self.store.errors():
+                left = self.leases.extend(subscription_id, token, needed)
+        except StoreError:  # the session ended (a restart): extending twice is extending once
+            with self.store.errors():
+                left = self.leases.extend(subscription_id, token, needed)
         with self._lock:
             if left is None or self.held.get(subscription_id) != token:
                 raise LeaseLost(

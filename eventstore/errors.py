@@ -25,6 +25,18 @@ class StoreError(SigninWebhooksError):
     """The database cannot be opened, read or written."""
 
 
+class SessionLost(StoreError):
+    """The server ended the session during a transaction (a restart, an operator's
+    pg_terminate_backend). Before its COMMIT nothing of it was written, and it may go again on a
+    new session; `in_doubt`: the COMMIT went unanswered, and it may or may not have been made."""
+
+    def __init__(
+        self, message: str, *, fields: tuple[str, ...] = (), in_doubt: bool = False
+    ) -> None:
+        super().__init__(message, fields=fields)
+        self.in_doubt = in_doubt
+
+
 class NoDatabase(StoreError):
     """The database file does not exist, and the caller only reads (nothing creates it)."""
 

@@ -341,6 +341,13 @@ class EventLog:
                 found[row[0]] = Record(*row)
         return [found[s] for s in sequences if s in found]
 
+    def recorded(self, event_id: str) -> int | None:
+        """The sequence of the event with this id, Sign In or the system's own, if the log
+        holds it: whether an append whose commit went unanswered was made."""
+        row = self.db.conn.execute("SELECT sequence FROM events WHERE id = ?", [event_id])
+        found = row.fetchone()
+        return found[0] if found else None
+
     def sequence_of(self, event_id: str) -> int | None:
         """The sequence of the Sign In event with this id, if the log holds it."""
         row = self.db.conn.execute(

@@ -23,10 +23,10 @@ import re
 import threading
 import urllib.parse
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from signin_webhooks.eventstore.errors import InvalidInput, StoreError
+from signin_webhooks.eventstore.errors import InvalidInput, SessionLost, StoreError
 
 SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT = 10
@@ -109,15 +109,49 @@ def like_pattern(glob: str) -> str:
 
 
 class Connection:
-    """A psycopg connection that takes the statements as the SQLite connection does."""
+    """A psycopg connection that takes the statements as the SQLite connection does.
 
-    def __init__(self, raw: Any) -> None:
+    A read outside a transaction that finds its session ended (the server restarted, or an
+    administrator terminated it) is read again on a new session: nothing it did can have
+    happened twice. Any other statement fails, and the next one goes to a new session."""
+
+    def __init__(self, raw: Any, reopen: Callable[[], None] | None = None) -> None:
         self.raw = raw
+        self._reopen = reopen
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._reopen is None or not sql.startswith("SELECT"):
+            return self._execute(sql, params)
+        if self.lost():  # known to be gone already (a write found it so)
+            self._reopen()
+        elif not self._idle():
+            return self._execute(sql, params)
+        try:
+            return self._execute(sql, params)
+        except Exception as e:
+            if not self.lost(e):
+                raise
+        self._reopen()
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
         if not params:
             return self.raw.execute(sql)
         return self.raw.execute(_paramstyle(sql), list(params))
+
+    def _idle(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return bool(self.raw.info.transaction_status == TransactionStatus.IDLE)
+
+    def lost(self, error: BaseException | None = None) -> bool:
+        """The server ended this session (or the network did): the connection is broken, or
+        `error` is the server's word that it is ending it (an administrator's
+        pg_terminate_backend, a shutdown), which arrives before the connection closes."""
+        if self.raw.broken or self.raw.closed:
+            return True
+        state = getattr(error, "sqlstate", None) or ""
+        return state.startswith(("57P", "08"))
 
     def executemany(self, sql: str, rows: Any) -> None:
         rows = list(rows)
@@ -140,7 +174,7 @@ class PostgresDatabase:
         self.url = url
         self.location = shown(url)
         self.application = application[:63]
-        self.conn = Connection(self._connect())
+        self.conn = Connection(self._connect(), self.reconnect)
         self._lock = threading.RLock()
         with self.errors():
             self.namespace = self.conn.raw.execute("SELECT current_schema()").fetchone()[0]
@@ -206,7 +240,7 @@ class PostgresDatabase:
         try:
             yield
         except psycopg.Error as e:
-            if self.conn.raw.broken or self.conn.raw.closed:  # the server went away: the next
+            if self.conn.lost(e):  # the server went away: the next
                 with contextlib.suppress(StoreError):  # call finds a new session, if it is back
                     self.reconnect()
             raise store_error(e, self.location) from None
@@ -239,14 +273,30 @@ class PostgresDatabase:
         """One transaction at a time on this connection, as threads share it."""
         with self._lock:
             conn = self.conn
-            conn.raw.execute("BEGIN")
+            self._begin("BEGIN")
             try:
                 yield conn
+            except Exception as e:
+                cause = e.__context__ if isinstance(e, StoreError) else e
+                if conn.lost(cause):  # before COMMIT: the server rolled it all back
+                    raise self._session_lost(cause or e) from None
+                if not conn.raw.closed:
+                    conn.raw.execute("ROLLBACK")
+                raise
             except BaseException:
                 if not conn.raw.closed:
                     conn.raw.execute("ROLLBACK")
                 raise
-            conn.raw.execute("COMMIT")
+            try:
+                conn.raw.execute("COMMIT")
+            except Exception as e:
+                if conn.lost(e):
+                    raise self._session_lost(e, in_doubt=True) from None
+                raise
+
+    def _session_lost(self, error: BaseException, *, in_doubt: bool = False) -> SessionLost:
+        found = store_error(error, self.location) if _is_driver_error(error) else error
+        return SessionLost(str(found), fields=getattr(found, "fields", ()), in_doubt=in_doubt)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -254,12 +304,24 @@ class PostgresDatabase:
         meanwhile (REPEATABLE READ): a copy taken while workers write is of one moment."""
         with self._lock:
             conn = self.conn
-            conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 yield conn
             finally:
                 if not conn.raw.closed:
                     conn.raw.execute("ROLLBACK")
+
+    def _begin(self, statement: str) -> None:
+        """Begin a transaction, on a new session if the server ended this one: nothing had
+        begun on it."""
+        try:
+            self.conn.raw.execute(statement)
+            return
+        except Exception as e:
+            if not self.conn.lost(e):
+                raise
+        self.reconnect()
+        self.conn.raw.execute(statement)
 
     def hold_head(self, conn: Connection) -> None:
         """Hold the log's head until the transaction ends: no append numbers an event
@@ -341,7 +403,13 @@ def driver_errors() -> tuple[type[Exception], ...]:
     return (psycopg.Error,)
 
 
-def store_error(e: Exception, location: str) -> StoreError:
+def _is_driver_error(error: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(error, psycopg.Error)
+
+
+def store_error(e: BaseException, location: str) -> StoreError:
     """Turn a PostgreSQL error into one line that says what to do."""
     import psycopg
     from psycopg import errors

@@ -28,8 +28,9 @@ def test_an_unknown_scheme_is_refused_naming_the_two_kinds_of_database(backend):
     assert "unknown database URL scheme 'mysql://'" in line and "postgresql://" in line
 
 
-def test_an_unreachable_server_is_one_line(backend):
-    result = invoke("--db", "postgresql://postgres@127.0.0.1:1/test", "subscriptions", "list")
+@pytest.mark.parametrize("command", [("subscriptions", "list"), ("run",), ("status",)])
+def test_an_unreachable_server_is_one_line(backend, command):
+    result = invoke("--db", "postgresql://postgres@127.0.0.1:1/test", *command)
 
     assert result.exit_code == 1
     line = one_error_line(result.stderr)
