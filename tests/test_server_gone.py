@@ -17,7 +17,7 @@ import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from tests.backends import BACKENDS
-from tests.helpers import create_subscription, event, header, ids, wait_until
+from tests.helpers import event, header, ids, subscribe, wait_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 SUBSCRIPTIONS = 3
@@ -54,7 +54,7 @@ def test_run_opens_new_sessions_when_the_server_ends_its_own_and_keeps_deliverin
     endpoint = endpoints()
     with WebhookSystem(database, deliver=False, allow_private_networks=True) as system:
         for n in range(SUBSCRIPTIONS):
-            create_subscription(
+            subscribe(
                 system,
                 endpoint,
                 name=f"s{n}",

@@ -89,7 +89,7 @@ def test_a_worker_sends_no_attempt_that_would_outlast_its_lease_nor_any_once_it_
 ):
     endpoint = endpoints()
     with WebhookSystem(database, deliver=False, allow_private_networks=True) as system:
-        sub = create_subscription(system, endpoint, timeout="30s").subscription
+        sub = subscribe(system, endpoint, timeout="30s").subscription
     keeper = LeaseKeeper(database, 15)  # a lease shorter than the attempt's timeout
     keeper.start(Router())
     keeper.stop()  # no more rounds: the test moves the lease by hand
