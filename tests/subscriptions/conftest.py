@@ -1,4 +1,5 @@
-"""A fake resolver, and the system opened on the test's database with it."""
+"""A fake resolver, and the system opened on the test's database with it: every test here runs
+on each backend."""
 
 from __future__ import annotations
 
@@ -11,8 +12,20 @@ import pytest
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.clock import ManualClock
 from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
+from tests.backends import BACKENDS
 from tests.helpers import FakeDns
 from tests.subscriptions import HOST, PUBLIC, Opener
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db(database: str | Path) -> str | Path:
+    """The test's database: a file not created yet, or a fresh PostgreSQL schema."""
+    return database
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +40,7 @@ def dns() -> FakeDns:
 
 
 @pytest.fixture
-def open_system(db: Path, dns: FakeDns, clock: ManualClock) -> Iterator[Opener]:
+def open_system(db: str | Path, dns: FakeDns, clock: ManualClock) -> Iterator[Opener]:
     """Start a system on the test's database; each call is a restart."""
     started: list[WebhookSystem] = []
 

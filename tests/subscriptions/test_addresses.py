@@ -151,7 +151,9 @@ def test_an_environment_variable_that_does_not_allow_leaves_it_to_the_settings(
     assert subscribe(open_system(), "http://192.168.1.1/hook").warnings == []
 
 
-def test_a_bad_environment_variable_is_refused(monkeypatch: pytest.MonkeyPatch, db: Path) -> None:
+def test_a_bad_environment_variable_is_refused(
+    monkeypatch: pytest.MonkeyPatch, db: str | Path
+) -> None:
     monkeypatch.setenv(ENV_ALLOW_PRIVATE, "maybe")
     with pytest.raises(InvalidInput, match=ENV_ALLOW_PRIVATE):
         WebhookSystem(db, deliver=False)

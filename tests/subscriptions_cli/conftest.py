@@ -1,4 +1,5 @@
-"""Each test's own database file, named in the environment as a person's shell would."""
+"""Each test's own database (a file, or a PostgreSQL schema: every test here runs on each
+backend), named in the environment as a person's shell would."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import pytest
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.settings_manager import ENV_ALLOW_PRIVATE
 from signin_webhooks.actors.system import ENV_DB
+from tests.backends import BACKENDS
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(autouse=True)
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "hooks.db"
-    WebhookSystem(path, deliver=False).store.close()  # empty, as after a first write
-    monkeypatch.setenv(ENV_DB, str(path))
+def db(database: str | Path, monkeypatch: pytest.MonkeyPatch) -> str | Path:
+    WebhookSystem(database, deliver=False).store.close()  # empty, as after a first write
+    monkeypatch.setenv(ENV_DB, str(database))
     monkeypatch.delenv(ENV_ALLOW_PRIVATE, raising=False)
-    return path
+    return database

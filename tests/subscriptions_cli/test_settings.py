@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from signin_webhooks.eventstore.secrets import ENV_KEY_FILE
 from tests.subscriptions_cli import audit, ok, ok_json, refused
 
 
-def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> None:
+def test_settings_show_every_key_with_its_value_and_what_it_sets(db: str | Path) -> None:
     header, *rows = ok("settings", "show").stdout.splitlines()
     assert header.split() == ["KEY", "VALUE", "SETS"]
     assert [row.split()[:2] for row in rows] == [
@@ -26,7 +28,7 @@ def test_settings_show_every_key_with_its_value_and_what_it_sets(db: Path) -> No
         ["worker_lease", "15s"],
         ["max_request_bytes", "67108864"],
         ["idempotency_window", "24h"],
-        ["secrets_key", f"file:{db}.key"],
+        ["secrets_key", f"file:{os.environ.get(ENV_KEY_FILE) or f'{db}.key'}"],
     ]
     assert ok("settings").stdout == ok("settings", "show").stdout
 
