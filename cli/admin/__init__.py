@@ -9,11 +9,23 @@ from typing import Any
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from signin_webhooks.cli.admin import actions, pages, subscription_forms, subscription_pages
+from signin_webhooks.cli.admin import (
+    actions,
+    catalogue_page,
+    pages,
+    subscription_forms,
+    subscription_pages,
+)
 from signin_webhooks.cli.admin.sessions import Sessions
 
 TEMPLATES = Path(__file__).parent / "templates"
-ROUTES = [*pages.ROUTES, *subscription_forms.ROUTES, *subscription_pages.ROUTES, *actions.ROUTES]
+ROUTES = [
+    *pages.ROUTES,
+    *subscription_forms.ROUTES,
+    *subscription_pages.ROUTES,
+    *actions.ROUTES,
+    *catalogue_page.ROUTES,
+]
 
 
 def admin_options() -> dict[str, Any]:
