@@ -13,6 +13,7 @@ from signin_webhooks.cli.admin import (
     actions,
     catalogue_page,
     pages,
+    recent_deliveries,
     subscription_forms,
     subscription_pages,
 )
@@ -25,6 +26,7 @@ ROUTES = [
     *subscription_pages.ROUTES,
     *actions.ROUTES,
     *catalogue_page.ROUTES,
+    *recent_deliveries.ROUTES,
 ]
 
 

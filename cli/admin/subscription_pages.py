@@ -13,11 +13,11 @@ from litestar.response import Redirect, Template
 
 from signin_webhooks.cli.admin.forms import catalogue_groups, form_of
 from signin_webhooks.cli.admin.pages import _not_found, _viewer, base_of, take_notice
+from signin_webhooks.cli.admin.recent_deliveries import recent
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore import NotFound, StoreError
 
-RECENT = 20
 _PLURAL = {"context": "contexts", "organization": "organizations"}
 
 
@@ -37,6 +37,7 @@ async def subscription_page(
     if viewer is None:
         return Redirect("/signin", status_code=303)
     tenant, session = viewer
+    query = dict(request.query_params)
 
     def read() -> dict[str, Any] | None:
         try:
@@ -46,9 +47,10 @@ async def subscription_page(
         if (sub.fields.scope, sub.fields.scope_id) != (scope, scope_id):
             return None
         health = next((r for r in tenant.system.status() if r["subscription_id"] == sub.id), {})
-        recent = tenant.system.deliveries.list(subscription_id=sub.id, limit=RECENT)
-        return {"sub": view(sub), "health": health, "form": form or form_of(sub),
-                "deliveries": [delivery_view(d) for d in recent]}  # fmt: skip
+        listed = recent(tenant, scope, scope_id, sub.id, query)
+        if sub.deleted:
+            listed["refresh"] = None
+        return {**listed, "sub": view(sub), "health": health, "form": form or form_of(sub)}
 
     found = await state.backend.call(read)
     if found is None:
@@ -60,6 +62,8 @@ async def subscription_page(
     # a page showing a new secret is not kept by the browser or a proxy
     shows_secret = bool(context["notice"] and context["notice"].get("secret"))
     headers = {"Cache-Control": "no-store"} if shows_secret else None
+    if context["filter_invalid"] and status == 200:
+        status = 400
     return Template("subscription.html", context=context, status_code=status, headers=headers)
 
 
