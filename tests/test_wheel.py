@@ -66,3 +66,17 @@ def test_the_installed_package_runs_as_a_module_and_as_a_command(
     assert "Usage: signin-webhooks" in help_text and "subscriptions" in help_text
     demo = run(venv / "bin" / "signin-webhooks", "demo", cwd=tmp_path).stdout
     assert "HTTP 200 -> succeeded" in demo
+
+
+def test_the_wheel_holds_the_admin_pages_templates_and_htmx(
+    installed: tuple[Path, set[str]],
+) -> None:
+    venv, _ = installed
+    where = "import signin_webhooks.cli.admin as a; print(a.__file__)"
+    admin = Path(run(venv / "bin" / "python", "-c", where, cwd=venv).stdout.strip()).parent
+    assert (admin / "templates" / "base.html").is_file()
+    assert (admin / "templates" / "_deliveries.html").is_file()
+    assert (admin / "static" / "htmx.min.js").read_bytes() == (
+        ROOT / "cli" / "admin" / "static" / "htmx.min.js"
+    ).read_bytes()
+    assert (admin / "static" / "htmx.LICENSE").is_file()

@@ -1,5 +1,7 @@
 """The admin pages `serve` shows beside the API: a Context's or an Organization's Webhooks,
-server-rendered, over the same Python API and the same tokens."""
+server-rendered, over the same Python API and the same tokens. They work without JavaScript;
+htmx, served from the package (static/, nothing fetched at run time), refreshes the recent
+deliveries in place."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from signin_webhooks.cli.admin import (
@@ -20,6 +23,7 @@ from signin_webhooks.cli.admin import (
 from signin_webhooks.cli.admin.sessions import Sessions
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 ROUTES = [
     *pages.ROUTES,
     *subscription_forms.ROUTES,
@@ -27,6 +31,7 @@ ROUTES = [
     *actions.ROUTES,
     *catalogue_page.ROUTES,
     *recent_deliveries.ROUTES,
+    create_static_files_router("/static", directories=[STATIC], name="admin-static"),
 ]
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from signin_webhooks.cli.admin.guard import Viewer, admit, failed, subscription_of
 from signin_webhooks.cli.admin.pages import base_of
@@ -78,6 +78,9 @@ async def recent_list(
     """The list alone, as the subscription's page shows it, for the page to refresh."""
     scope = _scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=False)
+    if isinstance(viewer, Redirect) and request.headers.get("hx-request"):
+        # the session ended while the page refreshed: the page, not the list, goes to sign in
+        return Response(None, status_code=204, headers={"HX-Redirect": "/signin"})
     if not isinstance(viewer, Viewer):
         return viewer
     tenant, query = viewer.tenant, dict(request.query_params)
