@@ -12,9 +12,8 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-from signin_webhooks.eventstore.endpoints import is_plain_http, validate_url
+from signin_webhooks.eventstore.endpoints import is_plain_http, parse_endpoint
 from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
 
 Resolver = Callable[[str, int], list[str]]
@@ -25,7 +24,6 @@ _HOW_TO_ALLOW = (
     "`signin-webhooks settings set allow_private_networks true` "
     "or pass --allow-private-networks"
 )
-DEFAULT_PORTS = {"http": 80, "https": 443}
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _OCTAL = re.compile(r"0[0-7]+")
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
@@ -237,11 +235,9 @@ def _resolve(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
 
 def check_endpoint(url: str, *, resolver: Resolver, allow_private: bool) -> list[str]:
     """Validate a subscription URL and return the checked addresses its host resolves to."""
-    validate_url(url)
-    parts = urlsplit(url)
-    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    endpoint = parse_endpoint(url)
     return resolve_checked(
-        parts.hostname or "", port, resolver=resolver, allow_private=allow_private
+        endpoint.host, endpoint.port, resolver=resolver, allow_private=allow_private
     )
 
 

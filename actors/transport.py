@@ -30,13 +30,12 @@ from typing import Literal
 
 import msgspec
 from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
-from urllib3.exceptions import EmptyPoolError, LocationParseError, NewConnectionError
+from urllib3.exceptions import EmptyPoolError, NewConnectionError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
-from urllib3.util import SKIP_HEADER, parse_url
+from urllib3.util import SKIP_HEADER
 
 from signin_webhooks.actors.addresses import (
-    DEFAULT_PORTS,
     BlockedAddress,
     ResolutionFailed,
     Resolver,
@@ -51,7 +50,7 @@ from signin_webhooks.actors.connections import (
     HTTPSPool,
     watching,
 )
-from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.endpoints import Endpoint, parse_endpoint
 
 ErrorKind = Literal[
     "http_status",
@@ -122,32 +121,6 @@ class _Response:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str  # lower case, IPv6 without brackets
-    port: int
-    path: str
-    host_header: str
-
-    @classmethod
-    def parse(cls, url: str) -> "_Target":
-        try:
-            parts = parse_url(url)
-        except LocationParseError as e:
-            raise InvalidInput(f"cannot parse endpoint URL {url!r}: {e}") from e
-        if parts.scheme not in DEFAULT_PORTS or not parts.host or parts.auth:
-            raise InvalidInput(
-                f"endpoint URL {url!r} must be http(s)://host/... without user:password"
-            )
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-        if not 1 <= port <= 65535:
-            raise InvalidInput(f"endpoint URL {url!r} has port {port}: ports run from 1 to 65535")
-        header = parts.host if port == DEFAULT_PORTS[parts.scheme] else f"{parts.host}:{port}"
-        host = parts.host.lower().strip("[]")
-        return cls(parts.scheme, host, port, parts.request_uri, header)
-
-
 class Transport:
     """Posts to endpoints over keep-alive pools shared by every delivery."""
 
@@ -177,7 +150,7 @@ class Transport:
         Raises only InvalidInput, for a URL that is not http(s) (a saved subscription never has
         one), and Abandoned once `stop_waiting` was called, for an attempt that sent nothing.
         """
-        target = _Target.parse(url)
+        target = parse_endpoint(url)
         started = self._clock()
         deadline = Deadline(timeout)
         try:
@@ -224,7 +197,7 @@ class Transport:
         self.close()
 
     def _attempt(
-        self, target: _Target, body: bytes, headers: dict[str, str], deadline: Deadline
+        self, target: Endpoint, body: bytes, headers: dict[str, str], deadline: Deadline
     ) -> _Response:
         addresses = self._resolve(target, deadline)
         for address in addresses:
@@ -247,7 +220,7 @@ class Transport:
                 return self._receive(response, target, deadline)
         raise AssertionError("resolve_checked returns at least one address")
 
-    def _resolve(self, target: _Target, deadline: Deadline) -> list[str]:
+    def _resolve(self, target: Endpoint, deadline: Deadline) -> list[str]:
         allow = self._allow_private() if callable(self._allow_private) else self._allow_private
         if parse_ip_literal(target.host) is not None:  # nothing to look up: checked here and now
             try:
@@ -276,7 +249,7 @@ class Transport:
     def _send(
         self,
         pool: HTTPConnectionPool,
-        target: _Target,
+        target: Endpoint,
         body: bytes,
         headers: dict[str, str],
         deadline: Deadline,
@@ -309,7 +282,7 @@ class Transport:
             except Exception as e:
                 raise _Fault(*_classify(e, target, deadline)) from e
 
-    def _receive(self, response: HTTPResponse, target: _Target, deadline: Deadline) -> _Response:
+    def _receive(self, response: HTTPResponse, target: Endpoint, deadline: Deadline) -> _Response:
         kept = bytearray()
         consumed = False
         error: tuple[ErrorKind, str] | tuple[None, None] = (None, None)
@@ -344,7 +317,7 @@ class Transport:
             reason=response.reason or "",
         )
 
-    def _pool(self, target: _Target, address: str) -> HTTPConnectionPool:
+    def _pool(self, target: Endpoint, address: str) -> HTTPConnectionPool:
         key = (target.scheme, target.host, target.port, address)
         with self._lock:
             pool = self._pools.get(key)
@@ -421,7 +394,7 @@ _KINDS: tuple[tuple[ErrorKind, tuple[type[BaseException], ...]], ...] = (
 )
 
 
-def _classify(error: BaseException, target: _Target, deadline: Deadline) -> tuple[ErrorKind, str]:
+def _classify(error: BaseException, target: Endpoint, deadline: Deadline) -> tuple[ErrorKind, str]:
     """The error kind of a failed attempt, and a line naming the error that decided it."""
     if deadline.passed:
         return "timeout", _late(target, deadline)
@@ -433,7 +406,7 @@ def _classify(error: BaseException, target: _Target, deadline: Deadline) -> tupl
     return "protocol", f"{target.host}:{target.port}: {type(error).__name__}: {error}"
 
 
-def _late(target: _Target, deadline: Deadline) -> str:
+def _late(target: Endpoint, deadline: Deadline) -> str:
     return f"no complete response from {target.host} within {deadline.seconds:g} s"
 
 

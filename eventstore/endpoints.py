@@ -10,9 +10,10 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
-from urllib3.util import parse_url
+from urllib3.util import Url, parse_url
 
 from signin_webhooks.eventstore.errors import InvalidInput
 
@@ -37,8 +38,28 @@ RESERVED_HEADERS = (
 )
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint URL as a request to it is made."""
+
+    scheme: str  # http or https
+    host: str  # lower case, IPv6 without brackets (a zone after %)
+    port: int  # the scheme's default port when the URL gives none
+    path: str  # the request target: path and query, `/` when the URL has neither
+    host_header: str  # the Host header: the host, and the port unless it is the default
+
+
 def validate_url(url: str) -> str:
     """An http(s) URL that every HTTP client reads the same way, returned unchanged."""
+    parse_endpoint(url)
+    return url
+
+
+def parse_endpoint(url: str) -> Endpoint:
+    """An http(s) URL that every HTTP client reads the same way, in the parts a request uses."""
     if not isinstance(url, str) or not url:
         raise InvalidInput(
             "url is empty: write an http or https URL, e.g. https://example.com/hook"
@@ -56,7 +77,7 @@ def validate_url(url: str) -> str:
         raise InvalidInput(
             f"url {url!r} cannot be parsed ({error}): check its host and port"
         ) from None
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in DEFAULT_PORTS:
         raise InvalidInput(f"url {url!r} is not http or https: write e.g. https://example.com/hook")
     if "@" in parts.netloc:
         shown = f"{parts.scheme}://***@{parts.netloc.rpartition('@')[2]}"
@@ -70,8 +91,11 @@ def validate_url(url: str) -> str:
     _check_host(url, parts, host)
     if port is not None and not 1 <= port <= 65535:
         raise InvalidInput(f"url {url!r} has port {port}: ports run from 1 to 65535")
-    _check_agreement(url, host, port)
-    return url
+    sent = _as_sent(url, host, port)
+    port = port or DEFAULT_PORTS[parts.scheme]
+    assert sent.host is not None
+    header = sent.host if port == DEFAULT_PORTS[parts.scheme] else f"{sent.host}:{port}"
+    return Endpoint(parts.scheme, sent.host.lower().strip("[]"), port, sent.request_uri, header)
 
 
 def _check_host(url: str, parts: SplitResult, host: str) -> None:
@@ -98,8 +122,8 @@ def _check_host(url: str, parts: SplitResult, host: str) -> None:
         )
 
 
-def _check_agreement(url: str, host: str, port: int | None) -> None:
-    """Refuse a URL that urllib3 (which sends the request) would read differently."""
+def _as_sent(url: str, host: str, port: int | None) -> Url:
+    """The URL as urllib3 (which sends the request) reads it; refused where that differs."""
     try:
         parsed = parse_url(url)
     except ValueError:
@@ -110,6 +134,7 @@ def _check_agreement(url: str, host: str, port: int | None) -> None:
         or parsed.port != port
     ):
         raise InvalidInput(f"url {url!r} is ambiguous to HTTP clients: write its host plainly")
+    return parsed
 
 
 def validate_content_type(value: str) -> str:

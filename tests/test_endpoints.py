@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from signin_webhooks.eventstore.endpoints import (
+    Endpoint,
     is_ndjson,
+    parse_endpoint,
     validate_content_type,
     validate_headers,
     validate_url,
@@ -29,6 +31,27 @@ from signin_webhooks.eventstore.errors import InvalidInput
 )
 def test_http_and_https_urls_are_returned_unchanged(url: str) -> None:
     assert validate_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "parsed"),
+    [
+        ("https://example.com/hook", Endpoint("https", "example.com", 443, "/hook", "example.com")),
+        ("http://example.com", Endpoint("http", "example.com", 80, "/", "example.com")),
+        (
+            "HTTPS://Example.COM:8443/hooks?team=1",
+            Endpoint("https", "example.com", 8443, "/hooks?team=1", "example.com:8443"),
+        ),
+        ("http://example.com:80/x", Endpoint("http", "example.com", 80, "/x", "example.com")),
+        (
+            "http://[2606:2800:220:1::]:8080/x",
+            Endpoint("http", "2606:2800:220:1::", 8080, "/x", "[2606:2800:220:1::]:8080"),
+        ),
+        ("http://[fe80::1%25eth0]/", Endpoint("http", "fe80::1%eth0", 80, "/", "[fe80::1%eth0]")),
+    ],
+)
+def test_a_url_parses_into_what_a_request_to_it_uses(url: str, parsed: Endpoint) -> None:
+    assert parse_endpoint(url) == parsed
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd", "example.com/hook"])
