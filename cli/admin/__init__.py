@@ -15,6 +15,8 @@ from litestar.template.config import TemplateConfig
 from signin_webhooks.cli.admin import (
     actions,
     catalogue_page,
+    delivery_actions,
+    delivery_page,
     pages,
     recent_deliveries,
     subscription_forms,
@@ -31,6 +33,8 @@ ROUTES = [
     *actions.ROUTES,
     *catalogue_page.ROUTES,
     *recent_deliveries.ROUTES,
+    *delivery_page.ROUTES,
+    *delivery_actions.ROUTES,
     create_static_files_router("/static", directories=[STATIC], name="admin-static"),
 ]
 

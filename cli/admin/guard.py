@@ -15,6 +15,7 @@ from signin_webhooks.cli.admin.sessions import Session, csrf_matches
 from signin_webhooks.cli.api.problems import status_of
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.eventstore import NotFound, SigninWebhooksError
+from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
 from signin_webhooks.eventstore.subscriptions import Subscription
 
 
@@ -49,6 +50,18 @@ def subscription_of(tenant: Tenant, scope: str, scope_id: str, sub_id: str) -> S
     if (sub.fields.scope, sub.fields.scope_id) != (scope, scope_id):
         raise NotFound(f"no subscription {sub_id!r} here")
     return tenant.subscription(sub_id)  # a deleted one: not found, saying when it went
+
+
+def delivery_of(
+    tenant: Tenant, scope: str, scope_id: str, delivery_id: str
+) -> tuple[Delivery, list[AttemptRecorded], Subscription]:
+    """A delivery of a subscription of this page's scope, its attempts and its subscription
+    (deleted or not); another scope's, or another tenant's, is not here."""
+    delivery, attempts = tenant.delivery(delivery_id)
+    sub = tenant.subscription(delivery.subscription_id, deleted_ok=True)
+    if (sub.fields.scope, sub.fields.scope_id) != (scope, scope_id):
+        raise NotFound(f"no delivery {delivery_id!r} here")
+    return delivery, attempts, sub
 
 
 def failed(e: SigninWebhooksError) -> Template:

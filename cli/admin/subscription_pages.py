@@ -1,9 +1,8 @@
-"""One subscription (its settings, its health, its recent deliveries) and one delivery (each
-attempt, the exact body sent, the response), under a Context's or an Organization's Webhooks."""
+"""One subscription's page, under a Context's or an Organization's Webhooks: its settings, its
+health, its recent deliveries, its actions and its edit form."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Request, Response, get
@@ -14,11 +13,8 @@ from litestar.response import Redirect, Template
 from signin_webhooks.cli.admin.forms import catalogue_groups, form_of
 from signin_webhooks.cli.admin.pages import _not_found, _viewer, base_of, take_notice
 from signin_webhooks.cli.admin.recent_deliveries import recent
-from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.subscriptions import view
-from signin_webhooks.eventstore import NotFound, StoreError
-
-_PLURAL = {"context": "contexts", "organization": "organizations"}
+from signin_webhooks.eventstore import NotFound
 
 
 async def subscription_page(
@@ -58,58 +54,14 @@ async def subscription_page(
     base = base_of(scope, scope_id)
     context = {**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described(),
                "invalid": errors or {}, "groups": catalogue_groups(),
-               "notice": take_notice(session)}  # fmt: skip
+               "notice": take_notice(session),
+               "can_write": not tenant.token.read_only}  # fmt: skip
     # a page showing a new secret is not kept by the browser or a proxy
     shows_secret = bool(context["notice"] and context["notice"].get("secret"))
     headers = {"Cache-Control": "no-store"} if shows_secret else None
     if context["filter_invalid"] and status == 200:
         status = 400
     return Template("subscription.html", context=context, status_code=status, headers=headers)
-
-
-async def _delivery(
-    request: Request[Any, Any, Any], state: State, scope: str, scope_id: str, delivery_id: str
-) -> Response[Any]:
-    viewer = await _viewer(request, state)
-    if viewer is None:
-        return Redirect("/signin", status_code=303)
-    tenant, session = viewer
-
-    def read() -> dict[str, Any] | None:
-        try:
-            delivery, attempts = tenant.delivery(delivery_id)
-            sub = tenant.subscription(delivery.subscription_id, deleted_ok=True)
-        except NotFound:
-            return None
-        if (sub.fields.scope, sub.fields.scope_id) != (scope, scope_id):
-            return None
-        try:
-            body: str | None = tenant.system.deliveries.body(delivery).decode()
-        except StoreError:
-            body = None
-        shown = [attempt_view(a) for a in attempts]
-        return {"delivery": delivery_view(delivery), "attempts": shown, "body": body,
-                "pretty": _pretty(body), "sub": view(sub)}  # fmt: skip
-
-    found = await state.backend.call(read)
-    if found is None:
-        return _not_found(f"no delivery {delivery_id!r} here")
-    base = f"/{_PLURAL[scope]}/{scope_id}/webhooks"
-    return Template(
-        "delivery.html",
-        context={**found, "base": base, "csrf": session.csrf, "signed_in": tenant.described()},
-    )
-
-
-def _pretty(body: str | None) -> str | None:
-    if body is None:
-        return None
-    try:
-        if body.endswith("\n") and not body.lstrip().startswith("["):
-            return "\n".join(json.dumps(json.loads(line), indent=2) for line in body.splitlines())
-        return json.dumps(json.loads(body), indent=2)
-    except ValueError:
-        return body
 
 
 @get("/contexts/{context_id:str}/webhooks/{subscription_id:str}", include_in_schema=False)
@@ -132,24 +84,4 @@ async def organization_subscription(
     return await subscription_page(request, state, "organization", organization_id, subscription_id)
 
 
-@get("/contexts/{context_id:str}/deliveries/{delivery_id:str}", include_in_schema=False)
-async def context_delivery(
-    request: Request[Any, Any, Any],
-    state: State,
-    context_id: FromPath[str],
-    delivery_id: FromPath[str],
-) -> Response[Any]:
-    return await _delivery(request, state, "context", context_id, delivery_id)
-
-
-@get("/organizations/{organization_id:str}/deliveries/{delivery_id:str}", include_in_schema=False)
-async def organization_delivery(
-    request: Request[Any, Any, Any],
-    state: State,
-    organization_id: FromPath[str],
-    delivery_id: FromPath[str],
-) -> Response[Any]:
-    return await _delivery(request, state, "organization", organization_id, delivery_id)
-
-
-ROUTES = [context_subscription, organization_subscription, context_delivery, organization_delivery]
+ROUTES = [context_subscription, organization_subscription]
