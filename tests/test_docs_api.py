@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT
-from tests.test_docs_commands import blocks, environment
+from tests.test_docs_commands import blocks, environment, workspace
 
 JSON_BLOCK = re.compile(r"^```json\n(.*?)^```", re.M | re.S)
 
@@ -38,7 +38,7 @@ def test_every_curl_command_of_the_api_page_runs_in_order_and_succeeds(tmp_path:
     )
     process = subprocess.Popen(
         ["bash", "-c", script.replace("8080", port)],
-        cwd=ROOT,
+        cwd=workspace(tmp_path),
         env={**environment(tmp_path), "CURL_HOME": str(tmp_path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,10 +50,18 @@ def environment(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def workspace(tmp_path: Path) -> Path:
+    """A folder holding the docs' examples where a checkout holds them, for a page's commands to
+    run in: what they write (a headers file, say) stays out of the repository."""
+    work = tmp_path / "work"
+    shutil.copytree(DOCS / "examples", work / "docs" / "examples")
+    return work
+
+
 def run_shell_blocks(doc: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = "set -euo pipefail\n" + "\n".join(blocks(doc, "sh"))
     return subprocess.run(
-        ["bash", "-c", script], cwd=ROOT, env=environment(tmp_path),
+        ["bash", "-c", script], cwd=workspace(tmp_path), env=environment(tmp_path),
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
