@@ -108,7 +108,7 @@ def _commands(doc: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize(
-    "doc", ["../README.md", "operations.md", "publishing.md", "subscriptions.md"]
+    "doc", ["../README.md", "admin.md", "operations.md", "publishing.md", "subscriptions.md"]
 )
 def test_every_command_a_page_names_exists_with_the_options_it_gives(doc: str) -> None:
     # operations.md shows commands for a live installation (ids of its own, systemd): their

@@ -67,9 +67,11 @@ class Tab:
         self.page.screenshot(path=path, full_page=True)
         self.shots.append(path)
 
-    def picture(self, name: str) -> None:
-        """docs/admin/NAME.png, the page as the viewport shows it, when
-        SIGNIN_WEBHOOKS_WRITE_SCREENSHOTS=1 asks for the documentation's pictures afresh."""
+    def picture(self, name: str, top: Locator | None = None) -> None:
+        """docs/admin/NAME.png, the page as the viewport shows it (scrolled to put `top` at the
+        top), when SIGNIN_WEBHOOKS_WRITE_SCREENSHOTS=1 asks for the documentation's pictures."""
         if os.environ.get(WRITE_SCREENSHOTS) == "1":
             DOCS_PICTURES.mkdir(exist_ok=True)
+            if top is not None:
+                top.evaluate("element => element.scrollIntoView({block: 'start'})")
             self.page.screenshot(path=DOCS_PICTURES / f"{name}.png", animations="disabled")

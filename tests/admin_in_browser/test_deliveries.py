@@ -58,7 +58,7 @@ def test_a_subscription_made_in_the_form_shows_what_its_endpoint_received_and_an
 
     assert tab.follow(delivery.id) == 200
     assert tab.path == f"/contexts/ctx_lobby/deliveries/{delivery.id}"
-    tab.picture("delivery")
+    tab.picture("delivery", top=tab.page.get_by_role("heading", name="Attempts"))
     assert ids(received) == ["ev_1", "ev_2", "ev_3"]
     assert verify(secret, header(received, "webhook-id"),
                   int(header(received, "webhook-timestamp")), received.body,
