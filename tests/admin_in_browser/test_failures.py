@@ -1,5 +1,6 @@
 """An endpoint that fails, seen in a browser: each retry on its schedule (the test's clock),
-what went wrong in each attempt, the subscription failing since its first failure."""
+what went wrong in each attempt, the subscription failing since its first failure; then Retry
+on the delivery's page sends it again, under the same webhook-id, once the endpoint is back."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from tests.admin_in_browser.browser import Tab
 from tests.admin_in_browser.test_deliveries import LIST, publish
 from tests.api_server import ApiServer
 from tests.endpoint import Endpoint, Reply, Reset
-from tests.helpers import subscribe, wait_for_facts
+from tests.helpers import header, subscribe, wait_for_facts
 
 
-def test_the_retries_and_what_went_wrong_in_each_are_on_the_delivery_page(
+def test_the_retries_and_what_went_wrong_are_on_the_delivery_page_and_retry_sends_it_again(
     sign_in, server: ApiServer, endpoints, clock
 ) -> None:
     endpoint: Endpoint = endpoints(Reply(503, body=b"down for maintenance"))
@@ -60,3 +61,26 @@ def test_the_retries_and_what_went_wrong_in_each_are_on_the_delivery_page(
     assert outcomes[2] == f"POST {url}: HTTP 503 Service Unavailable [http_status] → failed"
     assert "database unavailable" in attempts.nth(0).inner_text()
     assert "down for maintenance" in attempts.nth(2).inner_text()
+    words = [a.locator("p", has_text="What went wrong:").inner_text() for a in attempts.all()]
+    assert words == [
+        "What went wrong: the endpoint answered HTTP 500.",
+        "What went wrong: connection reset: the endpoint closed it before answering in full.",
+        "What went wrong: the endpoint answered HTTP 503.",
+    ]
+
+    endpoint.set_default(Reply(200, body=b"back again"))
+    assert tab.submit("Retry") == 200
+    assert tab.path == f"/contexts/ctx_lobby/deliveries/{delivery.id}"
+    assert "Retry requested" in tab.text()
+    first, *_, again = endpoint.wait_for(4)
+    system.settled()
+    assert header(again, "webhook-id") == header(first, "webhook-id") == delivery.id
+    assert again.body == first.body
+    tab.reload()
+    assert tab.page.locator("dt:text-is('Status') + dd").inner_text() == "succeeded"
+    assert attempts.count() == 4
+    last = attempts.nth(3)
+    assert last.get_by_role("heading", level=3).inner_text().startswith("Attempt 4 (retry) at")
+    assert f"POST {url}: HTTP 200 → succeeded" in last.inner_text()
+    assert "back again" in last.inner_text()
+    assert tab.page.get_by_role("button", name="Retry").count() == 0
