@@ -9,7 +9,8 @@ connection, so a deadline never shuts a socket another attempt has taken up sinc
 
 `HostSlots` lets at most `max_connections_per_host` attempts run at once per address and port
 connected to, so endpoints that hang until their timeout hold up only their own machine, under
-whatever names it is reached.
+whatever names it is reached. It is the one cap on connections at once: the transport's urllib3
+pools are made with `block=False` and only keep idle connections for reuse.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Three things urllib3 does not do by itself are done here:
   connected to (TLS still verified against the host name), so DNS rebinding cannot slip past;
 - at most `max_connections_per_host` attempts run at once per address and port connected to
   (`connections.HostSlots`), so endpoints that hang until their timeout hold up only their own
-  machine, however many names lead to it.
+  machine, however many names lead to it. That is the one place the cap is held: urllib3's pools
+  never block (`block=False`), they only keep up to that many idle connections for reuse.
 """
 
 import datetime
@@ -30,7 +31,7 @@ from typing import Literal
 
 import msgspec
 from urllib3 import HTTPConnectionPool, HTTPResponse, Timeout
-from urllib3.exceptions import EmptyPoolError, NewConnectionError
+from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util import SKIP_HEADER
@@ -274,7 +275,6 @@ class Transport:
                     redirect=False,
                     assert_same_host=False,
                     timeout=Timeout(connect=remaining, read=remaining),
-                    pool_timeout=remaining,  # type: ignore[arg-type]  # seconds, as Queue.get takes
                     preload_content=False,
                     decode_content=False,
                     release_conn=False,
@@ -318,6 +318,8 @@ class Transport:
         )
 
     def _pool(self, target: Endpoint, address: str) -> HTTPConnectionPool:
+        """The keep-alive pool for a host name at one of its addresses. It never blocks: the
+        attempt holds its place in `HostSlots` already, the one cap on connections at once."""
         key = (target.scheme, target.host, target.port, address)
         with self._lock:
             pool = self._pools.get(key)
@@ -331,11 +333,11 @@ class Transport:
                     server_hostname=target.host,
                     ssl_context=self._ssl_context,
                     maxsize=self._cap,
-                    block=True,
+                    block=False,
                     retries=False,
                 )
             else:
-                pool = HTTPPool(address, target.port, maxsize=self._cap, block=True, retries=False)
+                pool = HTTPPool(address, target.port, maxsize=self._cap, block=False, retries=False)
             self._pools[key] = pool
             evicted = self._pools.popitem(last=False)[1] if len(self._pools) > _MAX_POOLS else None
         if evicted is not None:
@@ -385,7 +387,7 @@ _KINDS: tuple[tuple[ErrorKind, tuple[type[BaseException], ...]], ...] = (
     ("connection_refused", (ConnectionRefusedError,)),
     ("tls", (ssl.SSLError, ssl.CertificateError, Urllib3SSLError)),
     ("connection_reset", (ConnectionError, IncompleteRead)),  # RemoteDisconnected is a reset
-    ("timeout", (EmptyPoolError, TimeoutError)),
+    ("timeout", (TimeoutError,)),
     ("protocol", (HTTPException,)),
     # Connecting failed otherwise (unreachable and the like). urllib3's NewConnectionError
     # subclasses its own TimeoutError, so it must be judged before that one.

@@ -15,7 +15,6 @@ from pathlib import Path
 import msgspec
 
 from signin_webhooks.actors import WebhookSystem
-from signin_webhooks.actors.runlock import workers_running
 from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import add_subscriptions
@@ -84,10 +83,10 @@ def _wait_for_shares(url: str, count: int, n_subs: int, timeout: float = 120) ->
     """Until every worker is up and owns its even share (measuring from there)."""
     share = math.ceil(n_subs / count)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = workers_running(url)
-        owned = [len(w.subscriptions) for w in found]
-        if len(found) == count and sum(owned) == n_subs and max(owned) <= share:
-            return
-        time.sleep(0.1)
+    with WebhookSystem(url, deliver=False) as system:
+        while time.monotonic() < deadline:
+            owned = [len(w["subscriptions"]) for w in system.workers()]
+            if len(owned) == count and sum(owned) == n_subs and max(owned) <= share:
+                return
+            time.sleep(0.1)
     raise TimeoutError(f"{count} workers did not share {n_subs} subscriptions in {timeout:g}s")
