@@ -114,3 +114,21 @@ def test_another_contexts_delivery_and_its_body_answer_404(pages: ApiServer, end
     assert [a.status_code for a in answers] == [404] * 4
     assert all(delivery.id not in a.text or "no delivery" in a.text for a in answers)
     assert all("[{" not in a.text for a in answers)
+
+
+def test_an_organizations_delivery_is_under_the_organizations_route(
+    pages: ApiServer, endpoints
+) -> None:
+    endpoint: Endpoint = endpoints()
+    sub = subscribe(pages.system, endpoint, organization="org_acme").subscription
+    delivery, _ = pages.system.subscriptions.test(sub.id)
+    here = f"/organizations/org_acme/deliveries/{delivery.id}"
+    with signed_in(pages, organization="org_acme") as browser:
+        listed = browser.get(f"/organizations/org_acme/webhooks/{sub.id}")
+        page = browser.get(here)
+        download = browser.get(f"{here}/body")
+        as_context = browser.get(f"/contexts/ctx_lobby/deliveries/{delivery.id}")
+    assert f'<a href="{here}">' in listed.text
+    assert page.status_code == 200 and f"/organizations/org_acme/webhooks/{sub.id}" in page.text
+    assert download.content == endpoint.requests[0].body
+    assert as_context.status_code == 404
