@@ -74,9 +74,10 @@ class Store:
         return self.db.conn
 
     def ensure_intact(self) -> None:
-        """Before this store's first write, read the whole SQLite file once to see that it is
-        sound: an append touches only the pages at the log's end and the id index, and would go
-        on into a file that `status` and `replay` already refuse as damaged."""
+        """Read the whole SQLite file once to see that it is sound, before delivery starts
+        writing to it for hours. A full scan, so publish does not: an append touches only the
+        pages at the log's end and the id index, and a damaged one of those is refused as it is
+        read."""
         if self._intact or self.kind != "sqlite":
             return
         with self.errors():

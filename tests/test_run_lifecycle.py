@@ -4,6 +4,7 @@ a traceback, or delivery into a file nobody else sees."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -93,13 +94,27 @@ def test_run_on_a_damaged_database_exits_1_with_one_line(filled):
     assert "is damaged" in one_error_line(done.stderr)
 
 
-def test_publish_into_a_damaged_database_is_refused_as_replay_and_status_are(filled):
+def test_replay_and_status_refuse_a_damaged_database_with_one_line(filled):
     damage(filled)
 
-    for args in (["publish"], ["replay"], ["status"]):
-        done = command(filled, *args, input=b'{"type":"signin.session.created"}')
+    for args in (["replay"], ["status"]):
+        done = command(filled, *args)
         assert done.returncode == 1, args
         assert "is damaged" in one_error_line(done.stderr), args
+
+
+def test_publish_into_a_database_damaged_where_it_writes_is_refused_with_one_line(filled):
+    """publish reads no more of the file than an append touches (the log's end and its id
+    index); damage there is one line and appends nothing."""
+    size = filled.stat().st_size
+    with open(filled, "r+b") as f:  # the last pages: the log's end and the newest index pages
+        f.seek(size - 16 * 4096)
+        f.write(b"\xde\xad" * 8 * 4096)
+
+    done = command(filled, "publish", input=json.dumps(event("e-new")).encode())
+
+    assert done.returncode == 1
+    assert "is damaged" in one_error_line(done.stderr)
 
 
 def test_a_failure_while_starting_stops_every_actor_already_started(db, clock, monkeypatch):
