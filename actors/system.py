@@ -43,6 +43,7 @@ from signin_webhooks.eventstore import (
     read_events,
 )
 from signin_webhooks.eventstore.postgres import is_url
+from signin_webhooks.eventstore.publishing import read_ahead, waits
 from signin_webhooks.eventstore.retention import RetentionReport, run_retention
 from signin_webhooks.eventstore.status import subscription_status
 
@@ -248,13 +249,16 @@ class WebhookSystem:
     ) -> AppendResult:
         """Append one event or many, all or none: JSON text (an object, an array or NDJSON),
         a binary file open for reading (NDJSON streams through in chunks), a dict, or a list of
-        dicts. At most MAX_INPUT_BYTES of input; events nest at most MAX_DEPTH deep. `check`
+        dicts; a stream that may pause (stdin, a pipe) is read to its end before the log is
+        locked. At most MAX_INPUT_BYTES of input; events nest at most MAX_DEPTH deep. `check`
         sees each chunk of validated events before it is appended, and refuses the whole call
         by raising."""
         source = _source(events)
         chunks = read_events(source)
         if check is not None:
             chunks = _checked(chunks, check)
+        if waits(source):  # a pipe: read to its end before the write lock is taken
+            chunks = read_ahead(chunks)
         with _collector_paused(), self.store.errors():
             result = self.store.log.append_chunks(chunks)
         self.wake()

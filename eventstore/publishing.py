@@ -8,6 +8,10 @@ to SMALL_INPUT bytes, or a JSON array, is read whole (within MAX_INPUT_BYTES).
 from __future__ import annotations
 
 import io
+import itertools
+import os
+import stat
+import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -20,7 +24,7 @@ from signin_webhooks.eventstore.catalogue import (
     reason,
     validate,
 )
-from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.errors import InvalidInput, StoreError
 
 MiB = 1024 * 1024
 MAX_INPUT_BYTES = 512 * MiB
@@ -31,12 +35,66 @@ MAX_REPORTED = 20
 _WHITESPACE = b" \t\r\n\xef\xbb\xbf"
 _RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
 _RAW = msgspec.json.Decoder(msgspec.Raw)
+_SPOOL_ENCODER = msgspec.msgpack.Encoder()
+_SPOOL_DECODER = msgspec.msgpack.Decoder(list[Published])
 _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels of objects and arrays; flatten it"
 
 
 def parse_events(data: bytes) -> list[Published]:
     """Every event of the input, validated; raises one error listing each invalid event."""
     return [event for chunk in read_events(data) for event in chunk]
+
+
+def waits(source: bytes | BinaryIO) -> bool:
+    """Whether reading `source` may wait on its writer: a stream that is not a regular file
+    (stdin, a pipe, a socket). Bytes, a file on disk, or a reader without a descriptor (a
+    BytesIO, a host program's object) are read as fast as they can be."""
+    if isinstance(source, bytes):
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(source.fileno()).st_mode)
+    except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation is a ValueError too
+        return False
+
+
+def read_ahead(chunks: Iterator[list[Published]]) -> Iterator[list[Published]]:
+    """Every chunk validated before the first is handed on: one kept in memory, several
+    spooled to a temporary file a chunk at a time. A publish takes the log's write lock once its
+    first chunk is ready and holds it to the end of the input, so an input that may pause (a
+    pipe) is read to its end first: its writer then holds up no other publish."""
+    first = next(chunks, None)
+    second = next(chunks, None)
+    if first is None or second is None:
+        return iter([] if first is None else [first])
+    try:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed once read back)
+    except OSError as e:
+        raise StoreError(_no_spool(e)) from None
+    try:
+        for chunk in itertools.chain([first, second], chunks):
+            data = _SPOOL_ENCODER.encode(chunk)
+            spool.write(len(data).to_bytes(8, "big") + data)
+        spool.seek(0)
+    except OSError as e:
+        spool.close()
+        raise StoreError(_no_spool(e)) from None
+    except BaseException:
+        spool.close()
+        raise
+    return _read_back(spool)
+
+
+def _read_back(spool: BinaryIO) -> Iterator[list[Published]]:
+    with spool:
+        while size := int.from_bytes(spool.read(8), "big"):
+            yield _SPOOL_DECODER.decode(spool.read(size))
+
+
+def _no_spool(e: OSError) -> str:
+    return (
+        f"cannot keep the input in '{tempfile.gettempdir()}' until it ends: {e.strerror or e};"
+        " free space there, set TMPDIR to another folder, or publish from a file"
+    )
 
 
 def read_events(

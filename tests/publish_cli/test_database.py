@@ -3,12 +3,14 @@ in a real process."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 
 import pytest
 
+from tests.backends import BACKENDS
 from tests.helpers import assert_reported, event, run_unprivileged
 from tests.publish_cli import VALID, cli, line, publish, replay
 
@@ -117,3 +119,38 @@ def test_a_real_process_reports_one_clear_error_and_no_traceback(
     assert_reported(done.stderr.decode(), done.stdout.decode())
     if db.exists():
         assert replay(db) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_a_publish_waiting_on_its_stdin_lets_another_process_publish(database, command):
+    """`publish -` reads its input to the end before it takes the log's write lock: a writer
+    that pauses holds up no other publish."""
+    waiting = subprocess.Popen(
+        [command, "--db", str(database), "publish", "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert waiting.stdin is not None
+    try:
+        # More than a chunk of events: enough to append some if it began before the input ended.
+        waiting.stdin.write(b"".join(line(event(i)) + b"\n" for i in range(40_000)))
+        waiting.stdin.flush()  # returns once the pipe has room: all but its last 64 KiB are read
+
+        other = subprocess.run(
+            [command, "--db", str(database), "publish", "--json"],
+            input=line(event(1, id="from-the-other")),
+            capture_output=True,
+            timeout=60,
+        )
+
+        assert other.returncode == 0, other.stderr.decode()
+        assert json.loads(other.stdout)["first_sequence"] == 1
+        assert waiting.poll() is None  # still waiting on its stdin, which is still open
+        stdout, stderr = waiting.communicate(timeout=120)  # its stdin ends: it appends
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0, stderr.decode()
+    assert json.loads(stdout)["appended"] == 40_000
