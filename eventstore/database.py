@@ -1,5 +1,8 @@
 """The log on a SQLite file: owner-only permissions, WAL, durable commits, clear errors; and the
-few statements that differ on PostgreSQL (eventstore/postgres.py keeps those)."""
+few statements that differ on PostgreSQL (eventstore/postgres.py keeps those).
+
+sqlite-utils looks the file over as it opens (its journal mode, its tables); what runs for every
+event (appends, reads of the log) stays prepared statements on the sqlite3 connection."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
+
+import sqlite_utils
 
 from signin_webhooks.eventstore.errors import NoDatabase, StoreError
 
@@ -32,6 +37,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_internal ON events (sequence) WHERE internal = 1;
 """
+LOG_COLUMNS = ("sequence", "id", "type", "recorded_at", "body")  # what tells the log's table apart
 COPY = (
     "INSERT INTO events (sequence, id, type, organization_id, context_id, occurred_at,"
     " recorded_at, assigned, internal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -61,14 +67,34 @@ def open_database(path: str | os.PathLike[str], *, create: bool = True) -> Sqlit
             raise StoreError(f"cannot create database '{path}': {e.strerror}") from None
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as e:
         raise store_error(e, path) from None
-    if mode != "wal":
-        raise StoreError(f"cannot use database '{path}': WAL mode unavailable ({mode})")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        tables = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+        found = tables.table_names()
+        if found and not set(LOG_COLUMNS) <= set(tables["events"].columns_dict):
+            raise _another_programs(path, found)  # before anything is changed in it
+        tables.enable_wal()
+        mode = tables.journal_mode
+        conn.execute("PRAGMA synchronous = FULL")
+        if mode != "wal":
+            raise StoreError(f"cannot use database '{path}': WAL mode unavailable ({mode})")
+    except BaseException as e:
+        conn.close()
+        if isinstance(e, sqlite3.DatabaseError):
+            raise store_error(e, path) from None
+        raise
     return SqliteDatabase(conn, str(path))
+
+
+def _another_programs(path: str | os.PathLike[str], tables: list[str]) -> StoreError:
+    shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+    return StoreError(
+        f"'{path}' is a SQLite database of another program (its tables: {shown}), not a"
+        " signin-webhooks database; give db a signin-webhooks database or a new file",
+        fields=("db",),
+    )
 
 
 def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:

@@ -303,6 +303,24 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_as_it_was(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
 
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_another_programs_sqlite_database_is_one_line_and_left_as_it_was(tmp_path, command):
+    path = tmp_path / "crm.db"
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE contacts (name TEXT); CREATE TABLE events (at TEXT);")
+    conn.close()
+    path.chmod(0o600)
+    before = path.read_bytes()
+
+    done = run(path, *COMMANDS[command], input=ndjson([event("evt-7")]))
+
+    line = one_clear_line(done)
+    assert "SQLite database of another program (its tables: contacts, events)" in line
+    assert str(path) in line
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.db"]
+
+
 def test_a_damaged_database_is_one_line_saying_so(db):
     with open(db, "r+b") as f:  # keep the header, wreck the pages holding the log
         f.seek(4096)
