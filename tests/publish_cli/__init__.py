@@ -1,4 +1,5 @@
-"""`publish`, `replay` and `catalogue` as a person drives them, on real database files."""
+"""`publish`, `replay` and `catalogue` as a person drives them, on real databases: files, and
+PostgreSQL schemas."""
 
 from __future__ import annotations
 
@@ -25,18 +26,18 @@ def line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj).encode()
 
 
-def cli(db: Path | None, *args: str, input: bytes | None = None, **kw: Any) -> Result:
+def cli(db: str | Path | None, *args: str, input: bytes | None = None, **kw: Any) -> Result:
     prefix = [] if db is None else ["--db", str(db)]
     return invoke(*prefix, *args, input=input, **kw)
 
 
-def publish(db: Path, data: bytes, *args: str) -> dict[str, Any]:
+def publish(db: str | Path, data: bytes, *args: str) -> dict[str, Any]:
     result = cli(db, "publish", "--json", *args, input=data)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def replay(db: Path, *args: str) -> list[dict[str, Any]]:
+def replay(db: str | Path, *args: str) -> list[dict[str, Any]]:
     result = cli(db, "replay", *args)
     assert result.exit_code == 0, result.stderr
     return [json.loads(text) for text in result.stdout.splitlines()]

@@ -7,15 +7,16 @@ import json
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.backends import BACKENDS
 from tests.helpers import assert_reported, event, run_unprivileged
 from tests.publish_cli import VALID, cli, line, publish, replay
 
 
-def test_the_database_is_created_readable_by_its_owner_only(db):
+def test_the_database_is_created_readable_by_its_owner_only(tmp_path):
+    db = tmp_path / "hooks.db"
     old = os.umask(0)
     try:
         publish(db, line(event(1)))
@@ -25,13 +26,11 @@ def test_the_database_is_created_readable_by_its_owner_only(db):
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
 
 
-def test_the_environment_selects_the_database(tmp_path):
-    chosen = tmp_path / "from-env.db"
-
-    result = cli(None, "publish", input=line(event(1)), env={"SIGNIN_WEBHOOKS_DB": str(chosen)})
+def test_the_environment_selects_the_database(db):
+    result = cli(None, "publish", input=line(event(1)), env={"SIGNIN_WEBHOOKS_DB": str(db)})
 
     assert result.exit_code == 0, result.stderr
-    assert [e["session_id"] for e in replay(chosen)] == ["ses_1"]
+    assert [e["session_id"] for e in replay(db)] == ["ses_1"]
 
 
 def test_a_database_path_that_is_a_directory_is_a_store_failure(tmp_path):
@@ -103,9 +102,8 @@ def test_a_read_only_database_is_a_store_failure_that_appends_nothing(tmp_path, 
     ids=["not-utf8", "unknown-type", "directory"],
 )
 def test_a_real_process_reports_one_clear_error_and_no_traceback(
-    tmp_path, command, args, data, code
+    db, tmp_path, command, args, data, code
 ):
-    db = tmp_path / "hooks.db"
     done = subprocess.run(
         [command, "--db", str(db), *args, "publish"],
         input=data,
@@ -117,16 +115,15 @@ def test_a_real_process_reports_one_clear_error_and_no_traceback(
     assert done.returncode == code
     assert done.stdout == b""
     assert_reported(done.stderr.decode(), done.stdout.decode())
-    if db.exists():
+    if not isinstance(db, Path) or db.exists():
         assert replay(db) == []
 
 
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-def test_a_publish_waiting_on_its_stdin_lets_another_process_publish(database, command):
+def test_a_publish_waiting_on_its_stdin_lets_another_process_publish(db, command):
     """`publish -` reads its input to the end before it takes the log's write lock: a writer
     that pauses holds up no other publish."""
     waiting = subprocess.Popen(
-        [command, "--db", str(database), "publish", "--json", "-"],
+        [command, "--db", str(db), "publish", "--json", "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -138,7 +135,7 @@ def test_a_publish_waiting_on_its_stdin_lets_another_process_publish(database, c
         waiting.stdin.flush()  # returns once the pipe has room: all but its last 64 KiB are read
 
         other = subprocess.run(
-            [command, "--db", str(database), "publish", "--json"],
+            [command, "--db", str(db), "publish", "--json"],
             input=line(event(1, id="from-the-other")),
             capture_output=True,
             timeout=60,

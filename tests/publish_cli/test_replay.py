@@ -158,7 +158,8 @@ def test_replay_of_an_empty_log_prints_nothing(db):
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
 
-def test_catalogue_lists_the_twelve_event_types_with_their_required_fields(db):
+def test_catalogue_lists_the_twelve_event_types_with_their_required_fields(tmp_path):
+    db = tmp_path / "hooks.db"
     result = cli(db, "catalogue", "--json")
     table = cli(db, "catalogue")
 
