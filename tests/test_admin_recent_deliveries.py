@@ -61,7 +61,7 @@ def test_the_list_shows_each_deliverys_status_sequences_times_and_attempts(
         page = browser.get(here)
     row = re.search(rf"<tr>\s*<td><a [^>]*>{made}</a>(.*?)</tr>", page.text, re.S)
     assert row is not None
-    cells = [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row.group(1))]
+    cells = [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
     assert cells == ["succeeded", "1", "-..-", delivery.sealed_at, str(delivery.settled_at), "1"]
     assert "(test)" in row.group(1)
 
