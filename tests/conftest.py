@@ -4,6 +4,7 @@ or a PostgreSQL schema), a running system on it, and real HTTP endpoints."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,24 @@ from signin_webhooks.eventstore.secrets import ENV_KEY_FILE
 from tests.api_server import ApiServer
 from tests.backends import fresh_schema
 from tests.endpoint import Endpoint
-from tests.helpers import installed
+from tests.helpers import ROOT, installed
+
+# What the tools themselves keep in the folder they run in.
+_CACHES = {".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def top_level_untouched() -> Iterator[None]:
+    """Tests write in their tmp_path: the run fails if the repository's top level (or the
+    folder the tests run in) gained a file."""
+    before = {folder: set(os.listdir(folder)) for folder in {ROOT, Path.cwd()}}
+    yield
+    gained = sorted(
+        str(folder / name)
+        for folder, names in before.items()
+        for name in set(os.listdir(folder)) - names - _CACHES
+    )
+    assert not gained, f"the tests wrote {', '.join(gained)}: write in tmp_path instead"
 
 
 @pytest.fixture

@@ -3,33 +3,19 @@ work the same on a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from signin_webhooks.actors import WebhookSystem
 from tests.api_server import ApiServer
-from tests.backends import BACKENDS, fresh_schema
+from tests.backends import BACKENDS
 from tests.helpers import event
 
 
-@contextlib.contextmanager
-def _database(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield str(tmp_path / "hooks.db")
-    else:
-        with fresh_schema() as url:
-            yield url
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_the_api_works_alike_on_every_backend(backend: str, tmp_path: Path) -> None:
-    with (
-        _database(backend, tmp_path) as db,
-        WebhookSystem(db, allow_private_networks=True) as system,
-    ):
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_the_api_works_alike_on_every_backend(database: str | Path) -> None:
+    with WebhookSystem(database, allow_private_networks=True) as system:
         _, secret = system.tokens.create(
             scope="context", context="ctx_lobby", organization="org_acme"
         )
