@@ -22,7 +22,6 @@ from signin_webhooks.actors.signing import new_secret
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.eventstore import (
     CATALOGUE,
-    EVENT_TYPES,
     Filter,
     InvalidInput,
     NotFound,
@@ -39,10 +38,10 @@ from signin_webhooks.eventstore.deliveries import (
 )
 from signin_webhooks.eventstore.durations import parse_duration
 from signin_webhooks.eventstore.endpoints import is_ndjson
+from signin_webhooks.eventstore.event_types import selected
 from signin_webhooks.eventstore.ids import new_ids, short_id
 from signin_webhooks.eventstore.subscription_fields import (
     SubscriptionFields,
-    matches,
     validate_fields,
 )
 from signin_webhooks.eventstore.subscriptions import (
@@ -274,7 +273,7 @@ class SubscriptionManager:
     ) -> tuple[Delivery, AttemptRecorded]:
         """Send one synthetic event now, from this process, outside the batches."""
         sub = self.get(subscription_id)
-        event_type = event_type or next(t for t in EVENT_TYPES if matches(sub.fields.events, t))
+        event_type = event_type or selected(sub.fields.events)[0]
         if event_type not in CATALOGUE:
             raise InvalidInput(
                 f"event_type {event_type!r} is not an event type; see `catalogue`",

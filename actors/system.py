@@ -42,6 +42,7 @@ from signin_webhooks.eventstore import (
     parse_time,
     read_events,
 )
+from signin_webhooks.eventstore.event_types import check_patterns
 from signin_webhooks.eventstore.postgres import is_url
 from signin_webhooks.eventstore.publishing import read_ahead, waits
 from signin_webhooks.eventstore.retention import RetentionReport, run_retention
@@ -332,7 +333,7 @@ class WebhookSystem:
         `since` and `until`: RFC 3339 times, datetimes, or times ago (`1h`, `2d`)."""
         now = self.clock()
         window = Filter(
-            types=tuple(types),
+            types=check_patterns(types, "types"),
             organization=organization,
             context=context,
             since=None if since is None else format_time(parse_time(since, what="since", now=now)),

@@ -46,6 +46,7 @@ OPTIONS = {
     "until": "--until",
     "status": "--status",
     "event_type": "--type",
+    "types": "--type",
     "force": "--force",
 }
 

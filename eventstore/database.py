@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from signin_webhooks.eventstore.errors import NoDatabase, StoreError
+from signin_webhooks.eventstore.event_types import sqlite_glob
 
 BUSY_TIMEOUT_MS = 10_000
 BACKGROUND_CACHE_KIB = 256
@@ -244,7 +245,7 @@ class SqliteDatabase:
         return f"{column} GLOB ?"
 
     def glob_arg(self, pattern: str) -> str:
-        return pattern
+        return sqlite_glob(pattern)
 
     def configure_background(self) -> None:
         """A connection of the running system. What it writes (batches sealed, attempts) is

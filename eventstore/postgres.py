@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from signin_webhooks.eventstore.errors import InvalidInput, SessionLost, StoreError
+from signin_webhooks.eventstore.event_types import postgres_like
 
 SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT = 10
@@ -100,12 +101,6 @@ def ddl(script: str) -> str:
     """A projection's CREATE statements as written for SQLite, in PostgreSQL's types."""
     script = re.sub(r"\bBLOB\b", "BYTEA", script)
     return re.sub(r"\bINTEGER\b", "BIGINT", script)
-
-
-def like_pattern(glob: str) -> str:
-    """An event type glob (`signin.session.*`) as a LIKE pattern."""
-    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
 
 
 class Connection:
@@ -372,7 +367,7 @@ class PostgresDatabase:
         return f"{column} LIKE ?"
 
     def glob_arg(self, pattern: str) -> str:
-        return like_pattern(pattern)
+        return postgres_like(pattern)
 
     def configure_background(self) -> None:
         """Nothing to tune: the server keeps its own cache and checkpoints."""

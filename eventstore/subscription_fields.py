@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 import msgspec
 
-from signin_webhooks.eventstore.catalogue import EVENT_TYPES
 from signin_webhooks.eventstore.durations import (
     DAY,
     format_duration,
@@ -22,6 +21,7 @@ from signin_webhooks.eventstore.endpoints import (
     validate_url,
 )
 from signin_webhooks.eventstore.errors import InvalidInput
+from signin_webhooks.eventstore.event_types import check_patterns
 
 KiB, MiB = 1024, 1024 * 1024
 Scope = Literal["context", "organization"]
@@ -59,16 +59,6 @@ class SubscriptionFields(msgspec.Struct, frozen=True, kw_only=True):
 
 DURATIONS = ("flush_interval", "retry_schedule", "timeout", "auto_disable_after")
 FIELD_NAMES = tuple(name for name in SubscriptionFields.__struct_fields__ if name != "written")
-
-
-def matches(patterns: Iterable[str], event_type: str) -> bool:
-    """Whether an event type is taken by a subscription's `events` list."""
-    for pattern in patterns:
-        if pattern == event_type or pattern == "*":
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
 
 
 def validate_fields(
@@ -132,17 +122,7 @@ def _events(value: Iterable[str] | str) -> tuple[str, ...]:
         )
     for item in items:
         _text(item, "events")
-        if not (
-            item == "*"
-            or item in EVENT_TYPES
-            or (item.endswith(".*") and any(matches((item,), t) for t in EVENT_TYPES))
-        ):
-            raise InvalidInput(
-                f"events {item!r} matches no event type; use a type, a pattern such as "
-                f"signin.session.*, or *; types: {', '.join(EVENT_TYPES)}",
-                fields=("events",),
-            )
-    return tuple(dict.fromkeys(items))
+    return check_patterns(items, "events")
 
 
 def _integer(option: str, low: int, high: int, shown: str) -> Any:

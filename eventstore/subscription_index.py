@@ -4,19 +4,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 
-from signin_webhooks.eventstore.catalogue import EVENT_TYPES
-from signin_webhooks.eventstore.subscription_fields import matches
+from signin_webhooks.eventstore.event_types import selected
 from signin_webhooks.eventstore.subscriptions import Subscription
 
 Key = tuple[str, str | None, str]  # scope ("context" or "organization"), scope id, event type
-
-
-def taken_types(events: Iterable[str]) -> frozenset[str]:
-    """The catalogue's event types a subscription's `events` patterns select."""
-    patterns = list(events)
-    return frozenset(t for t in EVENT_TYPES if matches(patterns, t))
 
 
 class SubscriptionIndex:
@@ -37,7 +29,7 @@ class SubscriptionIndex:
         """Index `sub` as it is now, in place of what was indexed for it before."""
         self.remove(sub.id)
         scope, scope_id = sub.fields.scope, sub.fields.scope_id
-        keys: list[Key] = [(scope, scope_id, kind) for kind in taken_types(sub.fields.events)]
+        keys: list[Key] = [(scope, scope_id, kind) for kind in selected(sub.fields.events)]
         for key in keys:
             self.by_key[key].append(sub.id)
         self._keys[sub.id] = keys

@@ -35,6 +35,8 @@ CASES: list[tuple[Callable[[WebhookSystem], Any], str, tuple[str, ...], str]] = 
      ("deliveries", "list", "--status", "lost"), "--status"),
     (lambda s: list(s.replay(since="yesterday")), "since",
      ("replay", "--since", "yesterday"), "--since"),
+    (lambda s: list(s.replay(types=["signin.nothing"])), "types",
+     ("replay", "--type", "signin.nothing"), "--type"),
 ]  # fmt: skip
 
 

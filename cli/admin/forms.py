@@ -9,6 +9,7 @@ from typing import Any
 from signin_webhooks.cli.api.problems import in_fields
 from signin_webhooks.eventstore.catalogue import CATALOGUE
 from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
+from signin_webhooks.eventstore.event_types import selected
 from signin_webhooks.eventstore.subscription_fields import SubscriptionFields, validate_fields
 from signin_webhooks.eventstore.subscriptions import REDACTED, Subscription
 
@@ -48,7 +49,7 @@ def catalogue_groups() -> list[dict[str, Any]]:
             "title": title,
             "noun": title if title.isupper() else title.lower(),
             "pattern": pattern,
-            "types": [(t, CATALOGUE[t][0]) for t in CATALOGUE if t.startswith(pattern[:-1])],
+            "types": [(t, CATALOGUE[t][0]) for t in selected((pattern,))],
         }
         for title, pattern in GROUPS
     ]

@@ -65,6 +65,7 @@ FIELDS = {
     "scope_id": "context_id/organization_id",
     "header": "headers",
     "event_type": "type",
+    "types": "type",
 }
 
 

@@ -12,7 +12,7 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.cli.bench.places import Places
 from signin_webhooks.cli.bench.rows import Row, row, timed
 from signin_webhooks.cli.bench.setup import add_subscriptions, publish_many
-from signin_webhooks.eventstore.subscription_index import taken_types
+from signin_webhooks.eventstore.event_types import selected
 
 EVENT_SETS = (["*"], ["signin.session.*"], ["signin.dhcp.*", "signin.configuration.audit"])
 
@@ -50,7 +50,7 @@ def fan_out(places: Places, n_events: int, n_subs: int = 1000) -> Row:
     for spec in specs:
         patterns = spec["events"]
         assert isinstance(patterns, tuple | list)
-        taken = taken_types(patterns)
+        taken = frozenset(selected(patterns))
         index[(str(spec["scope_id"]), str(spec["scope"]))].append(taken)
 
     def baseline() -> int:
