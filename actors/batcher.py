@@ -160,16 +160,20 @@ class Batcher(Listener):
     def _add(self, entries: list[Entry]) -> None:
         """Add matched events to the open batch, sealing whenever a limit is reached."""
         max_events, max_bytes = self.sub.fields.max_events, self.sub.fields.max_bytes
+        framing = self._body_size(1, 0)  # a body of n events is their sizes + n - 1 + this
+        batch = self.open
         for sequence, size, recorded_at in entries:
-            grown = self._body_size(len(self.open.sequences) + 1, self.open.sizes + size)
-            if self.open.sequences and grown > max_bytes:
+            count = len(batch.sequences)
+            if count and batch.sizes + size + count + framing > max_bytes:
                 self._seal()
-            if not self.open.sequences:
-                self.open.oldest = parse_time(recorded_at)
-            self.open.sequences.append(sequence)
-            self.open.sizes += size
-            if len(self.open.sequences) >= max_events:
+                batch, count = self.open, 0
+            if not count:
+                batch.oldest = parse_time(recorded_at)
+            batch.sequences.append(sequence)
+            batch.sizes += size
+            if count + 1 >= max_events:
                 self._seal()
+                batch = self.open
         if self.open.sequences:
             self._arm_flush()
         self._record_seals()  # every batch these entries closed, in one transaction
@@ -249,7 +253,7 @@ class Batcher(Listener):
         trigger = "retry" if delivery.series_start > 1 else delivery.trigger
         job = Job(self.queue.with_ranges(delivery), self.sub, delivery.attempts + 1, trigger,
                   self.actor_ref, self.lease)  # fmt: skip
-        self.pool.tell(job)
+        self.pool.submit(job)
 
     def _wait_for(self, delivery: Delivery) -> float:
         """Seconds until the delivery's next attempt, and the subscription's backoff's end: on

@@ -222,9 +222,15 @@ class HostSlots:
     def hold(self, key: tuple[str, int], timeout: float) -> Iterator[bool]:
         """Whether a place came free within `timeout`; raises Abandoned once `abandon` is called."""
         with self._lock:
-            slot = self._slots.setdefault(key, _HostSlot(threading.Condition(self._lock)))
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _HostSlot(threading.Condition(self._lock))
             slot.users += 1
-            got = slot.free.wait_for(lambda: self._abandoned or slot.busy < self._cap, timeout)
+            got = (
+                self._abandoned
+                or slot.busy < self._cap
+                or slot.free.wait_for(lambda: self._abandoned or slot.busy < self._cap, timeout)
+            )
             got = got and not self._abandoned
             if got:
                 slot.busy += 1

@@ -73,13 +73,6 @@ class Outcome:
         return "error" if self.attempt is None else self.attempt.outcome
 
 
-@dataclass(frozen=True)
-class Free:
-    """A delivery actor finished its attempt (to the pool)."""
-
-    member: Any  # its ActorRef
-
-
 def batch_body(store: Store, delivery: Delivery) -> bytes:
     """The exact body of a delivery, rebuilt from the log: the same bytes on every attempt."""
     if delivery.body is not None:
@@ -256,8 +249,8 @@ class Deliverer:
 
 
 class DeliveryActor(Listener):
-    """One member of the delivery pool: one attempt at a time, then it tells the pool it is free
-    and the batcher what came of it."""
+    """One member of the delivery pool: one attempt at a time, then it puts itself back in the
+    pool and tells the batcher what came of it."""
 
     def __init__(
         self, deliverer: Deliverer, pool: Any, stopping: threading.Event | None = None
@@ -280,10 +273,9 @@ class DeliveryActor(Listener):
             log.warning("%s; %s is not sent from here", e, job.delivery.id)
         finally:
             metrics.POOL_IN_USE.dec()
-            # While the system stops, the pool and the batcher may be gone already; the
-            # attempt is in the log, and the next start carries on from there.
-            with contextlib.suppress(pykka.ActorDeadError):
-                self.pool.tell(Free(self.actor_ref))
+            # While the system stops, the batcher may be gone already; the attempt is in the
+            # log, and the next start carries on from there.
+            self.pool.free(self.actor_ref)
             if job.reply_to is not None:
                 with contextlib.suppress(pykka.ActorDeadError):
                     job.reply_to.tell(outcome)

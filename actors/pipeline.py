@@ -61,7 +61,7 @@ class Pipeline:
         self._on_halt: list[Callable[[str], None]] = []
         self.leases: LeaseKeeper | None = None
         self.transport: Transport | None = None
-        self.pool: Any = None
+        self.pool: DeliveryPool | None = None
         self.readers: Readers | None = None
         self.router: Any = None
         self.notifier: Any = None
@@ -104,10 +104,10 @@ class Pipeline:
         self.readers = Readers(lambda: Store(db_path, clock, background=True), limit)
         deliverer = Deliverer(self.readers, self.runtime.recorder, self.transport, clock)
 
-        def start_member(pool: pykka.ActorRef[DeliveryPool]) -> pykka.ActorRef[DeliveryActor]:
+        def start_member(pool: DeliveryPool) -> pykka.ActorRef[DeliveryActor]:
             return start_actor(DeliveryActor, deliverer, pool, self._stopping)
 
-        self.pool = start_actor(DeliveryPool, start_member, settings.delivery_pool_size)
+        self.pool = DeliveryPool(start_member, settings.delivery_pool_size)
         self.notifier = start_actor(Notifier, self.runtime, self.transport)
         self.notifier.ask(Begin())  # the retries the last stop left waiting
         self.runtime.notifier = self.notifier
@@ -165,7 +165,8 @@ class Pipeline:
         position, batchers = self.router.ask(Idle(), block=True, timeout=timeout)
         answers = [batcher.ask(Idle(), block=False) for batcher in batchers]
         quiet = all([answer.get(timeout=timeout) for answer in answers]) and quiet
-        quiet = bool(self.pool.ask(Idle(), block=True, timeout=timeout)) and quiet
+        assert self.pool is not None
+        quiet = self.pool.idle() and quiet
         again, _ = self.router.ask(Idle(), block=True, timeout=timeout)
         return quiet and again == position and self.scheduler.quiet()
 

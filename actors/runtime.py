@@ -31,19 +31,24 @@ _FENCED = (BatchSealed, AttemptRecorded)
 
 
 class _Facts:
-    """One caller's facts waiting to be recorded, and what came of it."""
+    """One caller's facts waiting to be recorded, and what came of it. `turn` is held until the
+    caller may go on: its facts are written, or it is its turn to write."""
 
     def __init__(self, events: list[InternalEvent]) -> None:
         self.events = events
         self.done = False
         self.last = 0
         self.error: BaseException | None = None
+        self.turn = threading.Lock()
+        self.turn.acquire()
 
 
 class Recorder:
     """Appends the system's own facts from any actor thread. Facts recorded at the same moment
     by several actors go in one transaction (a group commit): each caller's facts stay together
-    and in order, and each caller is answered once they are in the log, or with the error.
+    and in order, and each caller is answered once they are in the log, or with the error. One
+    caller at a time writes what is queued; then it wakes each caller it wrote for, and the first
+    one queued since, whose turn it is to write: every caller is woken once.
 
     With a `fence` (a worker's leases, on PostgreSQL), a seal or an attempt is recorded only if
     the worker still owns its subscription, checked in the same transaction."""
@@ -53,7 +58,7 @@ class Recorder:
         self.fence = fence
         self._lock = threading.Lock()  # the store's connection
         self._queued: list[_Facts] = []
-        self._changed = threading.Condition(threading.Lock())
+        self._queue_lock = threading.Lock()
         self._writing = False
 
     def record(self, *events: InternalEvent) -> int:
@@ -62,20 +67,26 @@ class Recorder:
         if self.fence is not None:  # a lease lost for one subscription must fail only its facts
             return self._record_fenced(list(events))
         mine = _Facts(list(events))
-        with self._changed:
+        with self._queue_lock:
             self._queued.append(mine)
-            while self._writing and not mine.done:
-                self._changed.wait()
-            if not mine.done:
-                self._writing = True
-                group, self._queued = self._queued, []
+            waits, self._writing = self._writing, True
+        if waits:
+            mine.turn.acquire()  # written by another caller, or given the turn to write
         if not mine.done:
+            with self._queue_lock:
+                group, self._queued = self._queued, []
             try:
                 self._write(group)
             finally:
-                with self._changed:
-                    self._writing = False
-                    self._changed.notify_all()
+                for facts in group:
+                    facts.done = True
+                    if facts is not mine:
+                        facts.turn.release()
+                with self._queue_lock:
+                    if self._queued:
+                        self._queued[0].turn.release()  # its turn to write
+                    else:
+                        self._writing = False
         if mine.error is not None:
             raise mine.error
         return mine.last
@@ -107,8 +118,6 @@ class Recorder:
             end = last
             for facts in reversed(group):
                 facts.last, end = end, end - len(facts.events)
-        for facts in group:
-            facts.done = True
 
     def _again_if_lost(self, write: Callable[[list[str]], int], count: int) -> int:
         """Append under ids chosen here. If the server ended the session before the COMMIT,

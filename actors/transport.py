@@ -18,6 +18,7 @@ Three things urllib3 does not do by itself are done here:
 
 import datetime
 import email.utils
+import functools
 import re
 import ssl
 import threading
@@ -71,6 +72,8 @@ _READ_SIZE = 16 * 1024
 _MAX_POOLS = 256
 _RESOLVER_THREADS = 8
 _DELTA_SECONDS = re.compile(r"[0-9]+")
+# A subscription's URL is parsed once, not on every attempt (an Endpoint is frozen).
+_endpoint = functools.lru_cache(maxsize=1024)(parse_endpoint)
 
 
 class Attempt(msgspec.Struct, frozen=True):
@@ -151,7 +154,7 @@ class Transport:
         Raises only InvalidInput, for a URL that is not http(s) (a saved subscription never has
         one), and Abandoned once `stop_waiting` was called, for an attempt that sent nothing.
         """
-        target = parse_endpoint(url)
+        target = _endpoint(url)
         started = self._clock()
         deadline = Deadline(timeout)
         try:
