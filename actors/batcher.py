@@ -119,10 +119,14 @@ class Batcher(Listener):
         self.releasing: Callable[[], None] | None = None
         # On PostgreSQL: the lease this batcher delivers under. A lease lost and claimed again
         # is a new token, and a new batcher: this one's attempts are then refused before sending.
-        self.lease = None if runtime.leases is None else runtime.leases.token(subscription.id)
+        self.lease = None if runtime.leases is None else runtime.leases.started(subscription.id)
 
     def on_start(self) -> None:
         self._send_next()
+
+    def on_stop(self) -> None:
+        if self.runtime.leases is not None:
+            self.runtime.leases.stopped(self.sub.id, deleted=self.sub.deleted)
 
     def handle(self, message: Any) -> Any:
         match message:

@@ -8,6 +8,7 @@ workers, and hands back what is over it, each once its batcher has finished the 
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import random
@@ -62,6 +63,9 @@ class LeaseKeeper:
         self.held: dict[str, int] = {}  # subscription -> fencing token
         self.until: dict[str, float] = {}  # subscription -> when its lease ends, at the latest
         self.handing_back: set[str] = set()
+        # subscription -> its batchers running in this worker: one, or for a moment two (one
+        # dropped with its lease, still stopping, and the next, started under a new token)
+        self.batching: collections.Counter[str] = collections.Counter()
         self.router: Any = None
         self._lock = threading.Lock()
         self._poked = threading.Event()
@@ -171,11 +175,11 @@ class LeaseKeeper:
             self._hand_back_deleted(set(live))
             share = self.leases.fair_share(len(live))
             with self._lock:
-                keeping = len(self.held) - len(self.handing_back)
-            if keeping < share:
-                self._claim(live, share - keeping)
-            elif keeping > share:
-                self._hand_back_over(keeping - share)
+                kept = [s for s in self.held if s in set(live) and s not in self.handing_back]
+            if len(kept) < share:
+                self._claim(live, share - len(kept))
+            elif len(kept) > share:
+                self._hand_back_over(kept[: len(kept) - share])
 
     def _claim(self, live: list[str], wanted: int) -> None:
         taken = self.leases.taken()
@@ -188,20 +192,36 @@ class LeaseKeeper:
                 self.router.tell(Adopt(sub_id))
                 wanted -= 1
 
-    def _hand_back_over(self, excess: int) -> None:
+    def _hand_back_over(self, excess: list[str]) -> None:
         with self._lock:
-            candidates = [s for s in self.held if s not in self.handing_back][:excess]
-            self.handing_back.update(candidates)
-        for sub_id in candidates:
+            self.handing_back.update(excess)
+        for sub_id in excess:
             self.router.tell(HandBack(sub_id, self))
 
     def _hand_back_deleted(self, live: set[str]) -> None:
-        """A deleted subscription's batcher stops by itself; its lease has nothing to guard."""
+        """The leases of deleted subscriptions that no batcher here delivers. A deleted
+        subscription's batcher still records the attempt in flight, and the cancellations after
+        it, under its lease: it hands the lease back itself as it stops (`stopped`)."""
         with self._lock:
-            gone = {s: t for s, t in self.held.items() if s not in live}
+            gone = {s: t for s, t in self.held.items() if s not in live and s not in self.batching}
             for sub_id in gone:
                 del self.held[sub_id]
         self.leases.hand_back(gone)
+
+    def started(self, subscription_id: str) -> int | None:
+        """A batcher starts delivering the subscription here; the token it delivers under."""
+        with self._lock:
+            self.batching[subscription_id] += 1
+            return self.held.get(subscription_id)
+
+    def stopped(self, subscription_id: str, *, deleted: bool) -> None:
+        """The subscription's batcher has stopped; that of a deleted one hands its lease back."""
+        with self._lock:
+            self.batching[subscription_id] -= 1
+            if self.batching[subscription_id] <= 0:
+                del self.batching[subscription_id]
+        if deleted:
+            self.handed_back(subscription_id)
 
     def handed_back(self, subscription_id: str) -> None:
         """Called by the batcher once it has stopped for good: the lease is free now."""

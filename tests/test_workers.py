@@ -18,7 +18,12 @@ from signin_webhooks.actors.runtime import Readers, Recorder
 from signin_webhooks.actors.transport import Transport
 from signin_webhooks.actors.workers import LeaseKeeper
 from signin_webhooks.eventstore import Store
-from signin_webhooks.eventstore.deliveries import BatchSealed, DeliveryHistory
+from signin_webhooks.eventstore.deliveries import (
+    AttemptRecorded,
+    BatchCancelled,
+    BatchSealed,
+    DeliveryHistory,
+)
 from signin_webhooks.eventstore.ids import short_id
 from signin_webhooks.eventstore.leases import LeaseLost, Leases, workers
 from signin_webhooks.eventstore.postgres import PostgresDatabase
@@ -28,7 +33,8 @@ from signin_webhooks.eventstore.retention import (
     run_retention,
 )
 from tests.backends import BACKENDS
-from tests.helpers import event, invoke, received_ids, subscribe, wait_until
+from tests.endpoint import Hang
+from tests.helpers import event, invoke, received_ids, subscribe, wait_for_facts, wait_until
 
 pytestmark = pytest.mark.parametrize("backend", BACKENDS[1:], indirect=True)
 
@@ -184,6 +190,27 @@ def test_two_workers_share_the_subscriptions_and_one_that_stops_hands_them_back(
         [f"e{i}" for i in range(4)] + [f"f{i}" for i in range(4)]
     )
     assert len(subs) == 4
+
+
+def test_a_subscription_deleted_during_an_attempt_keeps_its_lease_until_the_attempt_is_recorded(
+    system, endpoints, database
+):
+    endpoint = endpoints(Hang())
+    sub_id = subscribe(system, endpoint, max_events=1, timeout="1s").subscription.id
+    system.publish(event("in-flight"))
+    endpoint.wait_for(1)
+    assert system._pipeline is not None and system._pipeline.leases is not None
+    keeper = system._pipeline.leases
+
+    system.subscriptions.delete(sub_id)
+    keeper.round()  # a round of the keeper's while the attempt is still in flight
+
+    assert keeper.owns(sub_id)  # its batcher records the attempt under the lease
+    (attempt,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
+    (cancelled,) = wait_for_facts(system, BatchCancelled, sub_id, 1)
+    assert cancelled.batch_id == attempt.batch_id
+    wait_until(lambda: not keeper.owns(sub_id), "the lease handed back once the batcher stopped")
+    assert all(sub_id not in held for held in owners(database).values())
 
 
 def test_one_worker_at_a_time_runs_retention_and_the_others_skip_or_wait(database, clock):
