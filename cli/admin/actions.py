@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from signin_webhooks.cli.admin.guard import Viewer, admit, failed, subscription_of
+from signin_webhooks.cli.admin.guard import SCOPES, Viewer, admit, failed, scope_of, subscription_of
 from signin_webhooks.cli.admin.pages import base_of, page_of
 from signin_webhooks.cli.admin.subscription_pages import subscription_page
 from signin_webhooks.cli.api.problems import in_fields
@@ -21,17 +21,11 @@ from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore import InvalidInput, SigninWebhooksError
 from signin_webhooks.eventstore.subscriptions import Subscription
 
-_SCOPES = {"contexts": "context", "organizations": "organization"}
-
 
 def _paths(action: str) -> list[str]:
     """The action's path under a Context's and under an Organization's Webhooks."""
     one = "{scope_id:str}/webhooks/{subscription_id:str}/" + action
-    return [f"/{plural}/{one}" for plural in _SCOPES]
-
-
-def _scope_of(request: Request[Any, Any, Any]) -> str:
-    return _SCOPES[request.url.path.split("/")[1]]
+    return [f"/{plural}/{one}" for plural in SCOPES]
 
 
 async def _act(
@@ -43,7 +37,7 @@ async def _act(
 ) -> Response[Any]:
     """Admit the form, run `act` on the subscription on the system's thread, and show its
     notice on the subscription's page; a refusal of an input goes back beside it."""
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=True)
     if not isinstance(viewer, Viewer):
         return viewer
@@ -129,7 +123,7 @@ async def confirm_delete(
     subscription_id: FromPath[str],
 ) -> Response[Any]:
     """The step before deleting: what goes, and a button that deletes."""
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=False)
     if not isinstance(viewer, Viewer):
         return viewer

@@ -11,22 +11,25 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from signin_webhooks.cli.admin.guard import Viewer, admit, delivery_of, failed, subscription_of
+from signin_webhooks.cli.admin.guard import (
+    SCOPES,
+    Viewer,
+    admit,
+    delivery_of,
+    failed,
+    scope_of,
+    subscription_of,
+)
 from signin_webhooks.cli.admin.pages import base_of
 from signin_webhooks.cli.api.problems import in_fields
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore import InvalidInput, SigninWebhooksError
 
-_SCOPES = {"contexts": "context", "organizations": "organization"}
 WAITS = " Nothing delivers from this database now: it waits for `signin-webhooks run`."
 
 
-def _scope_of(request: Request[Any, Any, Any]) -> str:
-    return _SCOPES[request.url.path.split("/")[1]]
-
-
 @post(
-    [f"/{plural}/{{scope_id:str}}/deliveries/{{delivery_id:str}}/retry" for plural in _SCOPES],
+    [f"/{plural}/{{scope_id:str}}/deliveries/{{delivery_id:str}}/retry" for plural in SCOPES],
     include_in_schema=False,
     status_code=303,
 )
@@ -36,7 +39,7 @@ async def retry(
     scope_id: FromPath[str],
     delivery_id: FromPath[str],
 ) -> Response[Any]:
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=True)
     if not isinstance(viewer, Viewer):
         return viewer
@@ -58,7 +61,7 @@ async def retry(
 
 
 @post(
-    [f"/{plural}/{{scope_id:str}}/webhooks/{{subscription_id:str}}/recover" for plural in _SCOPES],
+    [f"/{plural}/{{scope_id:str}}/webhooks/{{subscription_id:str}}/recover" for plural in SCOPES],
     include_in_schema=False,
     status_code=303,
 )
@@ -70,7 +73,7 @@ async def recover(
 ) -> Response[Any]:
     """Without `confirm`, the dry run: how many events the window holds, and a button that
     sends them; with it, they go out again in new deliveries."""
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=True)
     if not isinstance(viewer, Viewer):
         return viewer

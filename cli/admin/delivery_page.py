@@ -12,14 +12,13 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Template
 
-from signin_webhooks.cli.admin.guard import Viewer, admit, delivery_of, failed
+from signin_webhooks.cli.admin.guard import SCOPES, Viewer, admit, delivery_of, failed, scope_of
 from signin_webhooks.cli.admin.pages import base_of, take_notice
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore import NotFound, SigninWebhooksError, StoreError
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
 
-_SCOPES = {"contexts": "context", "organizations": "organization"}
 # What went wrong, as a person says it, for each error kind the transport records.
 _WORDS = {
     "connection_refused": "connection refused",
@@ -64,13 +63,9 @@ def _content_type(attempts: list[AttemptRecorded], ndjson: bool) -> str:
     return "application/x-ndjson" if ndjson else "application/json"
 
 
-def _scope_of(request: Request[Any, Any, Any]) -> str:
-    return _SCOPES[request.url.path.split("/")[1]]
-
-
 def _paths(tail: str = "") -> list[str]:
     return [f"/{plural}/{{scope_id:str}}/deliveries/{{delivery_id:str}}{tail}"
-            for plural in _SCOPES]  # fmt: skip
+            for plural in SCOPES]  # fmt: skip
 
 
 @get(_paths(), include_in_schema=False)
@@ -80,7 +75,7 @@ async def delivery_page(
     scope_id: FromPath[str],
     delivery_id: FromPath[str],
 ) -> Response[Any]:
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=False)
     if not isinstance(viewer, Viewer):
         return viewer
@@ -116,7 +111,7 @@ async def delivery_body(
     delivery_id: FromPath[str],
 ) -> Response[Any]:
     """The exact bytes sent, as a file to save."""
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=False)
     if not isinstance(viewer, Viewer):
         return viewer

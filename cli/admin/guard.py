@@ -43,6 +43,14 @@ async def admit(
     return Viewer(tenant, session, form)
 
 
+SCOPES = {"contexts": "context", "organizations": "organization"}
+
+
+def scope_of(request: Request[Any, Any, Any]) -> str:
+    """The scope an admin page's path names: context or organization."""
+    return SCOPES[request.url.path.split("/")[1]]
+
+
 def subscription_of(tenant: Tenant, scope: str, scope_id: str, sub_id: str) -> Subscription:
     """The subscription of this page's scope, not deleted; another scope's, or another
     tenant's, is not here."""

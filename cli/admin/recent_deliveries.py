@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from signin_webhooks.cli.admin.guard import Viewer, admit, failed, subscription_of
+from signin_webhooks.cli.admin.guard import Viewer, admit, failed, scope_of, subscription_of
 from signin_webhooks.cli.admin.pages import base_of
 from signin_webhooks.cli.api.paging import decode_cursor, encode_cursor
 from signin_webhooks.cli.api.problems import in_fields
@@ -60,10 +60,6 @@ def recent(
     return context
 
 
-def _scope_of(request: Request[Any, Any, Any]) -> str:
-    return {"contexts": "context", "organizations": "organization"}[request.url.path.split("/")[1]]
-
-
 @get(
     [f"/{plural}/{{scope_id:str}}/webhooks/{{subscription_id:str}}/deliveries"
      for plural in ("contexts", "organizations")],
@@ -76,7 +72,7 @@ async def recent_list(
     subscription_id: FromPath[str],
 ) -> Response[Any]:
     """The list alone, as the subscription's page shows it, for the page to refresh."""
-    scope = _scope_of(request)
+    scope = scope_of(request)
     viewer = await admit(request, state, scope, scope_id, post=False)
     if isinstance(viewer, Redirect) and request.headers.get("hx-request"):
         # the session ended while the page refreshed: the page, not the list, goes to sign in
