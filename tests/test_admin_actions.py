@@ -158,11 +158,16 @@ def test_another_contexts_token_finds_no_action_of_this_context(pages: ApiServer
     assert sub.enabled and not sub.deleted and len(sub.secrets) == 1
 
 
-def test_a_read_only_token_cannot_act(pages: ApiServer) -> None:
+def test_a_read_only_token_is_offered_no_action_and_cannot_act(pages: ApiServer) -> None:
     sub_id, here = _lobby(pages)
     with signed_in(pages, context="ctx_lobby", read_only=True) as browser:
         page = browser.get(here)
+        confirm = browser.get(f"{here}/delete")
         refused = browser.post(f"{here}/disable", data={"csrf": csrf_of(page.text)})
+    assert 'method="post" action="/signout"' in page.text
+    assert page.text.count('method="post"') == 1 and f"{here}/delete" not in page.text
+    assert "This token reads only" in page.text
+    assert confirm.status_code == 403 and "read-only" in confirm.text
     assert refused.status_code == 403 and "read-only" in refused.text
     assert pages.system.subscriptions.get(sub_id).enabled
 

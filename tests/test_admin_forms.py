@@ -226,10 +226,13 @@ def test_another_contexts_token_finds_no_form_of_this_context(pages: ApiServer) 
     assert [s.fields.name for s in subs.list()] == ["Lobby CRM"]
 
 
-def test_a_read_only_token_sees_the_form_but_cannot_create(pages: ApiServer) -> None:
+def test_a_read_only_token_is_not_offered_the_form_and_cannot_create(pages: ApiServer) -> None:
     with signed_in(pages, context="ctx_lobby", read_only=True) as browser:
+        listed = browser.get("/contexts/ctx_lobby/webhooks")
         form = browser.get(NEW)
-        refused = browser.post(NEW, data={**_filled(), "csrf": csrf_of(form.text)})
+        refused = browser.post(NEW, data={**_filled(), "csrf": csrf_of(listed.text)})
+    assert "/new" not in listed.text
+    assert form.status_code == 403 and "is read-only; use a token that may write" in form.text
     assert refused.status_code == 403 and "read-only" in refused.text
     assert value_of(refused.text, "name") == "Lobby CRM"
     assert pages.system.subscriptions.list() == []

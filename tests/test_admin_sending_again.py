@@ -80,6 +80,7 @@ def test_a_delivery_that_succeeded_is_sent_again_only_by_its_own_button(
         test_page = browser.get(f"/contexts/ctx_lobby/deliveries/{tested.id}")
         sent = browser.post(f"{here}/retry", data={"csrf": csrf_of(page.text), "force": "1"})
     assert ">Send again</button>" in page.text and 'name="force" value="1"' in page.text
+    assert "new series of attempts, though it has succeeded." in page.text
     assert "/retry" not in test_page.text  # a test delivery is not retried
     assert sent.status_code == 303
     endpoint.wait_for(3)  # the delivery, the test, and the delivery again

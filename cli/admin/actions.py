@@ -124,7 +124,7 @@ async def confirm_delete(
 ) -> Response[Any]:
     """The step before deleting: what goes, and a button that deletes."""
     scope = scope_of(request)
-    viewer = await admit(request, state, scope, scope_id, post=False)
+    viewer = await admit(request, state, scope, scope_id, post=False, writes=True)
     if not isinstance(viewer, Viewer):
         return viewer
     try:

@@ -45,14 +45,15 @@ def in_words(a: AttemptRecorded) -> str | None:
 
 
 def retry_button(tenant_writes: bool, d: Delivery) -> dict[str, Any] | None:
-    """The Retry button the delivery shows: its label, and whether it forces; none for a test
-    delivery, nor for a token that may not write."""
+    """The Retry button the delivery shows: its label, whether it forces and why it must; none
+    for a test delivery, nor for a token that may not write."""
     if not tenant_writes or d.trigger == "test":
         return None
     if d.status in ("failed", "cancelled"):
-        return {"label": "Retry", "force": False}
-    label = "Send again" if d.status == "succeeded" else "Retry now"
-    return {"label": label, "force": True}
+        return {"label": "Retry", "force": False, "though": ""}
+    if d.status == "succeeded":
+        return {"label": "Send again", "force": True, "though": "though it has succeeded"}
+    return {"label": "Retry now", "force": True, "though": f"though it is still {d.status}"}
 
 
 def _content_type(attempts: list[AttemptRecorded], ndjson: bool) -> str:

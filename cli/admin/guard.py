@@ -16,6 +16,7 @@ from signin_webhooks.cli.api.problems import status_of
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.eventstore import NotFound, SigninWebhooksError
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+from signin_webhooks.eventstore.errors import Forbidden
 from signin_webhooks.eventstore.subscriptions import Subscription
 
 
@@ -27,10 +28,17 @@ class Viewer:
 
 
 async def admit(
-    request: Request[Any, Any, Any], state: State, scope: str, scope_id: str, *, post: bool
+    request: Request[Any, Any, Any],
+    state: State,
+    scope: str,
+    scope_id: str,
+    *,
+    post: bool,
+    writes: bool = False,
 ) -> Viewer | Response[Any]:
     """The viewer of a page or form of (scope, scope_id), or the answer that turns them away:
-    to sign in, 404 for another tenant's scope, 403 for a form without its CSRF token."""
+    to sign in, 404 for another tenant's scope, 403 for a form without its CSRF token, and
+    for a page that only writes (a form to fill in), 403 for a read-only token."""
     viewer = await _viewer(request, state)
     if viewer is None:
         return Redirect("/signin", status_code=303)
@@ -40,6 +48,11 @@ async def admit(
     form = await request.form() if post else None
     if form is not None and not csrf_matches(session, form.get("csrf")):
         return _refused()
+    if writes:
+        try:
+            tenant.require_write()
+        except Forbidden as e:
+            return failed(e)
     return Viewer(tenant, session, form)
 
 

@@ -181,6 +181,7 @@ async def _webhooks(
             "notice": take_notice(session),
             "csrf": session.csrf,
             "signed_in": tenant.described(),
+            "can_write": not tenant.token.read_only,
         },
     )
 

@@ -38,7 +38,7 @@ def _new_page(
 async def _new(
     request: Request[Any, Any, Any], state: State, scope: str, scope_id: str
 ) -> Response[Any]:
-    viewer = await admit(request, state, scope, scope_id, post=False)
+    viewer = await admit(request, state, scope, scope_id, post=False, writes=True)
     if not isinstance(viewer, Viewer):
         return viewer
     return _new_page(viewer, scope, scope_id, form_of(None), {})
