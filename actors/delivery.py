@@ -9,13 +9,15 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 import pykka
 
 from signin_webhooks.actors import activity, metrics
+from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.connections import Abandoned
+from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.runtime import Listener, Readers, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
@@ -26,6 +28,7 @@ from signin_webhooks.eventstore.errors import StoreError
 from signin_webhooks.eventstore.health import transitions
 from signin_webhooks.eventstore.leases import LeaseLost
 from signin_webhooks.eventstore.settings import InstallationSettings, Settings
+from signin_webhooks.eventstore.statuses import DeliveryStatus, Trigger
 from signin_webhooks.eventstore.subscriptions import (
     REDACTED,
     Subscription,
@@ -35,6 +38,9 @@ from signin_webhooks.eventstore.subscriptions import (
     SubscriptionFailing,
     SubscriptionRecovered,
 )
+
+if TYPE_CHECKING:  # the batcher hands out jobs: it imports this module
+    from signin_webhooks.actors.batcher import Batcher
 
 VERSION = importlib.metadata.version("signin-webhooks")
 USER_AGENT = f"signin-webhooks/{VERSION}"
@@ -49,8 +55,8 @@ class Job:
     delivery: Delivery
     subscription: Subscription
     attempt: int
-    trigger: str
-    reply_to: Any = None  # the batcher's ActorRef
+    trigger: Trigger
+    reply_to: pykka.ActorRef[Batcher] | None = None
     lease: int | None = None  # on PostgreSQL, the fencing token its batcher started under
 
 
@@ -68,7 +74,7 @@ class Outcome:
     backoff_due: float | None = None  # backoff_until on the clock's monotonic time
 
     @property
-    def status(self) -> str:
+    def status(self) -> DeliveryStatus | Literal["error"]:
         """succeeded | retrying | failed | pending (waits for enable) | error (nothing recorded)"""
         return "error" if self.attempt is None else self.attempt.outcome
 
@@ -133,7 +139,9 @@ def next_attempt(
 class Deliverer:
     """Makes attempts and records each one; usable from an actor or the calling process."""
 
-    def __init__(self, readers: Readers, recorder: Recorder, transport: Transport, clock: Any):
+    def __init__(
+        self, readers: Readers, recorder: Recorder, transport: Transport, clock: SystemClock
+    ):
         self.readers = readers
         self.recorder = recorder
         self.transport = transport
@@ -151,7 +159,7 @@ class Deliverer:
             self.recorder.fence.ready(sub.id, job.lease, sub.fields.timeout)
         result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
         now, elapsed = self.clock(), self.clock.monotonic()
-        extra: list[Any] = []
+        extra: list[InternalEvent] = []
         next_at = None
         settings = self._settings() if not result.succeeded else None
         stretch = 1.0 + (settings.retry_jitter * self.clock.random() if settings else 0.0)
@@ -160,6 +168,7 @@ class Deliverer:
                 subscription_id=sub.id, reason=f"endpoint answered 410 Gone ({delivery.id})",
                 automatic=True,
             ))  # fmt: skip
+        status: DeliveryStatus
         if result.succeeded:
             status = "succeeded"
         elif job.trigger == "test":
@@ -208,7 +217,7 @@ class Deliverer:
         started: dt.datetime,
         headers: dict[str, str],
         result: Attempt,
-        status: str,
+        status: DeliveryStatus,
     ) -> AttemptRecorded:
         """The attempt as it will be recorded, but for when it goes again."""
         sub, delivery = job.subscription, job.delivery
@@ -253,7 +262,7 @@ class DeliveryActor(Listener):
     pool and tells the batcher what came of it."""
 
     def __init__(
-        self, deliverer: Deliverer, pool: Any, stopping: threading.Event | None = None
+        self, deliverer: Deliverer, pool: DeliveryPool, stopping: threading.Event | None = None
     ) -> None:
         super().__init__()
         self.deliverer = deliverer

@@ -18,7 +18,6 @@ from signin_webhooks.eventstore import (
     parse_time,
 )
 from signin_webhooks.eventstore.deliveries import (
-    STATUSES,
     AttemptRecorded,
     Delivery,
     DeliveryHistory,
@@ -26,6 +25,7 @@ from signin_webhooks.eventstore.deliveries import (
 )
 from signin_webhooks.eventstore.delivery_changes import FILTER as CHANGES
 from signin_webhooks.eventstore.delivery_changes import DeliveryChange, change_of
+from signin_webhooks.eventstore.statuses import STATUSES
 from signin_webhooks.eventstore.subscriptions import Subscriptions
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Callable
 
@@ -22,7 +21,7 @@ class Ledger:
     def __init__(
         self,
         path: str | os.PathLike[str],
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: SystemClock | None = None,  # a test delivery's attempt needs all of a clock
         wake: Callable[[], None] = _nothing_to_wake,
     ) -> None:
         self.path = path

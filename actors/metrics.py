@@ -21,9 +21,9 @@ from prometheus_client.registry import Collector
 from signin_webhooks.eventstore import EventCounts, SigninWebhooksError, Store
 from signin_webhooks.eventstore.durations import parse_duration
 from signin_webhooks.eventstore.status import subscription_status
+from signin_webhooks.eventstore.statuses import HEALTH_STATES
 
 PREFIX = "signin_webhooks"
-HEALTHS = ("healthy", "failing", "disabled")
 REGISTRY = CollectorRegistry()
 ATTEMPTS = Counter(
     f"{PREFIX}_attempts", "Delivery attempts made by this process, by outcome and error kind.",
@@ -93,7 +93,7 @@ class StoreCollector(Collector):
             age = row["oldest_undelivered_age"]
             oldest.add_metric(sub, 0 if age is None else parse_duration(age))
             failed.add_metric(sub, row["failed"])
-            for state in HEALTHS:
+            for state in HEALTH_STATES:
                 health.add_metric([*sub, state], 1 if row["health"] == state else 0)
         yield from (backlog, oldest, failed, health)
 

@@ -40,6 +40,7 @@ from signin_webhooks.eventstore.durations import parse_duration
 from signin_webhooks.eventstore.endpoints import is_ndjson
 from signin_webhooks.eventstore.event_types import selected
 from signin_webhooks.eventstore.ids import new_ids, short_id
+from signin_webhooks.eventstore.statuses import Trigger
 from signin_webhooks.eventstore.subscription_fields import (
     SubscriptionFields,
     validate_fields,
@@ -398,7 +399,7 @@ def _seals(
     subscription_id: str,
     fields: SubscriptionFields,
     entries: Iterable[tuple[int, int]],
-    trigger: str,
+    trigger: Trigger,
 ) -> builtins.list[BatchSealed]:
     """The events (sequence, size) packed in new batches, within the subscription's limits."""
     ndjson = is_ndjson(fields.content_type)

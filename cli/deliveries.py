@@ -12,8 +12,9 @@ from signin_webhooks.cli.app import main, pass_system
 from signin_webhooks.cli.output import echo, echo_fields, echo_json, echo_table, printable
 from signin_webhooks.cli.watching import FOLLOW_INTERVAL, until_interrupted
 from signin_webhooks.eventstore import StoreError
-from signin_webhooks.eventstore.deliveries import STATUSES, AttemptRecorded, Delivery
+from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
 from signin_webhooks.eventstore.durations import format_duration
+from signin_webhooks.eventstore.statuses import STATUSES
 
 BODY_LINES, BODY_CHARS = 20, 4000  # of a body shown on a terminal without --full
 

@@ -15,10 +15,8 @@ import msgspec
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.projection import Projection
+from signin_webhooks.eventstore.statuses import SETTLED, DeliveryStatus, Trigger
 from signin_webhooks.eventstore.subscriptions import Subscription
-
-STATUSES = ("pending", "retrying", "succeeded", "failed", "cancelled")
-SETTLED = ("succeeded", "failed", "cancelled")
 
 
 class BatchSealed(InternalEvent, frozen=True, tag="batch.sealed"):
@@ -30,7 +28,7 @@ class BatchSealed(InternalEvent, frozen=True, tag="batch.sealed"):
     count: int
     bytes: int
     ndjson: bool
-    trigger: str = "schedule"
+    trigger: Trigger = "schedule"  # typed: see eventstore/statuses.py
     body: str | None = None  # test deliveries only
 
     @property
@@ -48,7 +46,7 @@ class AttemptRecorded(InternalEvent, frozen=True, tag="attempt.recorded"):
     batch_id: str
     subscription_id: str
     attempt: int
-    trigger: str
+    trigger: Trigger  # typed, as `outcome` is: see eventstore/statuses.py
     started_at: str
     duration: float
     url: str
@@ -58,7 +56,7 @@ class AttemptRecorded(InternalEvent, frozen=True, tag="attempt.recorded"):
     response_body: str
     error_kind: str | None
     error: str | None
-    outcome: str
+    outcome: DeliveryStatus
     next_attempt_at: str | None = None
 
 
@@ -124,8 +122,8 @@ class Delivery(msgspec.Struct, kw_only=True):
 
     id: str
     subscription_id: str
-    status: str
-    trigger: str
+    status: DeliveryStatus
+    trigger: Trigger  # its seal's
     count: int
     bytes: int
     first_sequence: int

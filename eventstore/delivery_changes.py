@@ -15,6 +15,7 @@ from signin_webhooks.eventstore.deliveries import (
 from signin_webhooks.eventstore.durations import format_duration
 from signin_webhooks.eventstore.health import failure
 from signin_webhooks.eventstore.log import Filter, Record
+from signin_webhooks.eventstore.statuses import DeliveryStatus
 
 TYPES = tuple(
     cls.type_name() for cls in (BatchSealed, AttemptRecorded, RetryRequested, BatchCancelled)
@@ -29,7 +30,7 @@ class DeliveryChange(msgspec.Struct, frozen=True, kw_only=True):
     recorded_at: str
     delivery_id: str
     subscription_id: str
-    status: str
+    status: DeliveryStatus
     change: str  # sealed | attempted | retry_requested | cancelled
     detail: str  # in words, never a secret: a status, an error kind, a reason
 
@@ -37,6 +38,7 @@ class DeliveryChange(msgspec.Struct, frozen=True, kw_only=True):
 def change_of(record: Record) -> DeliveryChange | None:
     """The change a record makes to a delivery, if it makes one."""
     event = record.event()
+    status: DeliveryStatus
     match event:
         case BatchSealed():
             status, change = "pending", "sealed"

@@ -12,6 +12,7 @@ from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Filter, Record
 from signin_webhooks.eventstore.projection import Projection
 from signin_webhooks.eventstore.secrets import Keyring, key_of
+from signin_webhooks.eventstore.statuses import DeliveryStatus, HealthState, Trigger
 from signin_webhooks.eventstore.subscription_fields import SubscriptionFields
 from signin_webhooks.eventstore.times import format_time, parse_time
 
@@ -171,7 +172,7 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
         return self.deleted_at is not None
 
     @property
-    def health(self) -> str:
+    def health(self) -> HealthState:
         """healthy -> failing -> disabled; a success returns it to healthy."""
         if not self.enabled:
             return "disabled"
@@ -254,9 +255,9 @@ class _AttemptOutcome(msgspec.Struct):
     """The fields of an attempt.recorded the subscription keeps (its last success)."""
 
     subscription_id: str
-    trigger: str
+    trigger: Trigger  # typed as the fact's are: see eventstore/statuses.py
     started_at: str
-    outcome: str
+    outcome: DeliveryStatus
 
 
 _attempt_outcome = msgspec.json.Decoder(_AttemptOutcome).decode

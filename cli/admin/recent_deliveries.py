@@ -20,7 +20,7 @@ from signin_webhooks.cli.api.problems import in_fields
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.cli.deliveries import delivery_view
 from signin_webhooks.eventstore import InvalidInput, SigninWebhooksError
-from signin_webhooks.eventstore.deliveries import STATUSES
+from signin_webhooks.eventstore.statuses import STATUSES
 
 PAGE = 20
 FILTERS = ("status", "since", "until")

@@ -9,6 +9,7 @@ import msgspec
 from signin_webhooks.cli.deliveries import attempt_view, delivery_view
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+from signin_webhooks.eventstore.statuses import DeliveryStatus, HealthState, Trigger
 from signin_webhooks.eventstore.subscriptions import Subscription
 
 
@@ -104,7 +105,7 @@ class SubscriptionOut(msgspec.Struct, kw_only=True):
     operations_url: str | None
     enabled: bool
     disabled_reason: str | None
-    health: str
+    health: HealthState
     failing_since: str | None
     last_success: str | None
     backoff: str | None
@@ -131,8 +132,8 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 
     id: str
     subscription_id: str
-    status: str
-    trigger: str
+    status: DeliveryStatus
+    trigger: Trigger
     event_count: int
     first_sequence: int | None
     last_sequence: int | None
@@ -145,7 +146,7 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 
 class AttemptOut(msgspec.Struct, kw_only=True):
     number: int
-    trigger: str
+    trigger: Trigger
     started_at: str
     duration: str
     url: str
@@ -155,7 +156,7 @@ class AttemptOut(msgspec.Struct, kw_only=True):
     response_body: str
     error_kind: str | None
     error: str | None
-    outcome: str
+    outcome: DeliveryStatus
     next_attempt_at: str | None
 
 
@@ -209,7 +210,7 @@ class SubscriptionHealth(msgspec.Struct, kw_only=True):
     subscription_id: str
     name: str
     state: str
-    health: str
+    health: HealthState
     backlog: int
     oldest_undelivered_age: str | None
     failed: int
