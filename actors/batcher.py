@@ -16,6 +16,7 @@ import msgspec
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.delivery import Job, Outcome
 from signin_webhooks.actors.delivery_queue import DeliveryQueue
+from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.runtime import Idle, Listener, Runtime
 from signin_webhooks.actors.scheduler import Timer
 from signin_webhooks.eventstore import SigninWebhooksError, format_time, parse_time
@@ -99,7 +100,11 @@ class OpenBatch:
 
 class Batcher(Listener):
     def __init__(
-        self, subscription: Subscription, runtime: Runtime, pool: Any, unsettled: list[Delivery]
+        self,
+        subscription: Subscription,
+        runtime: Runtime,
+        pool: DeliveryPool,
+        unsettled: list[Delivery],
     ) -> None:
         super().__init__()
         self.sub = subscription
@@ -128,7 +133,7 @@ class Batcher(Listener):
         if self.runtime.leases is not None:
             self.runtime.leases.stopped(self.sub.id, deleted=self.sub.deleted)
 
-    def handle(self, message: Any) -> Any:
+    def handle(self, message: object) -> Any:
         match message:
             case Idle():
                 return self.in_flight is None

@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 import pykka
 
@@ -85,7 +84,7 @@ class Notifier(Listener):
                 )
                 self._sender(note.url).tell(Later(note, max(0.0, wait)))
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: object) -> None:
         match message:
             case Notify(subscription, fact):
                 self._notify(subscription, fact)
@@ -133,7 +132,7 @@ class Sender(Listener):
         self.runtime = runtime
         self.transport = transport
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: object) -> None:
         match message:
             case Notification():
                 self._send(message)

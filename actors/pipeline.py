@@ -63,9 +63,9 @@ class Pipeline:
         self.transport: Transport | None = None
         self.pool: DeliveryPool | None = None
         self.readers: Readers | None = None
-        self.router: Any = None
-        self.notifier: Any = None
-        self.keeper: Any = None
+        self.router: pykka.ActorRef[Router] | None = None
+        self.notifier: pykka.ActorRef[Notifier] | None = None
+        self.keeper: pykka.ActorRef[RetentionKeeper] | None = None
         self._watcher: threading.Thread | None = None
         try:
             self._start(clock, resolver, allow_private_override, settings)
@@ -142,10 +142,12 @@ class Pipeline:
         return store
 
     def wake(self) -> None:
+        assert self.router is not None  # started before anything that wakes it
         with contextlib.suppress(pykka.ActorDeadError):  # stopping: the log keeps what was new
             self.router.tell(Wake())
 
     def routed(self, timeout: float | None) -> None:
+        assert self.router is not None
         self.router.ask(Wake(), timeout=timeout)
 
     def settled(self, timeout: float) -> bool:
@@ -161,11 +163,11 @@ class Pipeline:
         return False
 
     def _quiet_round(self, timeout: float) -> bool:
+        assert self.router is not None and self.pool is not None
         quiet = self.scheduler.quiet()
         position, batchers = self.router.ask(Idle(), block=True, timeout=timeout)
         answers = [batcher.ask(Idle(), block=False) for batcher in batchers]
         quiet = all([answer.get(timeout=timeout) for answer in answers]) and quiet
-        assert self.pool is not None
         quiet = self.pool.idle() and quiet
         again, _ = self.router.ask(Idle(), block=True, timeout=timeout)
         return quiet and again == position and self.scheduler.quiet()
@@ -174,6 +176,7 @@ class Pipeline:
         """Polls SQLite's data_version (it changes when another connection commits), keeps
         the WAL short with a checkpoint now and then, off every actor's path, and halts when
         the file is gone, replaced or read-only."""
+        assert self.keeper is not None  # started before the watcher
         version = store.log.data_version()
         ticks = 0
         failing: str | None = None
@@ -226,7 +229,7 @@ class Pipeline:
         """PostgreSQL: every append NOTIFYs the log's channel, and a worker handing leases
         back NOTIFYs theirs; the head is polled behind that, should a notification be missed
         (the listening connection broken and opened again)."""
-        assert self.leases is not None
+        assert self.leases is not None and self.keeper is not None  # started before the watcher
         assert isinstance(store.db, PostgresDatabase), "only PostgreSQL notifies"
         raw = store.db.conn.raw
         channels = (store.db.channel, self.leases.channel)

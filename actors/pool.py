@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 import pykka
 
-Member = pykka.ActorRef[Any]
+if TYPE_CHECKING:  # its members are delivery actors, which put themselves back here
+    from signin_webhooks.actors.delivery import DeliveryActor, Job
+
+Member: TypeAlias = pykka.ActorRef["DeliveryActor"]
 
 
 class DeliveryPool:
@@ -40,7 +43,7 @@ class DeliveryPool:
             self._members.add(member)
             self._idle.append(member)
 
-    def submit(self, job: Any) -> None:
+    def submit(self, job: Job) -> None:
         """Give `job` to an idle member, or to a new one (started outside the lock: a thread
         start takes a while); once stopped, the job stays pending in the log."""
         while True:

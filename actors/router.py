@@ -8,9 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import pykka
+
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.batcher import Batcher, Changed, Matched, Recovered, Release, Retry
 from signin_webhooks.actors.notifier import Notify
+from signin_webhooks.actors.pool import DeliveryPool
 from signin_webhooks.actors.runtime import Idle, Listener, Runtime, start_actor
 from signin_webhooks.actors.workers import Adopt, Drop, HandBack
 from signin_webhooks.eventstore import Filter, InternalEvent, Store
@@ -49,7 +52,7 @@ class Wake:
 
 
 class Router(Listener):
-    def __init__(self, runtime: Runtime, pool: Any) -> None:
+    def __init__(self, runtime: Runtime, pool: DeliveryPool) -> None:
         super().__init__()
         self.runtime = runtime
         self.pool = pool
@@ -57,8 +60,9 @@ class Router(Listener):
         self.state: dict[str, Subscription] = {}  # as of the router's position in the log
         self.index = SubscriptionIndex()  # of the subscriptions in `state`
         self.after: dict[str, int] = {}  # per subscription: events up to here are batched
-        self.batchers: dict[str, Any] = {}
-        self.retired: list[Any] = []  # batchers of deleted subscriptions, finishing an attempt
+        self.batchers: dict[str, pykka.ActorRef[Batcher]] = {}
+        # batchers of deleted subscriptions, finishing an attempt
+        self.retired: list[pykka.ActorRef[Batcher]] = []
         self.position = 0
         self.started_at = 0  # lifecycle events up to here are already in the batchers' state
 
@@ -147,7 +151,9 @@ class Router(Listener):
             windows.append((after, self.position, state.window()))
         return windows
 
-    def _read_backlog(self, batcher: Any, after: int, end: int, window: Filter) -> None:
+    def _read_backlog(
+        self, batcher: pykka.ActorRef[Batcher], after: int, end: int, window: Filter
+    ) -> None:
         """The events in (after, end] that `window` takes, to the batcher a page at a time."""
         assert self.store is not None
         while after < end:
@@ -192,7 +198,7 @@ class Router(Listener):
         if self.store is not None:
             self.store.close()
 
-    def handle(self, message: Any) -> Any:
+    def handle(self, message: object) -> Any:
         match message:
             case Wake():
                 self._catch_up()
@@ -280,16 +286,17 @@ class Router(Listener):
             self.after[sub_id] = max(self.after.get(sub_id, 0), after.start_after)
         if not notify:
             return
-        if not self.leased or self.runtime.leases.owns(sub_id):  # one worker tells, its owner
+        leases = self.runtime.leases
+        if leases is None or leases.owns(sub_id):  # one worker tells, its owner
             _report(event)
             if kind_of(event) is not None and self.runtime.notifier is not None:
                 self.runtime.notifier.tell(Notify(after, event))
         batcher = self.batchers.get(sub_id)
         if batcher is None and not after.deleted:
-            if not self.leased:
+            if leases is None:
                 self.batchers[sub_id] = start_actor(Batcher, after, self.runtime, self.pool, [])
-            elif self.runtime.leases.owns(sub_id) or (
-                isinstance(event, SubscriptionCreated) and self.runtime.leases.claim(sub_id)
+            elif leases.owns(sub_id) or (
+                isinstance(event, SubscriptionCreated) and leases.claim(sub_id)
             ):
                 self._adopt(sub_id)  # a new one goes to the first worker that sees it
         elif batcher is not None:

@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pykka
 
@@ -25,6 +25,10 @@ from signin_webhooks.eventstore.errors import SessionLost
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.ids import new_ids
 from signin_webhooks.eventstore.settings import Settings
+
+if TYPE_CHECKING:  # both start their actors from here
+    from signin_webhooks.actors.notifier import Notifier
+    from signin_webhooks.actors.workers import LeaseKeeper
 
 ACTOR_STACK_BYTES = 256 * 1024  # actors keep shallow stacks; thousands of them stay cheap
 _FENCED = (BatchSealed, AttemptRecorded)
@@ -53,7 +57,7 @@ class Recorder:
     With a `fence` (a worker's leases, on PostgreSQL), a seal or an attempt is recorded only if
     the worker still owns its subscription, checked in the same transaction."""
 
-    def __init__(self, store: Store, fence: Any = None) -> None:
+    def __init__(self, store: Store, fence: LeaseKeeper | None = None) -> None:
         self.store = store
         self.fence = fence
         self._lock = threading.Lock()  # the store's connection
@@ -92,13 +96,15 @@ class Recorder:
         return mine.last
 
     def _record_fenced(self, events: list[InternalEvent]) -> int:
+        fence = self.fence
+        assert fence is not None  # `record` comes here only with a fence
         fenced = [e.subscription_id for e in events if isinstance(e, _FENCED)]
 
         def write(ids: list[str]) -> int:
             if not fenced:
                 return self.store.log.append_internal(events, ids=ids)
             with self.store.db.write_transaction() as conn:
-                self.fence.check(conn, fenced)
+                fence.check(conn, fenced)
                 return self.store.log.append_internal(events, conn, ids=ids)
 
         with self._lock, self.store.errors():
@@ -211,11 +217,14 @@ class Runtime:
     scheduler: Scheduler
     recorder: Recorder
     settings: Settings  # as of the keeper's last look; a change takes a second to apply
-    leases: Any = None  # on PostgreSQL, this worker's LeaseKeeper: it owns some subscriptions
-    notifier: Any = None  # the Notifier's ActorRef: operations endpoints told of health
+    leases: LeaseKeeper | None = None  # on PostgreSQL: this worker owns some subscriptions
+    notifier: pykka.ActorRef[Notifier] | None = None  # operations endpoints told of health
 
 
-def start_actor(cls: type[pykka.Actor], *args: Any, **kwargs: Any) -> pykka.ActorRef[Any]:
+A = TypeVar("A", bound=pykka.Actor)
+
+
+def start_actor(cls: type[A], *args: Any, **kwargs: Any) -> pykka.ActorRef[A]:
     """Start an actor on a thread with a small stack, leaving the host's default as it was."""
     previous = threading.stack_size(ACTOR_STACK_BYTES)
     try:
@@ -248,5 +257,5 @@ class Listener(pykka.ThreadingActor):
     def begin(self) -> None:
         return None
 
-    def handle(self, message: Any) -> Any:
+    def handle(self, message: Any) -> Any:  # each actor names the messages it takes
         return None

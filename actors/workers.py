@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.errors import StoreError
@@ -52,6 +52,13 @@ class HandBack:
     keeper: LeaseKeeper
 
 
+class Told(Protocol):
+    """What the keeper tells of what this worker adopts, drops and hands back: the router's
+    ActorRef (the router imports this module)."""
+
+    def tell(self, message: Adopt | Drop | HandBack) -> None: ...
+
+
 class LeaseKeeper:
     """This worker's leases; the fence every seal and attempt it records passes."""
 
@@ -66,7 +73,7 @@ class LeaseKeeper:
         # subscription -> its batchers running in this worker: one, or for a moment two (one
         # dropped with its lease, still stopping, and the next, started under a new token)
         self.batching: collections.Counter[str] = collections.Counter()
-        self.router: Any = None
+        self.router: Told | None = None
         self._lock = threading.Lock()
         self._poked = threading.Event()
         self._stopping = threading.Event()
@@ -76,7 +83,7 @@ class LeaseKeeper:
     def channel(self) -> str:
         return self.leases.channel
 
-    def start(self, router: Any) -> None:
+    def start(self, router: Told) -> None:
         """One round now, so the router has its batchers before the first event is routed;
         then a round every third of a lease, or sooner when poked."""
         self.router = router
@@ -170,7 +177,7 @@ class LeaseKeeper:
                         self.until[sub_id] = max(self.until.get(sub_id, 0.0), asked + left)
             for sub_id in lost:
                 log.warning("the lease on %s ran out; another worker delivers it now", sub_id)
-                self.router.tell(Drop(sub_id))
+                self._tell(Drop(sub_id))
             live = [s.id for s in Subscriptions.all(self.store.project(Subscriptions()))]
             self._hand_back_deleted(set(live))
             share = self.leases.fair_share(len(live))
@@ -181,6 +188,10 @@ class LeaseKeeper:
             elif len(kept) > share:
                 self._hand_back_over(kept[: len(kept) - share])
 
+    def _tell(self, message: Adopt | Drop | HandBack) -> None:
+        assert self.router is not None  # `start` gives it before the first round
+        self.router.tell(message)
+
     def _claim(self, live: list[str], wanted: int) -> None:
         taken = self.leases.taken()
         free = [s for s in live if s not in taken and s not in self.held]
@@ -189,14 +200,14 @@ class LeaseKeeper:
             if wanted <= 0:
                 return
             if self.claim(sub_id):
-                self.router.tell(Adopt(sub_id))
+                self._tell(Adopt(sub_id))
                 wanted -= 1
 
     def _hand_back_over(self, excess: list[str]) -> None:
         with self._lock:
             self.handing_back.update(excess)
         for sub_id in excess:
-            self.router.tell(HandBack(sub_id, self))
+            self._tell(HandBack(sub_id, self))
 
     def _hand_back_deleted(self, live: set[str]) -> None:
         """The leases of deleted subscriptions that no batcher here delivers. A deleted

@@ -154,7 +154,7 @@ def test_a_retry_pending_at_stop_is_sent_after_the_restart(database, endpoints, 
     with WebhookSystem(database, clock=clock, allow_private_networks=True) as system:
         clock.advance(seconds=29)
         system.settled()
-        assert system._pipeline is not None
+        assert system._pipeline is not None and system._pipeline.notifier is not None
         system._pipeline.notifier.ask(Finished(), timeout=5)
         assert len(operations.requests) == 1, "sent again before its retry was due"
         clock.advance(seconds=1)
