@@ -18,7 +18,7 @@ from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.delivery import Deliverer, DeliveryActor
 from signin_webhooks.actors.notifier import Notifier
 from signin_webhooks.actors.pool import DeliveryPool
-from signin_webhooks.actors.retention import RetentionKeeper
+from signin_webhooks.actors.retention import Project, RetentionKeeper
 from signin_webhooks.actors.router import Router, Wake
 from signin_webhooks.actors.runlock import RunLock, SharedRun
 from signin_webhooks.actors.runtime import Begin, Idle, Readers, Recorder, Runtime, start_actor
@@ -190,7 +190,7 @@ class Pipeline:
                 current = store.log.data_version()
                 if ticks % CHECKPOINT_EVERY == 0:
                     store.checkpoint()
-                    self.keeper.tell("project")
+                    self.keeper.tell(Project())
             except StoreError as e:
                 if "read-only" in str(e):
                     self._halt(f"{e}; stopping")
@@ -255,7 +255,7 @@ class Pipeline:
                     version = current
                     self.wake()
                 if ticks % LISTEN_TICKS_PER_SECOND == 0:
-                    self.keeper.tell("project")
+                    self.keeper.tell(Project())
             except Exception as e:
                 if isinstance(e, gone):  # a line, not a traceback: it is expected
                     log.warning("watching the log failed (%s); listening again", first_line(e))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
 
 from signin_webhooks.actors import activity
 from signin_webhooks.actors.runtime import Listener, Runtime
@@ -18,6 +18,16 @@ INTERVAL = dt.timedelta(minutes=10)
 PROJECTIONS = (Subscriptions(), DeliveryHistory())
 
 
+@dataclass(frozen=True)
+class Tick:
+    """Run retention now, and again after INTERVAL."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """Bring the projections and the settings in force up to date."""
+
+
 class RetentionKeeper(Listener):
     """Runs retention now and then every INTERVAL of the system's clock, and brings the
     projections up to date when asked."""
@@ -29,22 +39,30 @@ class RetentionKeeper(Listener):
 
     def begin(self) -> None:
         self.store = Store(self.runtime.db_path, self.runtime.clock, background=True)
-        self.actor_ref.tell("tick")
+        self.actor_ref.tell(Tick())
 
     def on_stop(self) -> None:
         if self.store is not None:
             self.store.close()
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: object) -> None:
+        match message:
+            case Project():
+                self._project()
+            case Tick():
+                self._tick()
+
+    def _project(self) -> None:
         assert self.store is not None
-        if message == "project":
-            for projection in PROJECTIONS:
-                self.store.project(projection)
-            settings = self.store.project(InstallationSettings())
-            self.runtime.settings = InstallationSettings.current(settings)
-            return
+        for projection in PROJECTIONS:
+            self.store.project(projection)
+        settings = self.store.project(InstallationSettings())
+        self.runtime.settings = InstallationSettings.current(settings)
+
+    def _tick(self) -> None:
+        assert self.store is not None
         ref = self.actor_ref
-        self.runtime.scheduler.after(INTERVAL.total_seconds(), lambda: ref.tell("tick"))
+        self.runtime.scheduler.after(INTERVAL.total_seconds(), lambda: ref.tell(Tick()))
         report = retain_unless_running(self.store, self.runtime.clock())
         if report is not None:  # else another worker runs it now
             activity.retention_ran(report)
