@@ -43,6 +43,7 @@ if _typing.TYPE_CHECKING:
     from signin_webhooks.eventstore.retention import RetentionReport
     from signin_webhooks.eventstore.secrets import Keyring
     from signin_webhooks.eventstore.settings import Settings
+    from signin_webhooks.eventstore.statuses import DeliveryStatus, HealthState, Trigger
     from signin_webhooks.eventstore.subscription_fields import Scope, SubscriptionFields
     from signin_webhooks.eventstore.subscriptions import Secret, Subscription
     from signin_webhooks.eventstore.tokens import Token, TokenScope
@@ -59,7 +60,9 @@ _EXPORTS = {
     "Delivery": "signin_webhooks.eventstore.deliveries",
     "DeliveryChange": "signin_webhooks.eventstore.delivery_changes",
     "DeliveryManager": "signin_webhooks.actors.delivery_manager",
+    "DeliveryStatus": "signin_webhooks.eventstore.statuses",
     "Filter": "signin_webhooks.eventstore",
+    "HealthState": "signin_webhooks.eventstore.statuses",
     "IdempotentRequests": "signin_webhooks.actors.idempotency",
     "InternalEvent": "signin_webhooks.eventstore",
     "InvalidInput": "signin_webhooks.eventstore",
@@ -87,6 +90,7 @@ _EXPORTS = {
     "SystemClock": "signin_webhooks.actors.clock",
     "Token": "signin_webhooks.eventstore.tokens",
     "TokenScope": "signin_webhooks.eventstore.tokens",
+    "Trigger": "signin_webhooks.eventstore.statuses",
     "WebhookSystem": "signin_webhooks.actors.system",
 }
 __all__ = [
@@ -99,7 +103,9 @@ __all__ = [
     "Delivery",
     "DeliveryChange",
     "DeliveryManager",
+    "DeliveryStatus",
     "Filter",
+    "HealthState",
     "IdempotentRequests",
     "InternalEvent",
     "InvalidInput",
@@ -127,6 +133,7 @@ __all__ = [
     "SystemClock",
     "Token",
     "TokenScope",
+    "Trigger",
     "WebhookSystem",
 ]
 
