@@ -12,10 +12,12 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest, start_http_server
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from signin_webhooks.eventstore import EventCounts, SigninWebhooksError, Store
@@ -53,7 +55,7 @@ class StoreCollector(Collector):
     def __init__(self, path: str | os.PathLike[str], clock: Callable[[], dt.datetime]) -> None:
         self.path, self.clock = path, clock
 
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterator[Metric]:
         store = Store(self.path, self.clock)
         try:
             published = CounterMetricFamily(
@@ -71,7 +73,7 @@ class StoreCollector(Collector):
             store.close()
 
     @staticmethod
-    def _subscriptions(rows: list[dict[str, Any]]) -> Iterator[Any]:
+    def _subscriptions(rows: list[dict[str, Any]]) -> Iterator[Metric]:
         backlog = GaugeMetricFamily(
             f"{PREFIX}_subscription_backlog", "Events not delivered yet.", labels=["subscription"]
         )
@@ -98,7 +100,9 @@ class StoreCollector(Collector):
         yield from (backlog, oldest, failed, health)
 
 
-def registry_for(path: str | os.PathLike[str], clock: Callable[[], dt.datetime]) -> Any:
+def registry_for(
+    path: str | os.PathLike[str], clock: Callable[[], dt.datetime]
+) -> CollectorRegistry:
     """This process's counters and the database's state, as one registry to expose."""
     combined = CollectorRegistry()
     combined.register(_Counted())
@@ -107,16 +111,18 @@ def registry_for(path: str | os.PathLike[str], clock: Callable[[], dt.datetime])
 
 
 class _Counted(Collector):
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterator[Metric]:
         yield from REGISTRY.collect()
 
 
-def exposition(registry: Any) -> bytes:
+def exposition(registry: CollectorRegistry) -> bytes:
     """The text format, as `/metrics` answers it."""
     return generate_latest(registry)
 
 
-def serve(port: int, registry: Any, host: str = "127.0.0.1") -> tuple[Any, int]:
+def serve(
+    port: int, registry: CollectorRegistry, host: str = "127.0.0.1"
+) -> tuple[WSGIServer, int]:
     """Expose `registry` at http://host:port/metrics on a thread; returns (server, port)."""
     try:
         server, _thread = start_http_server(port, addr=host, registry=registry)
