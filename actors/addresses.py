@@ -14,15 +14,14 @@ import socket
 from collections.abc import Callable
 
 from signin_webhooks.eventstore.endpoints import is_plain_http, parse_endpoint
-from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
+from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError, marked
 
 Resolver = Callable[[str, int], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _HOW_TO_ALLOW = (
     "to deliver inside your own network run "
-    "`signin-webhooks settings set allow_private_networks true` "
-    "or pass --allow-private-networks"
+    "`«settings.set('allow_private_networks', 'true')»` or pass «allow_private_networks»"
 )
 _HEX = re.compile(r"0[xX][0-9a-fA-F]+")
 _OCTAL = re.compile(r"0[0-7]+")
@@ -249,14 +248,13 @@ def check_address(
     plain = is_plain_http(url)
     if plain and require_https:
         raise InvalidInput(
-            f"{field} {url!r} is plain http, and the require_https setting asks for https:"
-            " give an https:// URL",
-            fields=(field,),
+            f"«{field}» {url!r} is plain http, and the require_https setting asks for https:"
+            " give an https:// URL"
         )
     try:
         addresses = check_endpoint(url, resolver=resolver, allow_private=allow_private)
     except BlockedAddress as e:
-        raise InvalidInput(str(e)) from None
+        raise InvalidInput(marked(e)) from None
     except ResolutionFailed as e:
         return [f"{e}; saved anyway: delivery resolves it again at every attempt"]
     if plain and any(is_public(ipaddress.ip_address(a)) for a in addresses):

@@ -13,7 +13,6 @@ from signin_webhooks.actors.runlock import holder
 from signin_webhooks.eventstore import (
     InternalEvent,
     InvalidInput,
-    NotFound,
     format_time,
     parse_time,
 )
@@ -22,6 +21,7 @@ from signin_webhooks.eventstore.deliveries import (
     Delivery,
     DeliveryHistory,
     RetryRequested,
+    unknown_delivery,
 )
 from signin_webhooks.eventstore.delivery_changes import FILTER as CHANGES
 from signin_webhooks.eventstore.delivery_changes import DeliveryChange, change_of
@@ -62,9 +62,7 @@ class DeliveryManager:
         under that `webhook-id`; `before` continues after the (sealed_at, id) of the last
         delivery of a page."""
         if status is not None and status not in STATUSES:
-            raise InvalidInput(
-                f"status {status!r} is not one of {', '.join(STATUSES)}", fields=("status",)
-            )
+            raise InvalidInput(f"«status» {status!r} is not one of {', '.join(STATUSES)}")
         store = self.ledger.store
         holding = None
         if event_id is not None:
@@ -96,10 +94,7 @@ class DeliveryManager:
         conn = self.ledger.store.project(DeliveryHistory())
         found = DeliveryHistory.get(conn, delivery_id)
         if found is None:
-            raise NotFound(
-                f"no delivery {delivery_id!r} (expired after the retention period, or never"
-                " made); `deliveries list` shows the ids"
-            )
+            raise unknown_delivery(delivery_id)
         return found, DeliveryHistory.attempts(conn, delivery_id)
 
     def position(self) -> int:
@@ -136,13 +131,12 @@ class DeliveryManager:
         store = self.ledger.store
         sub = Subscriptions.require(store.project(Subscriptions()), delivery.subscription_id)
         if delivery.trigger == "test":
-            raise InvalidInput("a test delivery is not retried; run `subscriptions test` again")
+            raise InvalidInput("a test delivery is not retried; run `«subscriptions.test()»` again")
         if delivery.status in ("pending", "retrying", "succeeded") and not force:
             state = {"succeeded": "has succeeded already", "pending": "is still pending"}
             raise InvalidInput(
                 f"delivery {delivery_id} {state.get(delivery.status, 'is retrying')};"
-                " retry it anyway with force",
-                fields=("force",),
+                " retry it anyway with «force»"
             )
         return self.request(RetryRequested(batch_id=delivery.id, subscription_id=sub.id))
 

@@ -129,6 +129,6 @@ def serve(
     except OSError as e:
         raise SigninWebhooksError(
             f"cannot serve metrics on {host} port {port}: {e.strerror or e}; choose another"
-            " --metrics-port or --metrics-host"
+            " «metrics_port» or «metrics_host»"
         ) from None
     return server, server.server_address[1]

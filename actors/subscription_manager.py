@@ -124,18 +124,13 @@ class SubscriptionManager:
         earlier: the events already in the log from there are sent in new batches, as
         `recover` sends them, and `Saved.recovered` says how many."""
         if from_sequence is not None and since is not None:
-            raise InvalidInput(
-                "give from_sequence or since, not both", fields=("from_sequence", "since")
-            )
+            raise InvalidInput("give «from_sequence» or «since», not both")
         if from_sequence is not None and (
             not isinstance(from_sequence, int)
             or isinstance(from_sequence, bool)
             or from_sequence < 1
         ):
-            raise InvalidInput(
-                f"from_sequence {from_sequence!r} must be a whole number from 1",
-                fields=("from_sequence",),
-            )
+            raise InvalidInput(f"«from_sequence» {from_sequence!r} must be a whole number from 1")
         start = None if since is None else self._time(since, "since")
         values = {"name": name, "url": url, **fields, **_scope(context, organization)}
         checked = validate_fields(values)
@@ -232,8 +227,7 @@ class SubscriptionManager:
         if number == current.number:
             raise InvalidInput(
                 f"secret {number} is the current secret of {subscription_id}; rotate it with"
-                " grace 0 to replace it at once",
-                fields=("grace",),
+                " «grace» 0 to replace it at once"
             )
         now = format_time(self.ledger.clock())
         valid = [s.number for s in in_grace if (s.expires_at or "") > now]
@@ -277,8 +271,7 @@ class SubscriptionManager:
         event_type = event_type or selected(sub.fields.events)[0]
         if event_type not in CATALOGUE:
             raise InvalidInput(
-                f"event_type {event_type!r} is not an event type; see `catalogue`",
-                fields=("event_type",),
+                f"«event_type» {event_type!r} is not an event type; types: {', '.join(CATALOGUE)}"
             )
         clock, store = self.ledger.clock, self.ledger.store
         with store.errors():
@@ -321,7 +314,7 @@ class SubscriptionManager:
         start = self._time(since, "since")
         end = None if until is None else self._time(until, "until")
         if end is not None and end <= start:
-            raise InvalidInput("until must be later than since", fields=("until", "since"))
+            raise InvalidInput("«until» must be later than «since»")
         window = sub.window(since=start, until=end)
         return self._resend(sub, window, dry_run=dry_run, progress=progress)
 
@@ -416,18 +409,13 @@ def _scope(
     context: str | None, organization: str | None, *, required: bool = True
 ) -> Mapping[str, str]:
     if context is not None and organization is not None:
-        raise InvalidInput(
-            "give context or organization, not both", fields=("context", "organization")
-        )
+        raise InvalidInput("give «context» or «organization», not both")
     if context is not None:
         return {"scope": "context", "scope_id": context}
     if organization is not None:
         return {"scope": "organization", "scope_id": organization}
     if required:
-        raise InvalidInput(
-            "give exactly one of context ID and organization ID",
-            fields=("context", "organization"),
-        )
+        raise InvalidInput("give exactly one of «context» ID and «organization» ID")
     return {}
 
 

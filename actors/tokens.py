@@ -55,27 +55,27 @@ class AccessTokens:
         """Make a token; its secret is returned here, and only here."""
         organization, context = _text(organization), _text(context)
         if scope == "admin" and (organization or context):
-            raise InvalidInput("an admin token has no --organization or --context; give one scope")
+            raise InvalidInput("an admin token has no «organization» or «context»; give one scope")
         if scope == "organization" and (not organization or context):
-            raise InvalidInput("an organization token needs --organization ID and no --context")
+            raise InvalidInput("an organization token needs «organization» ID and no «context»")
         if scope == "context" and not context:
-            raise InvalidInput("a context token needs --context ID (and may name --organization)")
+            raise InvalidInput("a context token needs «context» ID (and may name «organization»)")
         if scope not in ("admin", "organization", "context"):
-            raise InvalidInput("give --scope admin, --organization ID or --context ID")
+            raise InvalidInput("«scope» must be 'admin', 'organization' or 'context'")
         if scope == "context" and organization:
             assert context is not None, "checked above: a context token names its context"
             known = Tokens.organization_of(self.store.project(Tokens()), context)
             if known is not None and known != organization:
                 raise Conflict(
                     f"context {context!r} is in organization {known!r}, not {organization!r};"
-                    " give --organization " + known
+                    " give «organization» " + known
                 )
         expires_at = None
         if expires is not None:
             seconds = _lifetime(expires) if isinstance(expires, str) else float(expires)
             expires_at = format_time(self.clock() + dt.timedelta(seconds=seconds))
         if len(name) > 200 or any(ord(c) < 32 for c in name):
-            raise InvalidInput("--name must be at most 200 printable characters")
+            raise InvalidInput("«name» must be at most 200 printable characters")
         token_id = short_id("tok_")
         secret = f"{PREFIX}{token_id}_{base64.urlsafe_b64encode(os.urandom(32)).decode()[:43]}"
         event = TokenCreated(
@@ -97,7 +97,7 @@ class AccessTokens:
     def get(self, token_id: str) -> Token:
         found = Tokens.get(self.store.project(Tokens()), token_id)
         if found is None:
-            raise NotFound(f"no token {token_id!r}; `tokens list` shows the ids")
+            raise NotFound(f"no token {token_id!r}; `«tokens.list()»` shows the ids")
         return found
 
     def revoke(self, token_id: str) -> Token:
@@ -114,9 +114,7 @@ class AccessTokens:
         expected = found.secret_sha256 if found else _DUMMY
         matches = hmac.compare_digest(secret_digest(presented), expected)
         if found is None or not matches:
-            raise Unauthorized(
-                "the token is not valid; make one with `signin-webhooks tokens create`"
-            )
+            raise Unauthorized("the token is not valid; make one with `«tokens.create()»`")
         if found.revoked_at is not None:
             raise Unauthorized(f"token {found.id} was revoked at {found.revoked_at}; use another")
         if found.expires_at is not None and parse_time(found.expires_at) <= self.clock():
@@ -141,7 +139,7 @@ def _lifetime(text: str) -> float:
     days = text.strip().removesuffix("d")
     if days != text.strip() and days.isascii() and days.isdigit() and 1 <= int(days) <= 3650:
         return int(days) * DAY
-    return parse_duration(text, what="--expires", minimum=1, maximum=3650 * DAY)
+    return parse_duration(text, what="expires", minimum=1, maximum=3650 * DAY)
 
 
 def _text(value: str | None) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sqlite3
 import stat
 import sys
@@ -21,14 +20,16 @@ from signin_webhooks.eventstore.database import store_error
 from signin_webhooks.eventstore.errors import NoDatabase
 from signin_webhooks.eventstore.secrets import key_source
 
-# The option that gives each field or parameter an error message may name.
-OPTIONS = {
+# The command line's name for each field and operation a product error names (the rest it
+# names as the Python API does): an option for a field, a command for an operation.
+NAMES = {
     "db": "--db",
     "name": "--name",
     "description": "--description",
     "url": "--url",
     "context": "--context",
     "organization": "--organization",
+    "scope": "--scope",
     "scope_id": "--context/--organization",
     "events": "--event",
     "header": "--header",
@@ -48,6 +49,20 @@ OPTIONS = {
     "event_type": "--type",
     "types": "--type",
     "force": "--force",
+    "expires": "--expires",
+    "interval": "--interval",
+    "metrics_port": "--metrics-port",
+    "metrics_host": "--metrics-host",
+    "allow_private_networks": "--allow-private-networks",
+    "subscriptions.list()": "subscriptions list",
+    "subscriptions.list(include_deleted=True)": "subscriptions list --all",
+    "subscriptions.test()": "subscriptions test",
+    "deliveries.list()": "deliveries list",
+    "tokens.list()": "tokens list",
+    "tokens.create()": "signin-webhooks tokens create",
+    "settings.set('allow_private_networks', 'true')": (
+        "signin-webhooks settings set allow_private_networks true"
+    ),
 }
 
 
@@ -99,14 +114,8 @@ class App(click.Group):
 
 
 def in_options(error: SigninWebhooksError) -> str:
-    """The error's message with the command line's option for each field it names."""
-    message = str(error)
-    for field in error.fields:
-        if field in OPTIONS:
-            # the field as a word of its own: after a space, before a space or a mark
-            word = rf"(?<![^\s(]){re.escape(field)}(?![^\s:;,)])"
-            message = re.sub(word, OPTIONS[field], message, count=1)
-    return message
+    """The error's message with the command line's option or command for each name it marks."""
+    return error.worded(NAMES)
 
 
 def fail(message: str, code: int) -> None:

@@ -25,7 +25,7 @@ def interval_option(default: str) -> Callable[[Callable[..., Any]], Callable[...
 
 
 def parse_interval(text: str) -> float:
-    return parse_duration(text, what="--interval", minimum=0.1, maximum=3600)
+    return parse_duration(text, what="interval", minimum=0.1, maximum=3600)
 
 
 def until_interrupted(step: Callable[[], None], interval: float) -> None:

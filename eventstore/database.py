@@ -54,9 +54,7 @@ def open_database(path: str | os.PathLike[str], *, create: bool = True) -> Sqlit
     read alone never leaves a new file behind for a mistyped path."""
     path = Path(path)
     if path.is_dir():
-        raise StoreError(
-            f"database path '{path}' is a directory; give db a file path", fields=("db",)
-        )
+        raise StoreError(f"database path '{path}' is a directory; give «db» a file path")
     if not path.parent.is_dir():
         raise StoreError(f"cannot create database '{path}': folder '{path.parent}' does not exist")
     if not path.exists() and not create:
@@ -93,8 +91,7 @@ def _another_programs(path: str | os.PathLike[str], tables: list[str]) -> StoreE
     shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
     return StoreError(
         f"'{path}' is a SQLite database of another program (its tables: {shown}), not a"
-        " signin-webhooks database; give db a signin-webhooks database or a new file",
-        fields=("db",),
+        " signin-webhooks database; give «db» a signin-webhooks database or a new file"
     )
 
 
@@ -102,9 +99,7 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
     """Turn a SQLite error into one line that says what to do."""
     text = str(e)
     if "not a database" in text:
-        return StoreError(
-            f"'{path}' is not a signin-webhooks database (not SQLite); check db", fields=("db",)
-        )
+        return StoreError(f"'{path}' is not a signin-webhooks database (not SQLite); check «db»")
     if "readonly" in text or "read-only" in text:
         return StoreError(
             f"database '{path}' is read-only; check the permissions of it, of its -wal and -shm"
@@ -128,7 +123,7 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
     if "unable to open" in text and _read_only_filesystem(path):
         return StoreError(
             f"database '{path}' is on a read-only file system; mount it writable, or give a"
-            " database on one with --db"
+            " database on one with «db»"
         )
     if "unable to open" in text:
         return StoreError(f"cannot open database '{path}'; check the path and its permissions")

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from signin_webhooks.eventstore.errors import NotFound
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.projection import Projection
@@ -385,3 +386,11 @@ class DeliveryHistory(Projection):
             "SELECT body FROM attempts WHERE delivery_id = ? ORDER BY sequence", [delivery_id]
         )
         return [_attempt(row[0]) for row in rows]
+
+
+def unknown_delivery(delivery_id: str) -> NotFound:
+    """The refusal of an id that names no delivery (or none the asker may see)."""
+    return NotFound(
+        f"no delivery {delivery_id!r} (expired after the retention period, or never made);"
+        " `«deliveries.list()»` shows the ids"
+    )

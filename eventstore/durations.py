@@ -27,11 +27,8 @@ def parse_duration(
     maximum: float | None = None,
     minimum: float | None = None,
 ) -> float:
-    """Seconds written by a person; every refusal says how to write it instead."""
-    try:
-        return _parse_duration(text, what, maximum, minimum)
-    except InvalidInput as e:
-        raise InvalidInput(str(e), fields=(what,)) from None
+    """Seconds written by a person; every refusal names `what` and says how to write it instead."""
+    return _parse_duration(text, f"«{what}»", maximum, minimum)
 
 
 def _parse_duration(text: object, what: str, maximum: float | None, minimum: float | None) -> float:
@@ -132,21 +129,14 @@ def parse_duration_list(
 ) -> tuple[float, ...]:
     """Comma-separated durations such as a retry schedule `2m,4m,8m`; never empty."""
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput(
-            f"{what} is empty: write durations separated by commas, e.g. 2m,4m,8m",
-            fields=(what,),
-        )
+        raise InvalidInput(f"«{what}» is empty: write durations separated by commas, e.g. 2m,4m,8m")
     items = text.split(",")
     if any(not item.strip() for item in items):
         raise InvalidInput(
-            f"{what} {text!r} has an empty item: separate durations with single commas, "
-            "e.g. 2m,4m,8m",
-            fields=(what,),
+            f"«{what}» {text!r} has an empty item: separate durations with single commas, "
+            "e.g. 2m,4m,8m"
         )
-    try:
-        return tuple(_parse_duration(item, f"{what} item", maximum, minimum) for item in items)
-    except InvalidInput as e:
-        raise InvalidInput(str(e), fields=(what,)) from None
+    return tuple(_parse_duration(item, f"«{what}» item", maximum, minimum) for item in items)
 
 
 def format_duration_list(values: tuple[float, ...] | list[float]) -> str:

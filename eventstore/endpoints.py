@@ -191,8 +191,7 @@ def _split_header(pair: str) -> tuple[str, str]:
     name, colon, value = pair.strip(" \t").partition(":")
     if not colon:  # its value is not shown: it may be a credential
         raise InvalidInput(
-            "a header has no ':': write it as 'Name: value', e.g. 'Authorization: Bearer ...'",
-            fields=("header",),
+            "a header has no ':': write it as 'Name: value', e.g. 'Authorization: Bearer ...'"
         )
     return name, value
 
@@ -204,10 +203,7 @@ def _check_header(name: str, value: str) -> tuple[str, str]:
         raise InvalidInput(f"header name {name!r} is not a valid token: {_TOKEN_HINT}")
     lowered = name.lower()
     if lowered == "content-type":
-        raise InvalidInput(
-            f"header {name!r} is set by signin-webhooks: use content_type instead",
-            fields=("content_type",),
-        )
+        raise InvalidInput(f"header {name!r} is set by signin-webhooks: use «content_type» instead")
     if lowered in RESERVED_HEADERS:
         raise InvalidInput(f"header {name!r} is set by signin-webhooks: remove it")
     if lowered.startswith("webhook-"):

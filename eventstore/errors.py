@@ -1,16 +1,39 @@
 """Errors a user can act on: each message is one line naming the problem and the way out."""
 
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# A name in a message, as «name» (a field or parameter) or «subscriptions.list()» (an operation).
+_NAMED = re.compile(r"«([^«»\s][^«»]*)»")
+
 
 class SigninWebhooksError(Exception):
     """Base of every error the product reports to a person.
 
-    The message speaks of fields and parameters by their Python names; `fields` lists those
-    words as they appear in it, so that a front end can put its own names in their place (the
-    command line writes `--max-events` where the message says `max_events`)."""
+    The message names the fields it is about and the operations its way out calls as the Python
+    API does, each written in marks: `«name» must be 1 to 200 characters`, `` `«tokens.list()»`
+    shows the ids``. `str()` gives it with the marks taken off, as a host program reads it;
+    `worded(names)` puts a front end's own name for each in its place (the command line's
+    `--name` and `tokens list`, the HTTP API's `context_id`). `fields` lists the fields it names."""
 
-    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.fields = fields
+    def __init__(self, message: str) -> None:
+        self.marked = message
+        super().__init__(self.worded({}))
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(name for name in _NAMED.findall(self.marked) if "(" not in name)
+
+    def worded(self, names: Mapping[str, str]) -> str:
+        """The message with `names[name]` for each name it marks that `names` holds."""
+        return _NAMED.sub(lambda m: names.get(m[1], m[1]), self.marked)
+
+
+def marked(error: BaseException) -> str:
+    """An error's message with its marks, to be carried into another error."""
+    return error.marked if isinstance(error, SigninWebhooksError) else str(error)
 
 
 class InvalidInput(SigninWebhooksError, ValueError):
@@ -30,10 +53,8 @@ class SessionLost(StoreError):
     pg_terminate_backend). Before its COMMIT nothing of it was written, and it may go again on a
     new session; `in_doubt`: the COMMIT went unanswered, and it may or may not have been made."""
 
-    def __init__(
-        self, message: str, *, fields: tuple[str, ...] = (), in_doubt: bool = False
-    ) -> None:
-        super().__init__(message, fields=fields)
+    def __init__(self, message: str, *, in_doubt: bool = False) -> None:
+        super().__init__(message)
         self.in_doubt = in_doubt
 
 

@@ -46,14 +46,11 @@ def check_patterns(patterns: Iterable[str] | str, field: str) -> tuple[str, ...]
     patterns = (patterns,) if isinstance(patterns, str) else tuple(patterns)
     for pattern in patterns:
         if not isinstance(pattern, str):
-            raise InvalidInput(
-                f"{field} must be event types, not {type(pattern).__name__}", fields=(field,)
-            )
+            raise InvalidInput(f"«{field}» must be event types, not {type(pattern).__name__}")
         if not selected((pattern,)):
             raise InvalidInput(
-                f"{field} {pattern!r} matches no event type; use a type, a pattern such as "
-                f"signin.session.*, or *; types: {', '.join(EVENT_TYPES)}",
-                fields=(field,),
+                f"«{field}» {pattern!r} matches no event type; use a type, a pattern such as "
+                f"signin.session.*, or *; types: {', '.join(EVENT_TYPES)}"
             )
     return tuple(dict.fromkeys(patterns))
 

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from signin_webhooks.eventstore.errors import InvalidInput, SessionLost, StoreError
+from signin_webhooks.eventstore.errors import InvalidInput, SessionLost, StoreError, marked
 from signin_webhooks.eventstore.event_types import postgres_like
 
 SCHEMES = ("postgresql", "postgres")
@@ -291,7 +291,7 @@ class PostgresDatabase:
 
     def _session_lost(self, error: BaseException, *, in_doubt: bool = False) -> SessionLost:
         found = store_error(error, self.location) if _is_driver_error(error) else error
-        return SessionLost(str(found), fields=getattr(found, "fields", ()), in_doubt=in_doubt)
+        return SessionLost(marked(found), in_doubt=in_doubt)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -420,21 +420,18 @@ def store_error(e: BaseException, location: str) -> StoreError:
         "database" in lowered and "does not exist" in lowered
     ):
         return StoreError(
-            f"database '{location}': {text}; create it (createdb) or fix the URL given as db",
-            fields=("db",),
+            f"database '{location}': {text}; create it (createdb) or fix the URL given as «db»"
         )
     if "password authentication failed" in lowered or (
         "role" in lowered and "does not exist" in lowered
     ):
         return StoreError(
             f"PostgreSQL at '{location}' refused the login: {text}; check the user and password"
-            " in the URL given as db",
-            fields=("db",),
+            " in the URL given as «db»"
         )
     if isinstance(e, psycopg.OperationalError | psycopg.InterfaceError):
         return StoreError(
             f"cannot reach PostgreSQL at '{location}' ({text}); check that the server is up and"
-            " the URL given as db, then try again",
-            fields=("db",),
+            " the URL given as «db», then try again"
         )
     return StoreError(f"database '{location}': {text}")

@@ -82,22 +82,21 @@ def validate_fields(
     merged["written"] = written
     for key in ("name", "scope", "scope_id", "url"):
         if key not in merged:
-            message, fields = _MISSING[key]
-            raise InvalidInput(message, fields=fields)
+            raise InvalidInput(_MISSING[key])
     return SubscriptionFields(**merged)
 
 
 def _name(value: str) -> str:
     value = _text(value, "name").strip()
     if not value or len(value) > 200:
-        raise InvalidInput("name must be 1 to 200 characters", fields=("name",))
+        raise InvalidInput("«name» must be 1 to 200 characters")
     return value
 
 
 def _description(value: str) -> str:
     value = _text(value, "description")
     if len(value) > 2000:
-        raise InvalidInput("description must be at most 2000 characters", fields=("description",))
+        raise InvalidInput("«description» must be at most 2000 characters")
     return value
 
 
@@ -117,9 +116,7 @@ def _scope_id(value: str) -> str:
 def _events(value: Iterable[str] | str) -> tuple[str, ...]:
     items = (value,) if isinstance(value, str) else tuple(value)
     if not items:
-        raise InvalidInput(
-            "events: give at least one event type or pattern (default: all)", fields=("events",)
-        )
+        raise InvalidInput("«events»: give at least one event type or pattern (default: all)")
     for item in items:
         _text(item, "events")
     return check_patterns(items, "events")
@@ -133,9 +130,7 @@ def _integer(option: str, low: int, high: int, shown: str) -> Any:
         elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             number = int(value)
         if number is None or not low <= number <= high:
-            raise InvalidInput(
-                f"{option} {value!r} must be a whole number from {shown}", fields=(option,)
-            )
+            raise InvalidInput(f"«{option}» {value!r} must be a whole number from {shown}")
         return number
 
     return check
@@ -155,23 +150,19 @@ def _schedule(value: str | Iterable[float]) -> tuple[float, ...]:
         value = format_duration_list(list(value))
     schedule = parse_duration_list(value, what="retry_schedule", maximum=DAY, minimum=0.001)
     if len(schedule) > 50:
-        raise InvalidInput(
-            "retry_schedule has more than 50 retries; shorten it", fields=("retry_schedule",)
-        )
+        raise InvalidInput("«retry_schedule» has more than 50 retries; shorten it")
     return schedule
 
 
 def _text(value: object, option: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"{option} must be text, not {type(value).__name__}", fields=(option,))
+        raise InvalidInput(f"«{option}» must be text, not {type(value).__name__}")
     if "\x00" in value:
-        raise InvalidInput(f"{option} may not contain NUL characters", fields=(option,))
+        raise InvalidInput(f"«{option}» may not contain NUL characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(
-            f"{option} is not valid UTF-8 text; send it as UTF-8", fields=(option,)
-        ) from None
+        raise InvalidInput(f"«{option}» is not valid UTF-8 text; send it as UTF-8") from None
     return value
 
 
@@ -192,10 +183,10 @@ _CHECKS = {
     "auto_disable_after": _duration("auto_disable_after", 3650 * DAY),
     "operations_url": lambda v: validate_url(_text(v, "operations_url")),
 }
-_ONE_SCOPE = ("give exactly one of context ID and organization ID", ("context", "organization"))
+_ONE_SCOPE = "give exactly one of «context» ID and «organization» ID"
 _MISSING = {
-    "name": ("name is required", ("name",)),
+    "name": "«name» is required",
     "scope": _ONE_SCOPE,
     "scope_id": _ONE_SCOPE,
-    "url": ("url is required: the endpoint that receives the POSTs", ("url",)),
+    "url": "«url» is required: the endpoint that receives the POSTs",
 }

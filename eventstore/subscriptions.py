@@ -375,13 +375,11 @@ class Subscriptions(Projection):
         """One subscription; a deleted one is refused unless `deleted_ok`."""
         found = Subscriptions.get(conn, subscription_id)
         if found is None:
-            raise NotFound(
-                f"no subscription {subscription_id!r}; `subscriptions list` shows the ids"
-            )
+            raise unknown_subscription(subscription_id)
         if found.deleted and not deleted_ok:
             raise NotFound(
                 f"subscription {subscription_id!r} was deleted at {found.deleted_at};"
-                " `subscriptions list --all` shows it"
+                " `«subscriptions.list(include_deleted=True)»` shows it"
             )
         return found
 
@@ -395,3 +393,8 @@ class Subscriptions(Projection):
 
 def rotation_expiry(now: dt.datetime, grace: float) -> str:
     return format_time(now + dt.timedelta(seconds=grace))
+
+
+def unknown_subscription(subscription_id: str) -> NotFound:
+    """The refusal of an id that names no subscription (or none the asker may see)."""
+    return NotFound(f"no subscription {subscription_id!r}; `«subscriptions.list()»` shows the ids")

@@ -35,21 +35,15 @@ def parse_time(
             try:
                 return (now or utc_now()) - ago
             except OverflowError:
-                raise InvalidInput(
-                    f"{what} '{text}' is too long ago; {_EXAMPLE}", fields=(what,)
-                ) from None
+                raise InvalidInput(f"«{what}» '{text}' is too long ago; {_EXAMPLE}") from None
         try:
             value = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
         except ValueError:
-            raise InvalidInput(
-                f"{what} '{text}' is not an RFC 3339 time; {_EXAMPLE}", fields=(what,)
-            ) from None
+            raise InvalidInput(f"«{what}» '{text}' is not an RFC 3339 time; {_EXAMPLE}") from None
         if len(text.strip()) == 10:
             value = value.replace(tzinfo=dt.UTC)
     if value.tzinfo is None:
-        raise InvalidInput(
-            f"{what} '{text}' needs a time zone; write e.g. 2026-01-31T09:00:00Z", fields=(what,)
-        )
+        raise InvalidInput(f"«{what}» '{text}' needs a time zone; write e.g. 2026-01-31T09:00:00Z")
     return value
 
 
@@ -64,4 +58,4 @@ def _ago(text: str, what: str) -> dt.timedelta | None:
     try:
         return dt.timedelta(days=int(days or 0), seconds=seconds)
     except OverflowError:
-        raise InvalidInput(f"{what} '{text}' is too long ago; {_EXAMPLE}", fields=(what,)) from None
+        raise InvalidInput(f"«{what}» '{text}' is too long ago; {_EXAMPLE}") from None

@@ -19,6 +19,7 @@ from signin_webhooks.actors.addresses import (
     resolve_checked,
     system_resolver,
 )
+from signin_webhooks.cli.app import in_options
 from signin_webhooks.eventstore.errors import InvalidInput, SigninWebhooksError
 from tests.helpers import FakeDns
 
@@ -225,6 +226,11 @@ def test_the_refusal_says_how_to_allow_private_networks() -> None:
     with pytest.raises(BlockedAddress) as refused:
         resolve_checked("localhost", 80, resolver=dns, allow_private=False)
     assert str(refused.value) == (
+        "endpoint host 'localhost' resolves to 127.0.0.1, a loopback address; "
+        "to deliver inside your own network run "
+        "`settings.set('allow_private_networks', 'true')` or pass allow_private_networks"
+    )
+    assert in_options(refused.value) == (
         "endpoint host 'localhost' resolves to 127.0.0.1, a loopback address; "
         "to deliver inside your own network run "
         "`signin-webhooks settings set allow_private_networks true` "

@@ -62,7 +62,7 @@ def test_refusals_carry_the_command_lines_message(api: ApiServer, admin_token: s
     assert wrong_type.status_code == 400 and "max_events" in wrong_type.json()["detail"]
     assert missing.status_code == 404
     assert missing.json()["detail"] == (
-        "no subscription 'sub_nothing'; `subscriptions list` shows the ids"
+        "no subscription 'sub_nothing'; `GET /api/v1/subscriptions` shows the ids"
     )
 
 

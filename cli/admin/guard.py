@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from signin_webhooks.cli.admin.pages import _not_found, _refused, _viewer
 from signin_webhooks.cli.admin.sessions import Session, csrf_matches
-from signin_webhooks.cli.api.problems import status_of
+from signin_webhooks.cli.api.problems import in_fields, status_of
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.eventstore import NotFound, SigninWebhooksError
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
@@ -88,5 +88,5 @@ def delivery_of(
 def failed(e: SigninWebhooksError) -> Template:
     """A refusal the form cannot put beside an input: a read-only token, a deleted subscription."""
     if isinstance(e, NotFound):
-        return _not_found(str(e))
-    return Template("error.html", context={"message": str(e)}, status_code=status_of(e))
+        return _not_found(in_fields(e))
+    return Template("error.html", context={"message": in_fields(e)}, status_code=status_of(e))

@@ -20,6 +20,7 @@ from signin_webhooks.cli.admin.sessions import (
     Sessions,
     csrf_matches,
 )
+from signin_webhooks.cli.api.problems import in_fields
 from signin_webhooks.cli.api.tenant import Tenant
 from signin_webhooks.cli.subscriptions import view
 from signin_webhooks.eventstore.durations import format_duration
@@ -91,7 +92,7 @@ async def signin(request: Request[Any, Any, Any], state: State, data: Form) -> R
             backend.system.tokens.authenticate, data.get("token", "").strip()
         )
     except Unauthorized as e:
-        return _signin_form(request, str(e), 401)
+        return _signin_form(request, in_fields(e), 401)
     key, _ = _sessions(state).open(data["token"].strip())
     cookie = Cookie(key=COOKIE, value=key, httponly=True, samesite="strict",
                     secure=_secure(request), path="/", max_age=int(LIFETIME))  # fmt: skip

@@ -21,7 +21,7 @@ from signin_webhooks.cli.admin.forms import (
 from signin_webhooks.cli.admin.guard import Viewer, admit, failed, subscription_of
 from signin_webhooks.cli.admin.pages import base_of, page_of
 from signin_webhooks.cli.admin.subscription_pages import subscription_page
-from signin_webhooks.cli.api.problems import status_of
+from signin_webhooks.cli.api.problems import in_fields, status_of
 from signin_webhooks.eventstore import InvalidInput, SigninWebhooksError
 
 
@@ -65,7 +65,7 @@ async def _create(
     except InvalidInput as e:
         return _new_page(viewer, scope, scope_id, values, errors_of(e, fields), 400)
     except SigninWebhooksError as e:
-        return _new_page(viewer, scope, scope_id, values, {"form": str(e)}, status_of(e))
+        return _new_page(viewer, scope, scope_id, values, {"form": in_fields(e)}, status_of(e))
     viewer.session.notice = {
         "message": f"Subscription {saved.subscription.fields.name!r} created.",
         "secret": saved.secret,

@@ -30,14 +30,14 @@ from signin_webhooks.cli.api import (
 from signin_webhooks.cli.api.auth import SECURITY, provide_tenant
 from signin_webhooks.cli.api.backend import Backend
 from signin_webhooks.cli.api.docs import docs, openapi
-from signin_webhooks.cli.api.problems import EXCEPTION_HANDLERS
+from signin_webhooks.cli.api.problems import EXCEPTION_HANDLERS, PREFIX
 from signin_webhooks.cli.api.publisher import Publisher
 
-PREFIX = "/api/v1"
 DESCRIPTION = (
     "Publish Sign In events, manage subscriptions and inspect deliveries. Every request under"
     f" {PREFIX} carries `Authorization: Bearer <token>` (`signin-webhooks tokens create`)."
-    " Errors are RFC 9457 problem details whose `detail` is the command line's message."
+    " Errors are RFC 9457 problem details whose `detail` is the command line's message, naming"
+    " a JSON field where the command line names an option, and a request where it names a command."
 )
 
 

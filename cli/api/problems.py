@@ -1,9 +1,9 @@
-"""Errors as RFC 9457 problem details, each with the one-line message the command line gives."""
+"""Errors as RFC 9457 problem details, each with the one-line message the command line gives,
+in the API's words: its JSON fields and requests where the command line has options and commands."""
 
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -17,12 +17,13 @@ from signin_webhooks.eventstore import InvalidInput, NotFound, SigninWebhooksErr
 from signin_webhooks.eventstore.errors import Conflict, Forbidden, Unauthorized
 
 MEDIA_TYPE = "application/problem+json"
+PREFIX = "/api/v1"  # every route of the API is under it
 log = logging.getLogger("signin_webhooks.api")
 
 
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """An RFC 9457 problem: `detail` is the message the command line prints for the same error;
-    `errors` lists its lines when there are several (one per invalid event)."""
+    """An RFC 9457 problem: `detail` is the message the command line prints for the same error, in
+    the API's words; `errors` lists its lines when there are several (one per invalid event)."""
 
     type: str = "about:blank"
     title: str
@@ -58,26 +59,30 @@ def status_of(e: SigninWebhooksError) -> int:
     return next((code for cls, code in _STATUS.items() if isinstance(e, cls)), 500)
 
 
-# The API's names for the fields an error names, where they differ from the Python API's.
-FIELDS = {
+# The API's name for each field and operation a product error names, where it differs from
+# the Python API's: a JSON field for a field, a request for an operation.
+NAMES = {
     "context": "context_id",
     "organization": "organization_id",
     "scope_id": "context_id/organization_id",
     "header": "headers",
     "event_type": "type",
     "types": "type",
+    "subscriptions.list()": f"GET {PREFIX}/subscriptions",
+    "subscriptions.list(include_deleted=True)": f"GET {PREFIX}/subscriptions?all=true",
+    "subscriptions.test()": f"POST {PREFIX}/subscriptions/{{id}}/test",
+    "deliveries.list()": f"GET {PREFIX}/deliveries",
+    "tokens.create()": "signin-webhooks tokens create",
+    "settings.set('allow_private_networks', 'true')": (
+        f'PATCH {PREFIX}/settings {{"allow_private_networks": "true"}}'
+    ),
+    "allow_private_networks": "serve --allow-private-networks",
 }
 
 
 def in_fields(error: SigninWebhooksError) -> str:
-    """The error's message with the API's name for each field it names: the command line's
-    message, with a field where the command line puts its option."""
-    message = str(error)
-    for field in error.fields:
-        if field in FIELDS:
-            word = rf"(?<![^\s(]){re.escape(field)}(?![^\s:;,)])"
-            message = re.sub(word, FIELDS[field], message, count=1)
-    return message
+    """The error's message with the API's JSON field or request for each name it marks."""
+    return error.worded(NAMES)
 
 
 def product_error(request: Request[Any, Any, Any], e: SigninWebhooksError) -> Response[Any]:

@@ -13,21 +13,10 @@ from collections.abc import Iterable
 
 from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.eventstore import NotFound, Published
-from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery
+from signin_webhooks.eventstore.deliveries import AttemptRecorded, Delivery, unknown_delivery
 from signin_webhooks.eventstore.errors import Forbidden
-from signin_webhooks.eventstore.subscriptions import Subscription
+from signin_webhooks.eventstore.subscriptions import Subscription, unknown_subscription
 from signin_webhooks.eventstore.tokens import Token
-
-
-def _no_subscription(subscription_id: str) -> NotFound:
-    return NotFound(f"no subscription {subscription_id!r}; `subscriptions list` shows the ids")
-
-
-def _no_delivery(delivery_id: str) -> NotFound:
-    return NotFound(
-        f"no delivery {delivery_id!r} (expired after the retention period, or never made);"
-        " `deliveries list` shows the ids"
-    )
 
 
 class Tenant:
@@ -87,9 +76,9 @@ class Tenant:
         try:
             found = self.system.subscriptions.get(subscription_id, deleted_ok=True)
         except NotFound:
-            raise _no_subscription(subscription_id) from None
+            raise unknown_subscription(subscription_id) from None
         if not self.in_scope(found.fields.scope, found.fields.scope_id):
-            raise _no_subscription(subscription_id)
+            raise unknown_subscription(subscription_id)
         if found.deleted and not deleted_ok:
             return self.system.subscriptions.get(subscription_id)  # raises, saying when it went
         return found
@@ -106,10 +95,10 @@ class Tenant:
         try:
             delivery, attempts = self.system.deliveries.get(delivery_id)
         except NotFound:
-            raise _no_delivery(delivery_id) from None
+            raise unknown_delivery(delivery_id) from None
         visible = self.visible_subscriptions()
         if visible is not None and delivery.subscription_id not in visible:
-            raise _no_delivery(delivery_id)
+            raise unknown_delivery(delivery_id)
         return delivery, attempts
 
     # -- events

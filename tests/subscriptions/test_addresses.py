@@ -39,9 +39,9 @@ PRIVATE_SPELLINGS = {
 def test_a_non_public_address_is_refused_in_every_spelling(
     system: WebhookSystem, host: str
 ) -> None:
-    with pytest.raises(InvalidInput, match="settings set allow_private_networks true") as e:
+    with pytest.raises(InvalidInput, match=r"settings\.set\('allow_private_networks'") as e:
         subscribe(system, f"http://{host}:8080/hook")
-    assert "--allow-private-networks" in str(e.value)
+    assert "or pass allow_private_networks" in str(e.value)
     assert log_length(system) == 0
 
 
