@@ -3,12 +3,14 @@ seals each in the log, and sends them out in order, one in flight at a time."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import msgspec
@@ -35,14 +37,16 @@ from signin_webhooks.eventstore.subscriptions import HEALTH, Subscription
 ERROR_BACKOFF = 30.0  # after a failure of our own (not the endpoint's), try again this soon
 ERROR_DELAY = dt.timedelta(seconds=ERROR_BACKOFF)
 log = logging.getLogger(__name__)
-Entry = tuple[int, int, str]  # sequence, delivered size, recorded_at
 
 
 @dataclass(frozen=True)
 class Matched:
-    """Events the router matched to this subscription."""
+    """Events the router matched to this subscription, in the order of the log: their
+    sequences, sizes as delivered and recorded_at."""
 
-    entries: list[Entry]
+    sequences: list[int]
+    sizes: list[int]
+    recorded_at: list[str]
 
 
 @dataclass(frozen=True)
@@ -137,8 +141,8 @@ class Batcher(Listener):
         match message:
             case Idle():
                 return self.in_flight is None
-            case Matched(entries):
-                self._add(entries)
+            case Matched():
+                self._add(message)
             case Flush(token) if token == self.flush_token:
                 self._seal()
                 self._record_seals()
@@ -166,23 +170,33 @@ class Batcher(Listener):
     def _body_size(self, count: int, sizes: int) -> int:
         return body_size(count, sizes, is_ndjson(self.sub.fields.content_type))
 
-    def _add(self, entries: list[Entry]) -> None:
-        """Add matched events to the open batch, sealing whenever a limit is reached."""
+    def _add(self, matched: Matched) -> None:
+        """Add matched events to the open batch, sealing whenever a limit is reached: a run of
+        events at a time, as many as fit."""
         max_events, max_bytes = self.sub.fields.max_events, self.sub.fields.max_bytes
         framing = self._body_size(1, 0)  # a body of n events is their sizes + n - 1 + this
-        batch = self.open
-        for sequence, size, recorded_at in entries:
+        sequences, sizes = matched.sequences, matched.sizes
+        # weights[j]: the first j events' sizes, plus one each for the separator before them
+        weights = [0, *accumulate(map((1).__add__, sizes))]
+        i, n = 0, len(sequences)
+        while i < n:
+            batch = self.open
             count = len(batch.sequences)
-            if count and batch.sizes + size + count + framing > max_bytes:
-                self._seal()
-                batch, count = self.open, 0
+            # Events i..j-1 fit if the open batch's weight, theirs, less one, and the framing do.
+            room = max_bytes - framing + 1 - (batch.sizes + count) + weights[i]
+            j = min(bisect.bisect_right(weights, room, i, n + 1) - 1, i + max_events - count)
+            if j <= i:
+                if count:  # the next event does not fit: the batch is full
+                    self._seal()
+                    continue
+                j = i + 1  # an event larger than max_bytes goes alone
             if not count:
-                batch.oldest = parse_time(recorded_at)
-            batch.sequences.append(sequence)
-            batch.sizes += size
-            if count + 1 >= max_events:
+                batch.oldest = parse_time(matched.recorded_at[i])
+            batch.sequences.extend(sequences[i:j])
+            batch.sizes += weights[j] - weights[i] - (j - i)
+            if j < n or len(batch.sequences) >= max_events:
                 self._seal()
-                batch = self.open
+            i = j
         if self.open.sequences:
             self._arm_flush()
         self._record_seals()  # every batch these entries closed, in one transaction

@@ -3,9 +3,10 @@ and hands each batcher the events it takes, one message per batcher per page of 
 
 from __future__ import annotations
 
+import bisect
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import pykka
@@ -25,7 +26,7 @@ from signin_webhooks.eventstore.deliveries import (
     RetryRequested,
 )
 from signin_webhooks.eventstore.durations import format_duration
-from signin_webhooks.eventstore.log import Envelope, Record, internal_record
+from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.notifications import kind_of
 from signin_webhooks.eventstore.subscription_index import SubscriptionIndex
 from signin_webhooks.eventstore.subscriptions import (
@@ -43,7 +44,7 @@ from signin_webhooks.eventstore.subscriptions import (
 )
 
 log = logging.getLogger(__name__)
-PAGE = 5000  # envelopes without bodies: some 150 bytes each
+PAGE = 50_000  # sequences of the log routed at a time: some 3 MB of columns
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,14 @@ class Router(Listener):
         assert self.store is not None
         while after < end:
             page = list(self.store.log.read(after, filter=window, limit=PAGE))
-            entries = [(r.sequence, r.delivered_size(), r.recorded_at) for r in page]
-            entries = [entry for entry in entries if entry[0] <= end]
-            if entries:
-                batcher.tell(Matched(entries))
-            if len(page) < PAGE or len(entries) < len(page):
+            taken = [r for r in page if r.sequence <= end]
+            if taken:
+                batcher.tell(Matched(
+                    [r.sequence for r in taken],
+                    [r.delivered_size() for r in taken],
+                    [r.recorded_at for r in taken],
+                ))  # fmt: skip
+            if len(page) < PAGE or len(taken) < len(page):
                 return
             after = page[-1].sequence
 
@@ -223,52 +227,74 @@ class Router(Listener):
             self._apply(record, notify=False)
 
     def _catch_up(self) -> None:
+        """Route the log up to its head a page at a time: the Sign In events of each stretch
+        between two of the system's facts that change routing (a lifecycle change, an
+        operator's request), then that fact."""
         assert self.store is not None
+        log = self.store.log
+        head = 0
         while True:
             with self.store.errors():
-                page = self.store.log.envelopes(self.position, PAGE)
-            self._route(page)
-            if len(page) < PAGE:
-                return
-
-    def _route(self, page: list[Envelope]) -> None:
-        """The hot loop: two lookups per event, one shared entry per matching subscription."""
-        matched: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        targets, after, empty = self.index.by_key, self.after, ()
-        for envelope in page:
-            sequence, kind, organization_id, context_id, recorded_at, size, internal = envelope[:7]
-            if internal:
-                record = internal_record(envelope)
-                self.position = sequence
+                if head <= self.position:
+                    head = log.last_sequence()  # every event up to here is committed
+                    if head <= self.position:
+                        return
+                end = min(self.position + PAGE, head)
+                facts = log.facts(self.position, end, _ROUTING_FACTS)
+            for record in facts:
+                sequence, kind = record.sequence, record.type
                 if kind in LIFECYCLE:
-                    self._send(matched)  # what came before the change goes first
+                    self._route(sequence)  # what came before the change goes first
                     self._apply(record, notify=sequence > self.started_at)
-                elif kind in _REQUESTS and sequence > self.started_at:
-                    self._send(matched)
-                    self._request(record)
-                continue
-            by_context = targets.get(("context", context_id, kind), empty)
-            by_org = targets.get(("organization", organization_id, kind), empty)
-            if not (by_context or by_org):
-                continue
-            entry = (sequence, size, recorded_at)
-            for sub_id in by_context:
-                if sequence > after[sub_id]:
-                    matched[sub_id].append(entry)
-            for sub_id in by_org:
-                if sequence > after[sub_id]:
-                    matched[sub_id].append(entry)
-        if page:
-            self.position = page[-1][0]
-        self._send(matched)
+                elif sequence > self.started_at:
+                    event = record.event()
+                    if isinstance(event, BatchSealed) and event.trigger != "recover":
+                        continue  # a batcher's own
+                    self._route(sequence)
+                    self._request(event)
+            self._route(end)
 
-    def _send(self, matched: dict[str, list[tuple[int, int, str]]]) -> None:
-        for sub_id, entries in matched.items():
+    def _route(self, end: int) -> None:
+        """The hot path: the Sign In events in (position, end], read per context and per
+        organization, and one message to each batcher taking some, with only those."""
+        assert self.store is not None
+        after, self.position = self.position, end
+        for scope, takers_of in self.index.by_scope.items():
+            if not takers_of or end <= after:
+                continue
+            with self.store.errors():
+                groups = self.store.log.routed(after, end, scope)
+            for group in groups:
+                takers = takers_of.get(group.scope_id)
+                if takers:
+                    self._hand_out(takers, *group.columns())
+
+    def _hand_out(
+        self,
+        takers: dict[str, frozenset[str]],
+        sequences: list[int],
+        sizes: list[int],
+        recorded_at: list[str],
+        types: list[str],
+    ) -> None:
+        kinds = set(types)
+        for sub_id, taken in takers.items():
             batcher = self.batchers.get(sub_id)
-            if batcher is not None:
-                batcher.tell(Matched(entries))
-                activity.routed(len(entries))
-        matched.clear()
+            if batcher is None:
+                continue
+            first = bisect.bisect_right(sequences, self.after[sub_id])
+            if taken.issuperset(kinds):
+                matched = Matched(sequences[first:], sizes[first:], recorded_at[first:])
+            else:
+                mask = list(map(taken.__contains__, types[first:]))
+                matched = Matched(
+                    list(compress(sequences[first:], mask)),
+                    list(compress(sizes[first:], mask)),
+                    list(compress(recorded_at[first:], mask)),
+                )
+            if matched.sequences:
+                batcher.tell(matched)
+                activity.routed(len(matched.sequences))
 
     def _apply(self, record: Record, *, notify: bool) -> None:
         event = record.event()
@@ -304,17 +330,14 @@ class Router(Listener):
             if after.deleted:  # it stops itself once its attempt in flight ends
                 self.retired.append(self.batchers.pop(sub_id))
 
-    def _request(self, record: Record) -> None:
+    def _request(self, event: InternalEvent) -> None:
         """An operator's retry or recovery, carried out by the subscription's batcher."""
         assert self.store is not None
-        event = record.event()
-        if isinstance(event, BatchSealed) and event.trigger != "recover":
-            return  # a batcher's own
         batcher = self.batchers.get(event.subscription_id)  # type: ignore[attr-defined]  # requests do
         if batcher is None and self.leased:
             return  # another worker owns it and carries the request out
         if batcher is None:
-            log.warning("%s for a subscription that is not running", record.type)
+            log.warning("%s for a subscription that is not running", event.type_name())
             return
         if isinstance(event, RetryRequested):
             delivery = DeliveryHistory.get(self.store.project(DeliveryHistory()), event.batch_id)
@@ -353,3 +376,4 @@ def _report(event: InternalEvent) -> None:
 
 # Sealed by an operator's process; at a start, history hands them to the batchers instead.
 _REQUESTS = {RetryRequested.type_name(), BatchSealed.type_name()}
+_ROUTING_FACTS = (*LIFECYCLE, *_REQUESTS)

@@ -7,7 +7,9 @@ delivery, whose synthetic event is not in the log, keeps its body in its seal).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Iterator
+from itertools import compress
 from typing import Any
 
 import msgspec
@@ -108,14 +110,15 @@ def pack(
 
 
 def to_ranges(sequences: Iterable[int]) -> list[tuple[int, int]]:
-    """Consecutive runs, so a batch of a busy context's events records in a few numbers."""
-    ranges: list[list[int]] = []
-    for s in sequences:
-        if ranges and ranges[-1][0] + ranges[-1][1] == s:
-            ranges[-1][1] += 1
-        else:
-            ranges.append([s, 1])
-    return [(a, n) for a, n in ranges]
+    """Consecutive runs, so a batch of a busy context's events records in a few numbers. The
+    sequences are ascending; a run starts wherever one is not the one before it plus one."""
+    seqs = list(sequences)
+    if not seqs:
+        return []
+    follows = map(operator.ne, seqs[1:], map((1).__add__, seqs))
+    starts = [0, *compress(range(1, len(seqs)), follows)]
+    lengths = map(operator.sub, [*starts[1:], len(seqs)], starts)
+    return list(zip(map(seqs.__getitem__, starts), lengths, strict=True))
 
 
 class Delivery(msgspec.Struct, kw_only=True):

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from signin_webhooks.eventstore.catalogue import Published, same_content
 from signin_webhooks.eventstore.database import EVENTS
@@ -33,11 +33,7 @@ _DELIVERED_SIZE = (
     " + CASE WHEN (assigned & 2) = 2 AND occurred_at IS NOT NULL"
     " THEN length(occurred_at) + 17 ELSE 0 END"
 )
-_ENVELOPES = (
-    f"SELECT sequence, type, organization_id, context_id, recorded_at, {_DELIVERED_SIZE},"
-    " internal, id, occurred_at, assigned, CASE WHEN internal = 1 THEN body END"
-    " FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?"
-)
+_SCOPE_COLUMNS = {"context": "context_id", "organization": "organization_id"}
 _LOOKUP_CHUNK = 500
 
 
@@ -101,19 +97,30 @@ class Record:
         return decode_internal(self.body)
 
 
-# What routing reads of a record, in this order: (sequence, type, organization_id, context_id,
-# recorded_at, delivered size, internal, id, occurred_at, assigned, body): the body only for the
-# system's own facts (`internal_record`). Plain tuples: routing reads one per event.
-Envelope = tuple[
-    int, str, str | None, str | None, str, int, int, str, str | None, int, bytes | None
-]
+class Routed(NamedTuple):
+    """The Sign In events of one context or organization in a stretch of the log, as routing
+    reads them: in the order of the log, each column as comma-separated text (`split` them)."""
 
+    scope_id: str
+    sequences: str
+    sizes: str  # as delivered (`Record.delivered_size`)
+    recorded_at: str
+    types: str
 
-def internal_record(envelope: Envelope) -> Record:
-    """The whole record of an envelope of the system's own facts."""
-    e = envelope
-    assert e[10] is not None
-    return Record(e[0], e[7], e[1], e[2], e[3], e[8], e[4], e[9], True, e[10])
+    def columns(self) -> tuple[list[int], list[int], list[str], list[str]]:
+        """Sequences, delivered sizes, recorded_at and types, in the order of the log."""
+        sequences = list(map(int, self.sequences.split(",")))
+        sizes = list(map(int, self.sizes.split(",")))
+        recorded_at, types = self.recorded_at.split(","), self.types.split(",")
+        if sequences != sorted(sequences):  # SQLite reads in the log's order, unpromised
+            rows = sorted(zip(sequences, sizes, recorded_at, types, strict=True))
+            return (
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+            )
+        return sequences, sizes, recorded_at, types
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,10 +317,27 @@ class EventLog:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def envelopes(self, after: int, limit: int) -> list[Envelope]:
-        """Up to `limit` records after `after`, oldest first, as routing needs them: a Sign In
-        event's envelope and delivered size without its body; the system's own facts whole."""
-        return self.db.conn.execute(_ENVELOPES, [after, limit]).fetchall()  # type: ignore[no-any-return]  # rows
+    def routed(self, after: int, end: int, scope: str) -> list[Routed]:
+        """The Sign In events in (after, end] grouped by their context or organization (the
+        `scope`), without a row or a body per event: the database does the reading."""
+        column = _SCOPE_COLUMNS[scope]
+        joined = self.db.joined
+        sql = (
+            f"SELECT {column}, {joined('sequence')}, {joined(_DELIVERED_SIZE)},"
+            f" {joined('recorded_at')}, {joined('type')} FROM events"
+            f" WHERE sequence > ? AND sequence <= ? AND internal = 0 AND {column} IS NOT NULL"
+            f" GROUP BY {column}"
+        )
+        return [Routed(*row) for row in self.db.conn.execute(sql, [after, end])]
+
+    def facts(self, after: int, end: int, types: Iterable[str]) -> list[Record]:
+        """The system's own facts of these types in (after, end], oldest first."""
+        types = list(types)
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE internal = 1 AND sequence > ? AND sequence <= ?"
+            f" AND type IN ({','.join('?' * len(types))}) ORDER BY sequence"
+        )
+        return [Record(*row) for row in self.db.conn.execute(sql, [after, end, *types])]
 
     def delivered(self, sequences: Sequence[int]) -> list[bytes]:
         """The events at these sequences as delivered (`Record.delivered`), in the order given;

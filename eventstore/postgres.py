@@ -369,6 +369,11 @@ class PostgresDatabase:
     def glob_arg(self, pattern: str) -> str:
         return postgres_like(pattern)
 
+    def joined(self, expression: str) -> str:
+        """An aggregate of `expression` over a group's rows as comma-separated text, in the
+        order of their sequences."""
+        return f"string_agg(CAST({expression} AS TEXT), ',' ORDER BY sequence)"
+
     def configure_background(self) -> None:
         """Nothing to tune: the server keeps its own cache and checkpoints."""
 
