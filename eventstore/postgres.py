@@ -374,6 +374,10 @@ class PostgresDatabase:
         order of their sequences."""
         return f"string_agg(CAST({expression} AS TEXT), ',' ORDER BY sequence)"
 
+    def with_text(self, blob: str, text: str) -> str:
+        """The bytes of `blob` followed by those of `text` (UTF-8), as a bytea."""
+        return f"{blob} || convert_to({text}, 'UTF8')"
+
     def configure_background(self) -> None:
         """Nothing to tune: the server keeps its own cache and checkpoints."""
 

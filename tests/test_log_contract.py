@@ -421,6 +421,31 @@ class LogContract(abc.ABC):
             + f'"sequence":{record.sequence},"recorded_at":"{record.recorded_at}"}}'.encode()
         )
 
+    def test_bodies_and_sizes_read_for_delivery_are_the_records_delivered_bytes(self, log):
+        raw = [
+            b'{"type":"signin.session.created","organization_id":"org-1","context_id":"ctx-1",'
+            b'"session_id":"ses_1","name":"caf\xc3\xa9 \\u00e9","nested":{"a":[1,2.50]}}',
+            b'{ "id": "evt-2", "type": "signin.session.created", "organization_id": "org-1",'
+            b' "context_id": "ctx-2", "occurred_at": "2026-01-31T09:00:00Z", "session_id": "s" }',
+            b'{"id":"evt-3","type":"signin.session.created","organization_id":"org-2",'
+            b'"context_id":"ctx-1","session_id":"ses_3","note":"\xe2\x9c\x93"}',
+        ]
+        log.append(parse_events(b"\n".join(raw)))
+        records = list(log.read())
+        sequences = [r.sequence for r in records]
+
+        assert log.delivered(sequences[::-1]) == [r.delivered() for r in records[::-1]]
+        by_context = {g.scope_id: g.columns() for g in log.routed(0, sequences[-1], "context")}
+        assert by_context["ctx-1"] == (
+            [sequences[0], sequences[2]],
+            [records[0].delivered_size(), records[2].delivered_size()],
+            [records[0].recorded_at, records[2].recorded_at],
+            ["signin.session.created"] * 2,
+        )
+        assert [len(r.delivered()) for r in records] == [r.delivered_size() for r in records]
+        by_org = {g.scope_id: g.columns()[0] for g in log.routed(0, sequences[-1], "organization")}
+        assert by_org == {"org-1": sequences[:2], "org-2": sequences[2:]}
+
     def test_a_null_id_or_occurred_at_is_never_delivered_twice(self, log):
         try:
             log.append(parse_events(json.dumps(event(1, id=None, occurred_at=None)).encode()))
