@@ -24,6 +24,7 @@ from signin_webhooks.eventstore.notifications import (
     kind_of,
     payload,
 )
+from signin_webhooks.eventstore.statuses import NotificationKind, NotificationOutcome
 from signin_webhooks.eventstore.subscriptions import Subscription, Subscriptions
 
 RETRIES = (30.0, 120.0, 600.0)  # seconds after each failed attempt; then it has failed
@@ -41,7 +42,7 @@ class Notify:
 @dataclass(frozen=True)
 class Notification:
     id: str
-    kind: str
+    kind: NotificationKind
     subscription: Subscription
     url: str
     body: bytes
@@ -173,7 +174,9 @@ class Sender(Listener):
         retry = (
             None if result.succeeded or note.attempt > len(RETRIES) else RETRIES[note.attempt - 1]
         )
-        outcome = "sent" if result.succeeded else "failed" if retry is None else "retrying"
+        outcome: NotificationOutcome = (
+            "sent" if result.succeeded else "failed" if retry is None else "retrying"
+        )
         after = self.runtime.clock()
         fact = NotificationAttempted(
             notification_id=note.id,

@@ -11,6 +11,7 @@ import msgspec
 from signin_webhooks.eventstore.events import InternalEvent
 from signin_webhooks.eventstore.log import Record
 from signin_webhooks.eventstore.projection import Projection
+from signin_webhooks.eventstore.statuses import NotificationKind, NotificationOutcome
 from signin_webhooks.eventstore.subscriptions import (
     Subscription,
     SubscriptionDisabled,
@@ -23,18 +24,19 @@ _encode = msgspec.json.Encoder().encode
 
 
 class NotificationAttempted(InternalEvent, frozen=True, kw_only=True, tag="notification.attempted"):
-    """One POST of a notification to an operations endpoint; `outcome`: sent, retrying, failed.
+    """One POST of a notification to an operations endpoint; `kind`: failing, recovered or
+    disabled; `outcome`: sent, retrying or failed (typed words: see eventstore/statuses.py).
     v2: `url`, `body` and `next_attempt_at`, so that a retry still to come when the process stops
     is sent after the next start (v1 has none of them: its retry is not resumed)."""
 
     v: int = 2
     notification_id: str
     subscription_id: str
-    kind: str
+    kind: NotificationKind
     attempt: int
     status: int | None
     error_kind: str | None
-    outcome: str
+    outcome: NotificationOutcome
     url: str | None = None
     body: str | None = None  # no secret: the subscription's id, name, health and reason
     next_attempt_at: str | None = None
@@ -77,7 +79,7 @@ class PendingNotifications(Projection):
         return [_decode_attempted(row[0]) for row in rows]
 
 
-def kind_of(fact: InternalEvent) -> str | None:
+def kind_of(fact: InternalEvent) -> NotificationKind | None:
     """The notification a health fact makes, if any: a disable an operator made tells nobody."""
     match fact:
         case SubscriptionFailing():
@@ -89,7 +91,7 @@ def kind_of(fact: InternalEvent) -> str | None:
     return None
 
 
-def payload(kind: str, subscription: Subscription, fact: Any, timestamp: str) -> bytes:
+def payload(kind: NotificationKind, subscription: Subscription, fact: Any, timestamp: str) -> bytes:
     """The body, in the Standard Webhooks shape: `type`, `timestamp`, `data`."""
     data = {
         "subscription_id": subscription.id,

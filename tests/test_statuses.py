@@ -9,7 +9,8 @@ import msgspec
 import pytest
 
 from signin_webhooks.eventstore.deliveries import AttemptRecorded, BatchSealed
-from signin_webhooks.eventstore.events import decode_internal, encode_internal
+from signin_webhooks.eventstore.events import InternalEvent, decode_internal, encode_internal
+from signin_webhooks.eventstore.notifications import NotificationAttempted
 
 # What releases have written, field by field: a record of the past, not a copy of the sets. A
 # word dropped from its set (or renamed) fails here, since old logs hold it.
@@ -17,6 +18,8 @@ WRITTEN = {
     ("attempt.recorded", "outcome"): ("succeeded", "retrying", "failed", "pending"),
     ("attempt.recorded", "trigger"): ("schedule", "retry", "recover", "test"),
     ("batch.sealed", "trigger"): ("schedule", "recover", "test"),
+    ("notification.attempted", "kind"): ("failing", "recovered", "disabled"),
+    ("notification.attempted", "outcome"): ("sent", "retrying", "failed"),
 }
 
 ATTEMPT = AttemptRecorded(
@@ -28,9 +31,14 @@ ATTEMPT = AttemptRecorded(
 SEAL = BatchSealed(
     batch_id="dlv_1", subscription_id="sub_1", ranges=[(1, 1)], count=1, bytes=10, ndjson=False
 )
+NOTIFICATION = NotificationAttempted(
+    notification_id="ntf_1", subscription_id="sub_1", kind="failing", attempt=1, status=200,
+    error_kind=None, outcome="sent", url="https://example.com/ops", body="{}",
+)  # fmt: skip
+FACTS: dict[str, InternalEvent] = {fact.type_name(): fact for fact in (ATTEMPT, SEAL, NOTIFICATION)}
 
 
-def written(fact: AttemptRecorded | BatchSealed, field: str, word: str) -> bytes:
+def written(fact: InternalEvent, field: str, word: str) -> bytes:
     """The fact as the log holds it, with `word` in `field`."""
     body = json.loads(encode_internal(fact))
     body[field] = word
@@ -42,8 +50,7 @@ def written(fact: AttemptRecorded | BatchSealed, field: str, word: str) -> bytes
     [(tag, field, word) for (tag, field), words in WRITTEN.items() for word in words],
 )
 def test_every_word_a_release_has_written_decodes(tag: str, field: str, word: str) -> None:
-    fact = ATTEMPT if tag == AttemptRecorded.type_name() else SEAL
-    assert getattr(decode_internal(written(fact, field, word)), field) == word
+    assert getattr(decode_internal(written(FACTS[tag], field, word)), field) == word
 
 
 def test_a_seal_that_holds_no_trigger_reads_as_scheduled() -> None:
@@ -53,11 +60,7 @@ def test_a_seal_that_holds_no_trigger_reads_as_scheduled() -> None:
     assert isinstance(decoded, BatchSealed) and decoded.trigger == "schedule"
 
 
-@pytest.mark.parametrize(
-    ("fact", "field"), [(ATTEMPT, "outcome"), (ATTEMPT, "trigger"), (SEAL, "trigger")]
-)
-def test_a_word_outside_its_set_is_refused_as_the_log_is_read(
-    fact: AttemptRecorded | BatchSealed, field: str
-) -> None:
+@pytest.mark.parametrize(("tag", "field"), list(WRITTEN))
+def test_a_word_outside_its_set_is_refused_as_the_log_is_read(tag: str, field: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=field):
-        decode_internal(written(fact, field, "paused"))
+        decode_internal(written(FACTS[tag], field, "paused"))
