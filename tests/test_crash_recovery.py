@@ -8,15 +8,18 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import signal
 import subprocess
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from signin_webhooks.actors import WebhookSystem
 from tests.endpoint import Endpoint, Hang, Received, Reply, Trickle
@@ -29,11 +32,11 @@ DEADLINE = 60.0  # seconds for what should take one or two
 class Runner:
     """One `run` process, its stderr kept in a file the test can read at any time."""
 
-    def __init__(self, command: str, db: Path, stderr: Path) -> None:
+    def __init__(self, command: str, db: Path, stderr: Path, *options: str) -> None:
         self.stderr_path = stderr
         with stderr.open("wb") as err:
             self.process = subprocess.Popen(
-                [command, "--db", str(db), "--allow-private-networks", "run"],
+                [command, "--db", str(db), "--allow-private-networks", "run", *options],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
                 cwd=db.parent,
@@ -53,6 +56,15 @@ class Runner:
         assert self.process.poll() is None, f"`run` exited {self.process.returncode}: {self.stderr}"
         return self
 
+    def metric(self, name: str) -> float:
+        """One sample of what the process reports at its `--metrics-port` (started with it)."""
+        shown = r"metrics at (http://\S+)"
+        found = wait_until(lambda: re.search(shown, self.stderr), "the metrics' address", DEADLINE)
+        with urllib.request.urlopen(found[1], timeout=10) as answer:
+            text = answer.read().decode()
+        families = text_string_to_metric_families(text)
+        return next(s.value for f in families for s in f.samples if s.name == name)
+
     def kill(self) -> None:
         self.process.kill()
         assert self.process.wait(timeout=10) == -signal.SIGKILL
@@ -66,12 +78,14 @@ class Runner:
 
 
 @pytest.fixture
-def runners(tmp_path: Path, command: str) -> Iterator[Callable[[], Runner]]:
-    """Starts `run` on tmp_path/hooks.db, as often as asked; kills whatever is left after."""
+def runners(tmp_path: Path, command: str) -> Iterator[Callable[..., Runner]]:
+    """Starts `run OPTIONS` on tmp_path/hooks.db, as often as asked; kills whatever is left
+    after."""
     started: list[Runner] = []
 
-    def start() -> Runner:
-        runner = Runner(command, tmp_path / "hooks.db", tmp_path / f"run-{len(started)}.err")
+    def start(*options: str) -> Runner:
+        err = tmp_path / f"run-{len(started)}.err"
+        runner = Runner(command, tmp_path / "hooks.db", err, *options)
         started.append(runner)
         return runner.wait_started()
 
@@ -275,17 +289,20 @@ def test_run_stops_within_the_timeout_of_the_attempts_in_flight_and_starts_no_ne
     db = tmp_path / "hooks.db"
     with Endpoint(Hang()) as hanging:
         for n in range(20):  # on one host, 4 connections at a time (the default): 16 wait
-            subscribed(db, hanging.url_for(), context=f"ctx-{n}", flush_interval="0", timeout="2s")
-        runner = runners()
+            subscribed(db, hanging.url_for(), context=f"ctx-{n}", flush_interval="0", timeout="5s")
+        runner = runners("--metrics-port", "0")
         publish(command, db, [{**mixed(0), "id": f"e{n}", "context_id": f"ctx-{n}"}
                               for n in range(20)])  # fmt: skip
         hanging.wait_for(4, timeout=DEADLINE)
-        time.sleep(0.2)
+        # Every subscription's attempt is under way, as the process reports: 16 of them wait for
+        # a connection, and the endpoint has had only the first 4.
+        in_flight = "signin_webhooks_delivery_pool_in_use"
+        wait_until(lambda: runner.metric(in_flight) == 20, "20 attempts in flight", DEADLINE)
         assert len(hanging.requests) == 4
         code, took = runner.stop(signal.SIGTERM)
         assert len(hanging.requests) == 4  # what waited stays pending for the next start
     assert code == 0, runner.stderr
-    assert took < 2.0 + 3.0  # not 5 rounds of 2 s
+    assert took < 5.0 + 3.0  # not 5 rounds of 5 s
     assert "Traceback" not in runner.stderr, runner.stderr
     attempts = [e for e in internal_events(db) if e["type"] == "attempt.recorded"]
     assert [(a["error_kind"], a["outcome"]) for a in attempts] == [("timeout", "retrying")] * 4
