@@ -28,7 +28,7 @@ def deliver(places: Places, sink: Sink, n_events: int, n_subs: int = 100) -> lis
     db, held = places.new("deliver.db"), places.new("deliver-held.db")
     contexts = [f"ctx_{i}" for i in range(n_subs)]
     specs = [
-        {"name": c, "url": sink.url, "scope": "context", "scope_id": c,
+        {"name": c, "url": sink.url, "context": c,
          "max_events": size, "flush_interval": "1h"}
         for c in contexts
     ]  # fmt: skip

@@ -27,7 +27,7 @@ def deliver_small(places: Places, sink: Sink, n_events: int) -> list[Row]:
     db = places.new("deliver-small.db")
     contexts = [f"ctx_{i}" for i in range(SUBSCRIPTIONS)]
     add_subscriptions(db, [
-        {"name": c, "url": sink.url, "scope": "context", "scope_id": c,
+        {"name": c, "url": sink.url, "context": c,
          "max_events": 1, "flush_interval": "0"}
         for c in contexts
     ])  # fmt: skip

@@ -25,11 +25,11 @@ def fan_out(places: Places, n_events: int, n_subs: int = 1000) -> Row:
     organizations = [f"org_{i}" for i in range(10)]
     specs: list[dict[str, object]] = []
     for i in range(n_subs):
+        scope = "organization" if i % 10 == 0 else "context"
         specs.append({
             "name": f"s{i}",
             "url": "https://hooks.example.com/in",
-            "scope": "organization" if i % 10 == 0 else "context",
-            "scope_id": organizations[i % 10] if i % 10 == 0 else contexts[i % 100],
+            scope: organizations[i % 10] if i % 10 == 0 else contexts[i % 100],
             "events": EVENT_SETS[i % 3],
             "max_events": 1_000_000,
             "flush_interval": "24h",
@@ -51,7 +51,8 @@ def fan_out(places: Places, n_events: int, n_subs: int = 1000) -> Row:
         patterns = spec["events"]
         assert isinstance(patterns, tuple | list)
         taken = frozenset(selected(patterns))
-        index[(str(spec["scope_id"]), str(spec["scope"]))].append(taken)
+        scope = "organization" if "organization" in spec else "context"
+        index[(str(spec[scope]), scope)].append(taken)
 
     def baseline() -> int:
         found = 0

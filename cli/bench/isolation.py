@@ -42,10 +42,10 @@ def isolation(places: Places, sink: Sink, n_events: int) -> list[Row]:
 def _run(db: str | Path, sink: Sink, slow: Sink | None, n_events: int) -> tuple[float, float]:
     healthy = [f"ctx_h{i}" for i in range(HEALTHY)]
     stalled = [f"ctx_s{i}" for i in range(SLOW)]
-    specs = [{"name": c, "url": sink.url, "scope": "context", "scope_id": c,
+    specs = [{"name": c, "url": sink.url, "context": c,
               "max_events": 1, "flush_interval": "0"} for c in healthy]  # fmt: skip
     if slow is not None:
-        specs += [{"name": c, "url": slow.url, "scope": "context", "scope_id": c,
+        specs += [{"name": c, "url": slow.url, "context": c,
                    "max_events": 1, "flush_interval": "0", "timeout": f"{TIMEOUT:g}s",
                    "retry_schedule": "1s"} for c in stalled]  # fmt: skip
     add_subscriptions(db, specs)

@@ -32,8 +32,7 @@ def peak_rss(db: str | Path) -> float:
 
 def _subs(n: int, url: str, *, enabled: bool = True) -> list[dict[str, object]]:
     return [
-        {"name": f"s{i}", "url": url, "scope": "context", "scope_id": f"ctx_{i}",
-         "enabled": enabled}
+        {"name": f"s{i}", "url": url, "context": f"ctx_{i}", "enabled": enabled}
         for i in range(n)
     ]  # fmt: skip
 

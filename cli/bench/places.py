@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from signin_webhooks.eventstore.database import BUSY_TIMEOUT_MS, EVENTS
-from signin_webhooks.eventstore.database import INSERT as SQLITE_INSERT
-from signin_webhooks.eventstore.postgres import EVENT_COLUMNS, driver, is_url
-from signin_webhooks.eventstore.postgres import EVENTS as POSTGRES_EVENTS
+from signin_webhooks import WebhookSystem
+from signin_webhooks.eventstore.postgres import driver, is_url
 
 
 class Places:
@@ -50,33 +48,35 @@ class Places:
 
 
 class RawLog:
-    """The baseline: the driver alone writing the log's rows into a table with the same
-    columns, indexes and durability, without anything the log does around it."""
+    """The baseline: the driver alone writing the log's rows, without anything the log does
+    around them, into the table a log made through the Python API (its columns, its indexes, its
+    journal), with the log's durability."""
+
+    COLUMNS = ("id", "type", "organization_id", "context_id", "occurred_at", "recorded_at",
+               "assigned", "internal", "body")  # fmt: skip
 
     def __init__(self, place: str | Path) -> None:
+        with WebhookSystem(place, deliver=False):  # the log's own table, empty
+            pass
         self.postgres = is_url(place)
         if self.postgres:
             self.conn: Any = driver(str(place)).connect(str(place), autocommit=True)
-            self.conn.execute(POSTGRES_EVENTS)
         else:
             self.conn = sqlite3.connect(place, isolation_level=None)
-            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
-            self.conn.executescript(EVENTS)
         self.next_sequence = 1
 
     def insert(self, rows: list[tuple[object, ...]]) -> None:
         """All the rows in one transaction: COPY on PostgreSQL, executemany on SQLite."""
         self.conn.execute("BEGIN IMMEDIATE" if not self.postgres else "BEGIN")
         if self.postgres:
-            columns = ", ".join(EVENT_COLUMNS)
+            columns = ", ".join(("sequence", *self.COLUMNS))
             with self.conn.cursor().copy(f"COPY events ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row((self.next_sequence, *row))
                     self.next_sequence += 1
         else:
-            self.conn.executemany(SQLITE_INSERT, rows)
+            self.conn.executemany(self._insert(), rows)
         self.conn.execute("COMMIT")
 
     def insert_each(self, rows: list[tuple[object, ...]]) -> None:
@@ -84,17 +84,18 @@ class RawLog:
         if not self.postgres:
             for row in rows:
                 self.conn.execute("BEGIN IMMEDIATE")
-                self.conn.execute(SQLITE_INSERT, row)
+                self.conn.execute(self._insert(), row)
                 self.conn.execute("COMMIT")
             return
-        insert = (
-            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)})"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        )
+        insert = self._insert(("sequence", *self.COLUMNS), "%s")
         for row in rows:
             with self.conn.transaction():
                 self.conn.execute(insert, (self.next_sequence, *row))
             self.next_sequence += 1
+
+    def _insert(self, columns: tuple[str, ...] = COLUMNS, marker: str = "?") -> str:
+        values = ", ".join(marker for _ in columns)
+        return f"INSERT INTO events ({', '.join(columns)}) VALUES ({values})"
 
     def close(self) -> None:
         self.conn.close()

@@ -29,7 +29,7 @@ def _first_delivery(db: str | Path, sink: Sink) -> float:
 
 def recover(places: Places, sink: Sink, n_events: int) -> Row:
     specs = [
-        {"name": f"s{i}", "url": sink.url, "scope": "context", "scope_id": f"ctx_{i}",
+        {"name": f"s{i}", "url": sink.url, "context": f"ctx_{i}",
          "max_events": 1000, "flush_interval": "0"}
         for i in range(SUBSCRIPTIONS)
     ]  # fmt: skip

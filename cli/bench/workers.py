@@ -37,7 +37,7 @@ def deliver_workers(places: Places, n_events: int, n_subs: int = 30) -> list[Row
 def _measure(places: Places, sink: Sink, n_events: int, n_subs: int) -> list[Row]:
     contexts = [f"ctx_{i}" for i in range(n_subs)]
     specs = [
-        {"name": c, "url": sink.url, "scope": "context", "scope_id": c,
+        {"name": c, "url": sink.url, "context": c,
          "max_events": BATCH, "flush_interval": "1h"}
         for c in contexts
     ]  # fmt: skip
