@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore.deliveries import BatchSealed
+from signin_webhooks.eventstore.ids import short_id
 from signin_webhooks.eventstore.subscriptions import REDACTED
 from tests.endpoint import Reply, closed_port_url
-from tests.helpers import fields_of, header, subscribe
+from tests.helpers import event, fields_of, header, received_ids, subscribe
 
 
 def test_subscriptions_test_sends_one_synthetic_event_now_without_the_pipeline(
@@ -81,3 +83,24 @@ def test_subscriptions_test_against_a_failing_endpoint_exits_1_and_records_the_f
     (refused,) = operator.json("deliveries", "list", "--subscription", refused_id)
     [attempt] = operator.json("deliveries", "show", refused["id"])["attempts"]
     assert attempt["error_kind"] == "connection_refused"
+
+
+def test_a_test_in_flight_is_sent_by_its_own_process_alone_not_by_a_run_starting_meanwhile(
+    db, endpoints, clock
+):
+    endpoint = endpoints()
+    with WebhookSystem(db, deliver=False, clock=clock, allow_private_networks=True) as tester:
+        sub_id = subscribe(tester, endpoint, max_events=1).subscription.id
+        body = '[{"id":"test"}]'
+        tester.ledger.record(BatchSealed(  # what `subscriptions test` records before its POST
+            batch_id=short_id("dlv_"), subscription_id=sub_id, ranges=[], count=1,
+            bytes=len(body), ndjson=False, trigger="test", body=body,
+        ))  # fmt: skip
+        (row,) = tester.status()
+        assert row["backlog"] == 0  # a test is not the subscription's backlog
+
+        with WebhookSystem(db, clock=clock, allow_private_networks=True) as running:
+            running.publish(event("e1"))
+            endpoint.wait_for(1)
+            running.settled()
+        assert received_ids(endpoint) == ["e1"]
