@@ -1,7 +1,7 @@
 """The log on a SQLite file: owner-only permissions, WAL, durable commits, clear errors; and the
 few statements that differ on PostgreSQL (eventstore/postgres.py keeps those).
 
-sqlite-utils looks the file over as it opens (its journal mode, its tables); what runs for every
+sqlite-utils looks the file over as it opens (its tables); what runs for every
 event (appends, reads of the log) stays prepared statements on the sqlite3 connection."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,23 +69,44 @@ def open_database(path: str | os.PathLike[str], *, create: bool = True) -> Sqlit
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.DatabaseError as e:
         raise store_error(e, path) from None
+    started = time.monotonic()
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         tables = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
         found = tables.table_names()
         if found and not set(LOG_COLUMNS) <= set(tables["events"].columns_dict):
             raise _another_programs(path, found)  # before anything is changed in it
-        tables.enable_wal()
-        mode = tables.journal_mode
+        mode = _use_wal(conn)
         conn.execute("PRAGMA synchronous = FULL")
         if mode != "wal":
             raise StoreError(f"cannot use database '{path}': WAL mode unavailable ({mode})")
     except BaseException as e:
         conn.close()
         if isinstance(e, sqlite3.DatabaseError):
-            raise store_error(e, path) from None
+            raise store_error(e, path, time.monotonic() - started) from None
         raise
     return SqliteDatabase(conn, str(path))
+
+
+_pause = time.sleep  # between tries of the switch to WAL
+
+
+def _use_wal(conn: sqlite3.Connection) -> str:
+    """Put the file in WAL mode (the file keeps it), and return the mode it is in. When two
+    processes make a new file at once, SQLite refuses the second switch at once instead of
+    waiting (it holds a read lock and needs the write lock the first one holds), whatever the
+    busy timeout: the switch is tried again, as SQLite waits on any other lock, until the busy
+    timeout has passed."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = wal").fetchone()[0])
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        _pause(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _another_programs(path: str | os.PathLike[str], tables: list[str]) -> StoreError:
@@ -95,8 +117,11 @@ def _another_programs(path: str | os.PathLike[str], tables: list[str]) -> StoreE
     )
 
 
-def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
-    """Turn a SQLite error into one line that says what to do."""
+def store_error(
+    e: sqlite3.Error, path: str | os.PathLike[str], waited: float | None = None
+) -> StoreError:
+    """Turn a SQLite error into one line that says what to do. `waited`: the seconds since the
+    work that failed began, when known; a lock is said to have been waited for only if it was."""
     text = str(e)
     if "not a database" in text:
         return StoreError(f"'{path}' is not a signin-webhooks database (not SQLite); check «db»")
@@ -106,9 +131,15 @@ def store_error(e: sqlite3.Error, path: str | os.PathLike[str]) -> StoreError:
             " files, and of its folder"
         )
     if "locked" in text or "busy" in text:
+        timeout = BUSY_TIMEOUT_MS / 1000
+        if waited is not None and waited < timeout:
+            return StoreError(
+                f"database '{path}' is locked by another process, and SQLite gave up on it"
+                " without waiting; try again"
+            )
         return StoreError(
-            f"database '{path}' is locked by another process for over "
-            f"{BUSY_TIMEOUT_MS // 1000}s; try again when it is done"
+            f"database '{path}' is locked by another process for over {timeout:g}s; try again"
+            " when it is done"
         )
     if "disk is full" in text or "full" in text:
         return StoreError(f"database '{path}': disk full; free space and try again")
@@ -158,10 +189,11 @@ class SqliteDatabase:
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
+        started = time.monotonic()
         try:
             yield
         except sqlite3.Error as e:
-            raise store_error(e, self.location) from None
+            raise store_error(e, self.location, time.monotonic() - started) from None
 
     def create_schema(self, script: str) -> None:
         """CREATE ... IF NOT EXISTS statements, run between other threads' transactions (a

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore import Store, StoreError, database
 from tests import helpers
 from tests.helpers import ROOT, event, installed, one_error_line
 
@@ -250,6 +251,43 @@ def test_a_database_locked_past_the_busy_timeout_is_one_line_saying_so(db, locke
     locked.kill()  # the holder dies holding the lock: the kernel and SQLite release it
     locked.wait(timeout=10)
     assert_intact(db, ACKNOWLEDGED)
+
+
+def test_a_new_database_another_process_is_making_is_waited_for_not_refused(tmp_path, monkeypatch):
+    path = tmp_path / "new.db"
+    maker = sqlite3.connect(path, isolation_level=None)  # mid-way through making the file
+    maker.execute("BEGIN IMMEDIATE")
+    paused = []
+
+    def pause(seconds: float) -> None:  # refused once: the maker finishes meanwhile
+        paused.append(seconds)
+        if maker.in_transaction:
+            maker.execute("COMMIT")
+
+    monkeypatch.setattr(database, "_pause", pause, raising=False)
+    try:
+        with WebhookSystem(path, deliver=False) as system:
+            assert system.publish(event("evt-0")).appended == 1
+    finally:
+        maker.close()
+    assert paused  # the switch to WAL met the maker's lock, and waited for it
+    assert_intact(path, ["evt-0"])
+
+
+def test_a_lock_sqlite_gives_up_on_at_once_is_not_said_to_have_been_waited_for(db):
+    store, other = Store(db), sqlite3.connect(db, isolation_level=None)
+    try:
+        with pytest.raises(StoreError) as refused, store.errors(), store.db.snapshot() as conn:
+            other.execute("PRAGMA user_version = 7")  # a write after this read began
+            conn.execute("PRAGMA user_version = 8")  # so this one cannot be made: SQLite says
+            # busy at once, as no wait would help
+    finally:
+        other.close()
+        store.close()
+    assert str(refused.value) == (
+        f"database '{db}' is locked by another process, and SQLite gave up on it without"
+        " waiting; try again"
+    )
 
 
 def test_replay_reads_the_log_while_another_process_holds_the_write_lock(db, locked):
