@@ -75,6 +75,7 @@ class LeaseKeeper:
         self.batching: collections.Counter[str] = collections.Counter()
         self.router: Told | None = None
         self._lock = threading.Lock()
+        self._claiming = threading.Lock()
         self._poked = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
@@ -145,17 +146,22 @@ class LeaseKeeper:
             self.until[subscription_id] = asked + left
 
     def claim(self, subscription_id: str) -> bool:
-        """Own a subscription just created, if no other worker took it first."""
-        asked = time.monotonic()
-        with self.store.errors():
-            got = self.leases.claim(subscription_id)
-        if got is None:
-            return False
-        token, left = got
-        with self._lock:
-            self.held[subscription_id] = token
-            self.until[subscription_id] = asked + left
-        return True
+        """Own a subscription, if no other worker took it first: whether this worker owns it
+        now. The router (meeting its creation) and a round may both reach for it at once; one
+        claim goes at a time, and the second finds it owned here already."""
+        with self._claiming:
+            if self.owns(subscription_id):
+                return True
+            asked = time.monotonic()
+            with self.store.errors():
+                got = self.leases.claim(subscription_id)
+            if got is None:
+                return False
+            token, left = got
+            with self._lock:
+                self.held[subscription_id] = token
+                self.until[subscription_id] = asked + left
+            return True
 
     def round(self) -> None:
         with self.store.errors():
@@ -179,7 +185,7 @@ class LeaseKeeper:
                 log.warning("the lease on %s ran out; another worker delivers it now", sub_id)
                 self._tell(Drop(sub_id))
             live = [s.id for s in Subscriptions.all(self.store.project(Subscriptions()))]
-            self._hand_back_deleted(set(live))
+            self._hand_back_deleted(set(live), before)
             share = self.leases.fair_share(len(live))
             with self._lock:
                 kept = [s for s in self.held if s in set(live) and s not in self.handing_back]
@@ -209,12 +215,18 @@ class LeaseKeeper:
         for sub_id in excess:
             self._tell(HandBack(sub_id, self))
 
-    def _hand_back_deleted(self, live: set[str]) -> None:
+    def _hand_back_deleted(self, live: set[str], before: dict[str, int]) -> None:
         """The leases of deleted subscriptions that no batcher here delivers. A deleted
         subscription's batcher still records the attempt in flight, and the cancellations after
-        it, under its lease: it hands the lease back itself as it stops (`stopped`)."""
+        it, under its lease: it hands the lease back itself as it stops (`stopped`). Only leases
+        held `before` the round read `live`: one claimed since (the router meeting a creation)
+        may be of a subscription newer than `live`."""
         with self._lock:
-            gone = {s: t for s, t in self.held.items() if s not in live and s not in self.batching}
+            gone = {
+                s: t
+                for s, t in self.held.items()
+                if before.get(s) == t and s not in live and s not in self.batching
+            }
             for sub_id in gone:
                 del self.held[sub_id]
         self.leases.hand_back(gone)

@@ -16,7 +16,7 @@ from signin_webhooks.actors import WebhookSystem
 from signin_webhooks.actors.delivery import Deliverer, Job
 from signin_webhooks.actors.runtime import Readers, Recorder
 from signin_webhooks.actors.transport import Transport
-from signin_webhooks.actors.workers import LeaseKeeper
+from signin_webhooks.actors.workers import Adopt, LeaseKeeper
 from signin_webhooks.eventstore import Store
 from signin_webhooks.eventstore.deliveries import (
     AttemptRecorded,
@@ -32,6 +32,7 @@ from signin_webhooks.eventstore.retention import (
     retain_unless_running,
     run_retention,
 )
+from signin_webhooks.eventstore.subscriptions import Subscriptions
 from tests.backends import BACKENDS
 from tests.endpoint import Hang
 from tests.helpers import event, invoke, received_ids, subscribe, wait_for_facts, wait_until
@@ -88,6 +89,48 @@ def test_a_worker_whose_lease_passed_to_another_records_no_seal(database):
     assert writer.log.last_sequence() == before
     keeper.leave()
     writer.close()
+
+
+def test_a_subscription_the_router_and_a_round_claim_at_once_is_this_workers_for_both(database):
+    with WebhookSystem(database, deliver=False, allow_private_networks=True) as system:
+        sub_id = subscribe(system, "http://127.0.0.1:9/hook").subscription.id
+    keeper = LeaseKeeper(database, 15)
+    router = Router()
+    keeper.start(router)  # its round claims the subscription
+    keeper.stop()
+    try:
+        assert router.told == [Adopt(sub_id)]
+        assert keeper.claim(sub_id)  # the router, meeting its creation: it is ours, adopt it
+    finally:
+        keeper.leave()
+
+
+def test_a_subscription_claimed_while_a_round_reads_the_subscriptions_is_kept(
+    database, monkeypatch
+):
+    system = WebhookSystem(database, deliver=False, allow_private_networks=True)
+    keeper = LeaseKeeper(database, 15)
+    keeper.start(Router())
+    keeper.stop()  # the test runs the next round itself
+    created: list[str] = []
+    read = Subscriptions.all
+
+    def read_then_created(conn, **kwargs):  # the round has read them; one is created, and the
+        found = read(conn, **kwargs)  # router, meeting its creation, claims it
+        sub_id = subscribe(system, "http://127.0.0.1:9/hook").subscription.id
+        assert keeper.claim(sub_id)
+        created.append(sub_id)
+        return found
+
+    monkeypatch.setattr(Subscriptions, "all", staticmethod(read_then_created))
+    try:
+        keeper.round()
+        monkeypatch.undo()
+        assert keeper.owns(created[0])  # not taken for a deleted one and handed back
+        assert owners(database) == {keeper.leases.worker_id: tuple(created)}
+    finally:
+        keeper.leave()
+        system.stop()
 
 
 def test_a_worker_sends_no_attempt_that_would_outlast_its_lease_nor_any_once_it_is_gone(
