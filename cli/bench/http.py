@@ -9,9 +9,9 @@ import functools
 import http.client
 import os
 import re
-import selectors
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,34 +29,41 @@ _SERVING = re.compile(rb"at http://127\.0\.0\.1:(\d+)/api/v1;")
 
 
 class _Server:
-    """A server process whose port it names on stderr (serve) or stdout (the baseline)."""
+    """A server process whose port it names in its output (stderr for serve, stdout for the
+    baseline). Its output is read for as long as it runs: a server that writes to a pipe nobody
+    reads stops, once the pipe is full, at its next line."""
 
-    def __init__(self, argv: list[str], pattern: re.Pattern[bytes], stream: str) -> None:
+    def __init__(self, argv: list[str], pattern: re.Pattern[bytes]) -> None:
         self.process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-        pipe = getattr(self.process, stream)
-        selector = selectors.DefaultSelector()
-        selector.register(pipe, selectors.EVENT_READ)
-        seen, deadline = b"", time.monotonic() + 60
-        while time.monotonic() < deadline and selector.select(timeout=1) is not None:
-            chunk = os.read(pipe.fileno(), 4096)
-            seen += chunk
-            found = pattern.search(seen)
-            if found or not chunk:
-                break
-        if not found:
+        self.output, self._pattern, self._started = b"", pattern, threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._started.wait(60)
+        found = pattern.search(self.output)
+        if found is None:
             self.stop()
-            raise RuntimeError(f"bench: the server did not start: {seen.decode(errors='replace')}")
+            said = self.output.decode(errors="replace")
+            raise RuntimeError(f"bench: the server did not start: {said}")
         self.port = int(found.group(1))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := os.read(self.process.stdout.fileno(), 65536):
+            self.output += chunk
+            if not self._started.is_set() and self._pattern.search(self.output):
+                self._started.set()
+        self._started.set()  # the server ended
 
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.communicate(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
+        self._reader.join()
 
 
 def _serve(db: str | Path) -> tuple[_Server, str]:
@@ -64,7 +71,7 @@ def _serve(db: str | Path) -> tuple[_Server, str]:
         _, token = system.tokens.create(scope="admin", name="bench")
     command = [sys.executable, "-m", "signin_webhooks", "--db", str(db), "serve", "--no-deliver",
                "--port", "0"]  # fmt: skip
-    return _Server(command, _SERVING, "stderr"), token
+    return _Server(command, _SERVING), token
 
 
 def _post_all(port: int, token: str, bodies: list[bytes], content_type: str) -> None:
@@ -116,7 +123,7 @@ def _concurrently(port: int, token: str, bodies: list[bytes]) -> float:
 def ingest_http_single(places: Places, n: int) -> Row:
     bodies = [msgspec.json.encode(e) for e in sample_events(n, contexts=["ctx_a"])]
     command = [sys.executable, "-m", "signin_webhooks.cli.bench.http_baseline"]
-    baseline = _Server(command, re.compile(rb"^(\d+)\n"), "stdout")
+    baseline = _Server(command, re.compile(rb"^(\d+)\n"))
     try:
         bare = _concurrently(baseline.port, "", bodies)
     finally:
