@@ -36,7 +36,10 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 #: uvicorn's own loggers: their lines go out beside the system's, in the same format
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
+#: uvicorn's line per request, given --access-log: uvicorn writes it whenever this logger has a
+#: handler, so it is given one only then
+ACCESS_LOGGER = "uvicorn.access"
 
 
 @main.command()
@@ -67,7 +70,8 @@ def serve(
             "--access-log logs every request and --quiet only warnings and errors; give one"
         )
     sock = listen(host, port)
-    log = logs.RunLog(log_format, quiet, loggers=UVICORN_LOGGERS)
+    loggers = (*UVICORN_LOGGERS, ACCESS_LOGGER) if access_log else UVICORN_LOGGERS
+    log = logs.RunLog(log_format, quiet, loggers=loggers)
     try:
         _serve(system, sock, no_deliver=no_deliver, access_log=access_log, log=log)
     finally:

@@ -32,9 +32,13 @@ def test_serve_logs_json_lines_its_own_uvicorns_and_the_systems(command: str, db
 
 def test_serve_text_lines_carry_uvicorns_beside_the_systems(command: str, db) -> None:
     server = ServeProcess(command, db, "--no-deliver")
-    code, stderr = server.stop()
+    try:
+        health = httpx.get(server.url + "/healthz")
+    finally:
+        code, stderr = server.stop()
     lines = stderr.splitlines()
-    assert code == 0
+    assert health.status_code == 200 and code == 0
+    assert not any("logger=uvicorn.access" in line for line in lines)  # not without --access-log
     assert lines[0].startswith("signin-webhooks: serving from ")
     assert lines[-1] == "signin-webhooks: stopping: attempts in flight finish first"
     assert any(" info message logger=uvicorn.error " in line for line in lines)
