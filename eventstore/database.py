@@ -243,9 +243,14 @@ class SqliteDatabase:
     def events_schema(self) -> str:
         return EVENTS
 
+    @contextlib.contextmanager
+    def appending(self, conn: sqlite3.Connection) -> Iterator[SqliteAppending]:
+        """Numbering and writing this transaction's events: BEGIN IMMEDIATE already made this
+        the one writer."""
+        yield SqliteAppending(conn)
+
     def insert_events(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:
-        conn.executemany(INSERT, rows)
-        return int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+        return SqliteAppending(conn).insert(rows)
 
     def copy_events(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
         """Rows of another log, their sequences as they are."""
@@ -301,6 +306,35 @@ class SqliteDatabase:
         self.conn.close()
 
 
+class SqliteAppending:
+    _LOOKUP = 500  # ids looked up a statement
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def insert(self, rows: list[tuple[object, ...]]) -> int:
+        """Write the rows, numbered after the last; returns the last sequence."""
+        self._conn.executemany(INSERT, rows)
+        return int(self._conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+    def bodies(self, ids: list[str]) -> dict[str, bytes]:
+        """The bodies of the events of the log (this transaction's included) with these ids."""
+        found: dict[str, bytes] = {}
+        for i in range(0, len(ids), self._LOOKUP):
+            chunk = ids[i : i + self._LOOKUP]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, body FROM events WHERE id IN ({marks})"
+            found.update(self._conn.execute(sql, chunk))
+        return found
+
+
+class Appending(Protocol):
+    """One transaction's appends: SqliteAppending, or postgres_appends.PostgresAppending."""
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> int: ...
+    def bodies(self, ids: list[str]) -> dict[str, bytes]: ...
+
+
 class Database(Protocol):
     """What the log and the projections ask of a backend: SqliteDatabase here, or
     eventstore.postgres.PostgresDatabase. `conn.execute` takes the statements written with `?`."""
@@ -320,6 +354,7 @@ class Database(Protocol):
     def hold_head(self, conn: Any) -> None: ...
     def lock_projection(self, conn: Any, name: str) -> None: ...
     def events_schema(self) -> str: ...
+    def appending(self, conn: Any) -> contextlib.AbstractContextManager[Appending]: ...
     def insert_events(self, conn: Any, rows: list[tuple[Any, ...]]) -> int: ...
     def copy_events(self, conn: Any, rows: list[tuple[Any, ...]]) -> None: ...
     def set_head(self, conn: Any, last: int) -> None: ...

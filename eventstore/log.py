@@ -17,7 +17,7 @@ from signin_webhooks.eventstore.ids import new_ids
 from signin_webhooks.eventstore.times import format_time, utc_now
 
 if TYPE_CHECKING:
-    from signin_webhooks.eventstore.database import Database
+    from signin_webhooks.eventstore.database import Appending, Database
 
 SCHEMA, INSERT = EVENTS, EVENT_INSERT  # the SQLite forms, shared with the bench baseline
 _COLUMNS = (
@@ -190,13 +190,13 @@ class EventLog:
             return AppendResult(0, 0, None, None)
         appended = duplicates = 0
         first_sequence = last_sequence = None
-        with self.db.write_transaction() as conn:
+        with self.db.write_transaction() as conn, self.db.appending(conn) as appender:
             recorded_at = self._recorded_at(conn)
             for events in itertools.chain([first], chunks):
-                rows, repeated = self._rows(events, recorded_at, conn)
+                rows, repeated = self._rows(events, recorded_at, appender)
                 duplicates += repeated
                 if rows:
-                    last_sequence = self.db.insert_events(conn, rows)
+                    last_sequence = appender.insert(rows)
                     first_sequence = first_sequence or last_sequence - len(rows) + 1
                     appended += len(rows)
         return AppendResult(appended, duplicates, first_sequence, last_sequence)
@@ -206,24 +206,24 @@ class EventLog:
         each call with its own report, as if appended one after the other. An event clashing
         with one already in the log refuses them all: append such calls one by one."""
         results = []
-        with self.db.write_transaction() as conn:
+        with self.db.write_transaction() as conn, self.db.appending(conn) as appender:
             recorded_at = format_time(self.clock())  # under the lock: never earlier than before
             for events in calls:
-                rows, duplicates = self._rows(events, recorded_at, conn)
+                rows, duplicates = self._rows(events, recorded_at, appender)
                 if not rows:
                     results.append(AppendResult(0, duplicates, None, None))
                     continue
-                last = self.db.insert_events(conn, rows)
+                last = appender.insert(rows)
                 results.append(AppendResult(len(rows), duplicates, last - len(rows) + 1, last))
         return results
 
     def _rows(
-        self, events: Sequence[Published], recorded_at: str, conn: Any
+        self, events: Sequence[Published], recorded_at: str, appender: Appending
     ) -> tuple[list[tuple[object, ...]], int]:
         """The rows to insert for one chunk, and how many of its events are duplicates; ids
         are looked up in the log, which holds the call's earlier chunks too."""
         fresh = iter(new_ids(sum(1 for e in events if e.id is None)))
-        known = self._bodies([e.id for e in events if e.id is not None], conn)
+        known = appender.bodies([e.id for e in events if e.id is not None])
         rows: list[tuple[object, ...]] = []
         duplicates = 0
         for event in events:
@@ -396,12 +396,3 @@ class EventLog:
     def data_version(self) -> int:
         """Changes whenever another connection commits: a cheap way to notice new events."""
         return self.db.data_version()
-
-    def _bodies(self, ids: list[str], conn: Any) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for i in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[i : i + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT id, body FROM events WHERE id IN ({marks})"
-            found.update(conn.execute(sql, chunk))
-        return found

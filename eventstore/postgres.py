@@ -28,6 +28,7 @@ from typing import Any
 
 from signin_webhooks.eventstore.errors import InvalidInput, SessionLost, StoreError, marked
 from signin_webhooks.eventstore.event_types import postgres_like
+from signin_webhooks.eventstore.postgres_appends import PostgresAppending, appending
 
 SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT = 10
@@ -331,21 +332,15 @@ class PostgresDatabase:
     def events_schema(self) -> str:
         return EVENTS
 
+    def appending(self, conn: Connection) -> contextlib.AbstractContextManager[PostgresAppending]:
+        """Numbering and writing this transaction's events, the head's row lock held until the
+        caller's transaction commits (see the top)."""
+        return appending(conn, EVENT_COLUMNS, self.channel)
+
     def insert_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> int:
-        """Number the rows from the log's head and write them; returns the last sequence. The
-        head's row lock is held until the caller's transaction commits (see the top)."""
-        (head,) = conn.execute(
-            "UPDATE log_head SET last_sequence = last_sequence + ? RETURNING last_sequence",
-            [len(rows)],
-        ).fetchone()
-        last = int(head)
-        first = last - len(rows) + 1
-        columns = ", ".join(EVENT_COLUMNS)
-        with conn.raw.cursor().copy(f"COPY events ({columns}) FROM STDIN") as copy:
-            for sequence, row in enumerate(rows, first):
-                copy.write_row((sequence, *row))
-        conn.raw.execute(f"NOTIFY {self.channel}")
-        return last
+        """Number the rows from the log's head and write them; returns the last sequence."""
+        with self.appending(conn) as appender:
+            return appender.insert(rows)
 
     def copy_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """Rows of another log, their sequences as they are."""

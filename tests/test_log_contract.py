@@ -241,6 +241,14 @@ class LogContract(abc.ABC):
             )
         assert log.last_sequence() == 3
 
+    def test_an_id_is_looked_up_in_the_chunks_written_before_it_without_ids(self, log):
+        events = [event(1, id="evt-1"), event(2), event(3), event(4), event(1, id="evt-1")]
+
+        result = self.append_in_chunks(log, *events)
+
+        assert (result.appended, result.duplicates) == (4, 1)
+        assert [r.sequence for r in log.read()] == [1, 2, 3, 4]
+
     # -- reading with filters ------------------------------------------------------------------
 
     def test_read_filters_by_type_and_type_pattern(self, log):
