@@ -88,12 +88,22 @@ def _frames(
         feeder.join()
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte to a pipe. A write that waits on a full pipe may return having written
+    only part when the process is stopped and continued (SIGSTOP and SIGCONT, a debugger, a
+    profiler); a buffered file object then drops the rest, so the pipe's descriptor is
+    written to directly, again from where the last write ended."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _feed(pipe: BinaryIO, head: bytes, rest: BinaryIO, failure: list[BaseException]) -> None:
     """Copy the input into the child; reading and writing release the interpreter lock."""
     try:
-        pipe.write(head)
+        write_all(pipe.fileno(), head)
         while block := rest.read(_COPY_BLOCK):
-            pipe.write(block)
+            write_all(pipe.fileno(), block)
     except BrokenPipeError:
         pass  # the child stopped reading: it refused the input, or it was ended
     except OSError as e:
@@ -117,17 +127,16 @@ def _died(child: subprocess.Popen[bytes]) -> SigninWebhooksError:
 def main(limit: int, chunk: int) -> None:
     from signin_webhooks.eventstore.publishing import read_events
 
-    out = sys.stdout.buffer
+    out = sys.stdout.fileno()
     try:
         for events in read_events(sys.stdin.buffer, limit=limit, chunk=chunk, aside=False):
             payload = _encode(events)
-            out.write(_HEADER.pack(_CHUNK, len(payload)) + payload)
+            write_all(out, _HEADER.pack(_CHUNK, len(payload)) + payload)
     except InvalidInput as e:
         message = str(e).encode()
-        out.write(_HEADER.pack(_REFUSED, len(message)) + message)
+        write_all(out, _HEADER.pack(_REFUSED, len(message)) + message)
     else:
-        out.write(_HEADER.pack(_DONE, 0))
-    out.flush()
+        write_all(out, _HEADER.pack(_DONE, 0))
 
 
 if __name__ == "__main__":

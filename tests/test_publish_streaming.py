@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
+import subprocess
+import sys
 from typing import Any
 
 import psutil
 import pytest
 
 from signin_webhooks.eventstore import InvalidInput, SigninWebhooksError, read_events, validator
-from signin_webhooks.eventstore.publishing import SMALL_INPUT
+from signin_webhooks.eventstore.publishing import MAX_INPUT_BYTES, SMALL_INPUT
 from tests.helpers import event
 
 pytestmark = pytest.mark.skipif(not validator.available(), reason="one core: nothing runs aside")
@@ -125,3 +128,29 @@ def test_a_validating_process_that_dies_is_a_clear_error_and_nothing_more_is_rea
     with pytest.raises(SigninWebhooksError, match="the process validating the input ended"):
         list(chunks)
     assert len(first) == 1000
+
+
+def _validated_output(source: Any, *, stops: int) -> bytes:
+    """What the validating process writes for `source`, stopped and continued `stops` times
+    while it waits to write a chunk into a full pipe."""
+    command = [sys.executable, "-m", validator.__name__, str(MAX_INPUT_BYTES), "3000"]
+    with source.open("rb") as stdin:
+        child = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE)
+    assert child.stdout is not None
+    try:
+        first = os.read(child.stdout.fileno(), 1)  # it writes now: a chunk of ~700 KB
+        for _ in range(stops):  # that nobody reads, so it waits in that write
+            child.send_signal(signal.SIGSTOP)
+            os.waitpid(child.pid, os.WUNTRACED)
+            child.send_signal(signal.SIGCONT)
+        return first + child.stdout.read()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_validating_process_stopped_and_continued_mid_write_sends_every_byte(tmp_path):
+    source = tmp_path / "input.ndjson"
+    source.write_bytes(large(30_000))
+
+    assert _validated_output(source, stops=200) == _validated_output(source, stops=0)
