@@ -82,9 +82,10 @@ _watcher = _Watcher()
 class Deadline:
     """The end of one attempt. When it passes, the attempt's socket is shut down."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, since: float | None = None):
+        """`seconds` from `since` (monotonic time), or from now."""
         self.seconds = seconds
-        self.at = time.monotonic() + seconds
+        self.at = (time.monotonic() if since is None else since) + seconds
         self._conn: HTTPConnection | None = None
         self._fired = False
         self.over = False

@@ -17,7 +17,7 @@ import pykka
 from signin_webhooks.actors import activity, metrics
 from signin_webhooks.actors.clock import SystemClock
 from signin_webhooks.actors.connections import Abandoned
-from signin_webhooks.actors.pool import DeliveryPool
+from signin_webhooks.actors.pool import DeliveryPool, Turn
 from signin_webhooks.actors.runtime import Listener, Readers, Recorder
 from signin_webhooks.actors.signing import sign
 from signin_webhooks.actors.transport import Attempt, Transport
@@ -147,7 +147,9 @@ class Deliverer:
         self.transport = transport
         self.clock = clock
 
-    def deliver(self, job: Job) -> Outcome:
+    def deliver(self, job: Job, since: float | None = None) -> Outcome:
+        """Make the attempt; `since`, when it waited for its turn since then (monotonic time),
+        counts towards its `timeout`."""
         sub, delivery = job.subscription, job.delivery
         with self.readers.borrow() as store:
             body = batch_body(store, delivery)
@@ -157,7 +159,7 @@ class Deliverer:
         headers = request_headers(opened, delivery.id, started, body)
         if self.recorder.fence is not None:  # the lease outlasts the attempt, or none is made
             self.recorder.fence.ready(sub.id, job.lease, sub.fields.timeout)
-        result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout)
+        result = self.transport.post(sub.fields.url, body, headers, sub.fields.timeout, since)
         now, elapsed = self.clock(), self.clock.monotonic()
         extra: list[InternalEvent] = []
         next_at = None
@@ -258,8 +260,8 @@ class Deliverer:
 
 
 class DeliveryActor(Listener):
-    """One member of the delivery pool: one attempt at a time, then it puts itself back in the
-    pool and tells the batcher what came of it."""
+    """One member of the delivery pool: one attempt at a time, telling the batcher what came of
+    each; then it makes the next one waiting for the same endpoint, or goes back to the pool."""
 
     def __init__(
         self, deliverer: Deliverer, pool: DeliveryPool, stopping: threading.Event | None = None
@@ -269,22 +271,32 @@ class DeliveryActor(Listener):
         self.pool = pool
         self.stopping = stopping or threading.Event()
 
-    def handle(self, job: Job) -> None:
-        if self.stopping.is_set():  # no new attempt once stopping: it stays pending in the log
-            return
-        outcome = Outcome(job.delivery.id)  # nothing recorded: the batcher tries again later
+    def handle(self, turn: Turn) -> None:
+        current: Turn | None = turn
+        while current is not None:
+            job = current.job
+            if self.stopping.is_set():  # no new attempt once stopping: it stays pending in the log
+                current = self.pool.next(self.actor_ref, current)
+                continue
+            outcome = self._attempt(current)
+            current = self.pool.next(self.actor_ref, current)
+            # While the system stops, the batcher may be gone already; the attempt is in the
+            # log, and the next start carries on from there.
+            if job.reply_to is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    job.reply_to.tell(outcome)
+
+    def _attempt(self, turn: Turn) -> Outcome:
+        job = turn.job
         metrics.POOL_IN_USE.inc()
         try:
-            outcome = self.deliverer.deliver(job)
+            return self.deliverer.deliver(job, since=turn.since)
         except Abandoned:
             pass  # the system is stopping and nothing was sent: it stays pending in the log
         except LeaseLost as e:  # nothing was sent: the subscription's new owner sends it
             log.warning("%s; %s is not sent from here", e, job.delivery.id)
+        except Exception:
+            log.exception("the attempt at %s failed", job.delivery.id)
         finally:
             metrics.POOL_IN_USE.dec()
-            # While the system stops, the batcher may be gone already; the attempt is in the
-            # log, and the next start carries on from there.
-            self.pool.free(self.actor_ref)
-            if job.reply_to is not None:
-                with contextlib.suppress(pykka.ActorDeadError):
-                    job.reply_to.tell(outcome)
+        return Outcome(job.delivery.id)  # nothing recorded: the batcher tries again later

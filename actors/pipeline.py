@@ -107,7 +107,9 @@ class Pipeline:
         def start_member(pool: DeliveryPool) -> pykka.ActorRef[DeliveryActor]:
             return start_actor(DeliveryActor, deliverer, pool, self._stopping)
 
-        self.pool = DeliveryPool(start_member, settings.delivery_pool_size)
+        self.pool = DeliveryPool(
+            start_member, settings.delivery_pool_size, settings.connections_per_host
+        )
         self.notifier = start_actor(Notifier, self.runtime, self.transport)
         self.notifier.ask(Begin())  # the retries the last stop left waiting
         self.runtime.notifier = self.notifier

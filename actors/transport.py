@@ -148,15 +148,24 @@ class Transport:
         self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:
-        """POST `body` with exactly `headers` (plus Host and Content-Length) within `timeout` s.
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float,
+        since: float | None = None,
+    ) -> Attempt:
+        """POST `body` with exactly `headers` (plus Host and Content-Length) within `timeout` s
+        from now, or from `since` (monotonic time) for an attempt that waited for its turn.
 
         Raises only InvalidInput, for a URL that is not http(s) (a saved subscription never has
         one), and Abandoned once `stop_waiting` was called, for an attempt that sent nothing.
         """
         target = _endpoint(url)
-        started = self._clock()
-        deadline = Deadline(timeout)
+        waited = 0.0 if since is None else max(0.0, time.monotonic() - since)
+        started = self._clock() - waited
+        deadline = Deadline(timeout, since)
         try:
             got = self._attempt(target, body, headers, deadline)
         except _Fault as fault:
@@ -203,6 +212,12 @@ class Transport:
     def _attempt(
         self, target: Endpoint, body: bytes, headers: dict[str, str], deadline: Deadline
     ) -> _Response:
+        if deadline.passed:  # it waited its whole timeout for its turn at the endpoint
+            raise _Fault(
+                "timeout",
+                f"no free connection to {target.host} port {target.port} within "
+                f"{deadline.seconds:g} s: {self._cap} already in use",
+            )
         addresses = self._resolve(target, deadline)
         for address in addresses:
             with self._slots.hold((address, target.port), deadline.remaining()) as got:

@@ -4,8 +4,9 @@ many they are and under whatever names they are reached."""
 from __future__ import annotations
 
 from signin_webhooks.actors import WebhookSystem
+from signin_webhooks.eventstore.deliveries import AttemptRecorded
 from tests.endpoint import Hang
-from tests.helpers import FakeDns, event, received_ids, subscribe
+from tests.helpers import FakeDns, event, received_ids, subscribe, wait_for_facts
 
 HANGING = 100
 
@@ -30,3 +31,28 @@ def test_a_hundred_endpoints_hanging_on_distinct_names_do_not_hold_up_a_healthy_
         # One machine behind a hundred names: 4 connections to it at once (the default cap).
         hanging.wait_for(4)
         hanging.stop()  # release the hanging attempts rather than wait out their minute
+
+
+def test_an_attempt_waiting_for_its_endpoint_counts_the_wait_towards_its_timeout(
+    tmp_path, clock, endpoints
+):
+    hanging = endpoints(Hang())
+    with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as system:
+        system.settings.set("connections_per_host", "1")
+    with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as system:
+        first = subscribe(system, hanging, name="first", context="ctx_a", max_events=1,
+                          timeout="3s", retry_schedule="1h").subscription.id  # fmt: skip
+        second = subscribe(system, hanging, name="second", context="ctx_b", max_events=1,
+                           timeout="1s", retry_schedule="1h").subscription.id  # fmt: skip
+        system.publish(event("e1", context="ctx_a"))
+        hanging.wait_for(1)
+        system.publish(event("e2", context="ctx_b"))
+
+        # The second waits behind the first, which holds the one connection, past its own 1 s.
+        (waited,) = wait_for_facts(system, AttemptRecorded, second, 1)
+        assert waited.error_kind == "timeout"
+        assert "no free connection" in (waited.error or "")
+        (hung,) = wait_for_facts(system, AttemptRecorded, first, 1)
+        assert hung.error_kind == "timeout"
+        assert len(hanging.requests) == 1  # the second never reached the endpoint
+        hanging.stop()
