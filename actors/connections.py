@@ -40,11 +40,16 @@ class _Watcher:
         self._changed = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
         self._count = 0
+        self._compact_at = _COMPACT_AT
 
     def add(self, deadline: Deadline) -> None:
         with self._changed:
             self._count += 1
             heapq.heappush(self._due, (deadline.at, self._count, deadline))
+            if len(self._due) > self._compact_at:  # deadlines ended behind a later one
+                self._due = [due for due in self._due if not due[2].over]
+                heapq.heapify(self._due)
+                self._compact_at = max(_COMPACT_AT, 2 * len(self._due))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="signin-webhooks-deadline", daemon=True
@@ -54,9 +59,13 @@ class _Watcher:
                 self._changed.notify()
 
     def ended(self, deadline: Deadline) -> None:
-        """Let the thread drop an ended deadline it is waiting for (and go, if it was the last)."""
+        """Drop the ended deadlines the earliest is among, here rather than on the thread: it
+        wakes when the last one ends (to go), or when the one it waits for is due (to find the
+        next), never at every attempt's end."""
         with self._changed:
-            if self._due and self._due[0][2] is deadline:
+            while self._due and self._due[0][2].over:
+                heapq.heappop(self._due)
+            if not self._due:
                 self._changed.notify()
 
     def _run(self) -> None:
@@ -76,6 +85,7 @@ class _Watcher:
             deadline._fire()
 
 
+_COMPACT_AT = 1024  # deadlines held before those ended are dropped from the middle
 _watcher = _Watcher()
 
 
