@@ -76,7 +76,6 @@ class DeliveryQueue:
 
     def _refill(self) -> None:
         known = {d.id for d in self.items}
-        waiting = [d for d in self.recorder.unsettled(self.subscription_id) if d.id not in known]
         room = IN_MEMORY - len(self.items)
-        self.items.extend(light(d) for d in waiting[:room])
-        self.spilled = len(waiting) > room
+        waiting, self.spilled = self.recorder.next_unsettled(self.subscription_id, known, room)
+        self.items.extend(light(d) for d in waiting)

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -144,6 +144,15 @@ class Recorder:
         with self._lock:
             conn = self.store.project(DeliveryHistory())
             return DeliveryHistory.unsettled(conn, subscription_id)
+
+    def next_unsettled(
+        self, subscription_id: str, known: Collection[str], limit: int
+    ) -> tuple[list[Delivery], bool]:
+        """The subscription's first `limit` deliveries to send but those in `known`, from an
+        up-to-date history, and whether more wait behind them."""
+        with self._lock:
+            conn = self.store.project(DeliveryHistory())
+            return DeliveryHistory.next_unsettled(conn, subscription_id, known, limit)
 
     def ranges(self, delivery: Delivery) -> list[tuple[int, int]]:
         """The event ranges of a delivery, read from its seal in the log."""

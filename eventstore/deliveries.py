@@ -191,8 +191,18 @@ _TAGS = {
     cls.type_name()
     for cls in (BatchSealed, AttemptRecorded, BatchCancelled, RetryRequested, DeliveriesExpired)
 }
+
+
+class _Place(msgspec.Struct):
+    """Of a delivery's state, what orders it among its subscription's."""
+
+    id: str
+    sealed_sequence: int
+
+
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Delivery).decode
+_place = msgspec.json.Decoder(_Place).decode
 _attempt = msgspec.json.Decoder(AttemptRecorded).decode
 
 
@@ -361,6 +371,25 @@ class DeliveryHistory(Projection):
         )
         found = (_decode(row[0]) for row in rows)
         return sorted((d for d in found if d.trigger != "test"), key=lambda d: d.sealed_sequence)
+
+    @staticmethod
+    def next_unsettled(
+        conn: Any, subscription_id: str, known: Collection[str], limit: int
+    ) -> tuple[list[Delivery], bool]:
+        """The first `limit` of `unsettled` but those in `known`, and whether more wait behind
+        them: each row is read for its place in the order, and decoded whole only if taken."""
+        rows = conn.execute(
+            "SELECT state FROM deliveries WHERE subscription_id = ?"
+            " AND status IN ('pending', 'retrying')",
+            [subscription_id],
+        )
+        placed = []
+        for (state,) in rows:
+            place = _place(state)
+            if place.id not in known:
+                placed.append((place.sealed_sequence, state))
+        placed.sort(key=lambda p: p[0])
+        return [_decode(state) for _, state in placed[:limit]], len(placed) > limit
 
     @staticmethod
     def failed(conn: Any, subscription_id: str) -> int:
