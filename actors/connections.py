@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import math
 import socket
 import threading
 import time
@@ -33,7 +34,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 class _Watcher:
     """One thread for every deadline: it sleeps until the earliest and fires what is due, so an
-    attempt costs no thread of its own to time it."""
+    attempt costs no thread of its own to time it. Once none is left it waits a minute for the
+    next before it goes, so attempts one after the other start no thread each."""
 
     def __init__(self) -> None:
         self._due: list[tuple[float, int, Deadline]] = []
@@ -41,6 +43,7 @@ class _Watcher:
         self._thread: threading.Thread | None = None
         self._count = 0
         self._compact_at = _COMPACT_AT
+        self._asleep_until = -math.inf  # the thread sleeps until then; -inf: it is not asleep
 
     def add(self, deadline: Deadline) -> None:
         with self._changed:
@@ -55,37 +58,49 @@ class _Watcher:
                     target=self._run, name="signin-webhooks-deadline", daemon=True
                 )
                 self._thread.start()
-            elif self._due[0][2] is deadline:
+            elif deadline.at < self._asleep_until:  # it must wake earlier than it would
                 self._changed.notify()
 
     def ended(self, deadline: Deadline) -> None:
         """Drop the ended deadlines the earliest is among, here rather than on the thread: it
-        wakes when the last one ends (to go), or when the one it waits for is due (to find the
-        next), never at every attempt's end."""
+        wakes when the one it waits for is due (to find the next), never at an attempt's end."""
         with self._changed:
             while self._due and self._due[0][2].over:
                 heapq.heappop(self._due)
-            if not self._due:
-                self._changed.notify()
 
     def _run(self) -> None:
+        idle_since: float | None = None
         while True:
             with self._changed:
                 while self._due and self._due[0][2].over:
                     heapq.heappop(self._due)  # ended before it was due
-                if not self._due:
-                    self._thread = None
-                    return
+                now = time.monotonic()
+                if not self._due:  # kept a while for the next attempt: a thread start is slow
+                    idle_since = now if idle_since is None else idle_since
+                    if now - idle_since >= _LINGER:
+                        self._thread = None
+                        return
+                    self._sleep(idle_since + _LINGER - now)
+                    continue
+                idle_since = None
                 at, _, deadline = self._due[0]
-                wait = at - time.monotonic()
-                if wait > 0:
-                    self._changed.wait(wait)
+                if at > now:
+                    self._sleep(at - now)
                     continue
                 heapq.heappop(self._due)
             deadline._fire()
 
+    def _sleep(self, seconds: float) -> None:
+        """Wait for `seconds`, or until a deadline due sooner is added (the lock held)."""
+        self._asleep_until = time.monotonic() + seconds
+        try:
+            self._changed.wait(seconds)
+        finally:
+            self._asleep_until = -math.inf
+
 
 _COMPACT_AT = 1024  # deadlines held before those ended are dropped from the middle
+_LINGER = 60.0  # seconds the thread waits for another deadline before it goes
 _watcher = _Watcher()
 
 
