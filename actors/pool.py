@@ -3,9 +3,11 @@ timeout hold up no one but their own subscriptions.
 
 A subscription has at most one attempt in flight, so attempts at once never outnumber the
 subscriptions with a batch to send. Attempts to one endpoint (its URL's host and port) take at
-most `per_endpoint` actors at once, the transport's cap on connections to one address and port:
-the others wait here, in the order they came, without a thread, and a member whose attempt ends
-goes straight on with the next one waiting for the same endpoint. The wait counts towards each
+most twice `per_host` actors at once, `per_host` being the transport's cap on connections to one
+address and port: as many on the wire as it lets, and as many more reading their body or
+recording what came of theirs meanwhile. The others wait here, in the order they came, without a
+thread, and a member whose attempt ends goes straight on with the next one waiting for the same
+endpoint. The wait counts towards each
 attempt's `timeout`, as a wait for a connection does. The pool keeps `warm` actors ready and
 starts another whenever every one is busy: a hanging attempt costs its own actor (a thread with a
 small stack) and never a place another endpoint waits for. The transport still holds the cap on
@@ -69,15 +71,15 @@ def endpoint_of(url: str) -> tuple[str, ...]:
 
 class DeliveryPool:
     """Hands each job to an idle delivery actor, starting one if none is idle, or queues it while
-    `per_endpoint` attempts to its endpoint are under way; beyond `warm` idle ones, a member
+    twice `per_host` attempts to its endpoint are under way; beyond `warm` idle ones, a member
     that comes free is stopped."""
 
     def __init__(
-        self, start_member: Callable[[DeliveryPool], Member], warm: int, per_endpoint: int
+        self, start_member: Callable[[DeliveryPool], Member], warm: int, per_host: int
     ) -> None:
         self.start_member = start_member
         self.warm = warm
-        self.per_endpoint = per_endpoint
+        self.per_endpoint = 2 * per_host
         self._lock = threading.Lock()
         self._idle: list[Member] = []
         self._members: set[Member] = set()

@@ -42,17 +42,22 @@ def test_an_attempt_waiting_for_its_endpoint_counts_the_wait_towards_its_timeout
     with WebhookSystem(tmp_path / "hooks.db", clock=clock, allow_private_networks=True) as system:
         first = subscribe(system, hanging, name="first", context="ctx_a", max_events=1,
                           timeout="3s", retry_schedule="1h").subscription.id  # fmt: skip
-        second = subscribe(system, hanging, name="second", context="ctx_b", max_events=1,
-                           timeout="1s", retry_schedule="1h").subscription.id  # fmt: skip
+        behind = [
+            subscribe(system, hanging, name=c, context=c, max_events=1, timeout="1s",
+                      retry_schedule="1h").subscription.id
+            for c in ("ctx_b", "ctx_c")
+        ]  # fmt: skip
         system.publish(event("e1", context="ctx_a"))
         hanging.wait_for(1)
-        system.publish(event("e2", context="ctx_b"))
+        system.publish([event("e2", context="ctx_b"), event("e3", context="ctx_c")])
 
-        # The second waits behind the first, which holds the one connection, past its own 1 s.
-        (waited,) = wait_for_facts(system, AttemptRecorded, second, 1)
-        assert waited.error_kind == "timeout"
-        assert "no free connection" in (waited.error or "")
+        # The first holds the one connection past the others' 1 s: one of them waits for it
+        # in the transport, the other for its turn at the endpoint in the pool.
+        for sub_id in behind:
+            (waited,) = wait_for_facts(system, AttemptRecorded, sub_id, 1)
+            assert waited.error_kind == "timeout"
+            assert "no free connection" in (waited.error or "")
         (hung,) = wait_for_facts(system, AttemptRecorded, first, 1)
         assert hung.error_kind == "timeout"
-        assert len(hanging.requests) == 1  # the second never reached the endpoint
+        assert len(hanging.requests) == 1  # neither reached the endpoint
         hanging.stop()
