@@ -47,6 +47,10 @@ DELIVERED = Counter(
 POOL_IN_USE = Gauge(
     f"{PREFIX}_delivery_pool_in_use", "Delivery actors making an attempt now.", registry=REGISTRY
 )
+POOL_WAITING = Gauge(
+    f"{PREFIX}_delivery_pool_waiting", "Attempts waiting in the pool for their endpoint's turn.",
+    registry=REGISTRY,
+)  # fmt: skip
 
 
 class StoreCollector(Collector):

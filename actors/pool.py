@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import pykka
 
+from signin_webhooks.actors import metrics
 from signin_webhooks.eventstore import SigninWebhooksError
 from signin_webhooks.eventstore.endpoints import parse_endpoint
 
@@ -105,6 +106,7 @@ class DeliveryPool:
                 lane = self._lanes[endpoint] = _Lane()
             if lane.running >= self.per_endpoint:
                 lane.waiting.append(turn)
+                metrics.POOL_WAITING.inc()
                 return
             lane.running += 1
         handed = False
@@ -121,6 +123,7 @@ class DeliveryPool:
         with self._lock:
             lane = self._lanes[done.endpoint]
             if lane.waiting and not self._stopped:
+                metrics.POOL_WAITING.dec()
                 return lane.waiting.popleft()
             self._leave(done.endpoint)
             if self._stopped or member not in self._members:
@@ -186,5 +189,8 @@ class DeliveryPool:
         with self._lock:
             self._stopped = True
             members, self._members, self._idle = list(self._members), set(), []
+            for lane in self._lanes.values():  # they stay pending in the log
+                metrics.POOL_WAITING.dec(len(lane.waiting))
+                lane.waiting.clear()
         for member in members:
             member.stop()

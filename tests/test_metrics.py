@@ -74,6 +74,7 @@ def test_metrics_parse_and_their_counters_match_the_delivery_history(system, end
         == 1
     )
     assert ("signin_webhooks_delivery_pool_in_use", ()) in found
+    assert ("signin_webhooks_delivery_pool_waiting", ()) in found
     assert all("dlv_" not in str(key) for key in found)  # no delivery id is ever a label
 
 
