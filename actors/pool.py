@@ -21,7 +21,6 @@ when it waited for its endpoint.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections import deque
@@ -33,7 +32,7 @@ import pykka
 
 from signin_webhooks.actors import metrics
 from signin_webhooks.eventstore import SigninWebhooksError
-from signin_webhooks.eventstore.endpoints import parse_endpoint
+from signin_webhooks.eventstore.endpoints import cached_endpoint
 
 if TYPE_CHECKING:  # its members are delivery actors, which put themselves back here
     from signin_webhooks.actors.delivery import DeliveryActor, Job
@@ -59,12 +58,11 @@ class _Lane:
     waiting: deque[Turn] = field(default_factory=deque)
 
 
-@functools.lru_cache(maxsize=1024)  # a subscription's URL is parsed once, not on every attempt
 def endpoint_of(url: str) -> tuple[str, ...]:
     """The endpoint an attempt goes to, as its URL names it (a URL the transport refuses is an
     endpoint of its own, and its attempt records the refusal)."""
     try:
-        target = parse_endpoint(url)
+        target = cached_endpoint(url)
     except SigninWebhooksError:
         return (url,)
     return (target.scheme, target.host, str(target.port))

@@ -18,7 +18,6 @@ Three things urllib3 does not do by itself are done here:
 
 import datetime
 import email.utils
-import functools
 import re
 import ssl
 import threading
@@ -52,7 +51,7 @@ from signin_webhooks.actors.connections import (
     HTTPSPool,
     watching,
 )
-from signin_webhooks.eventstore.endpoints import Endpoint, parse_endpoint
+from signin_webhooks.eventstore.endpoints import Endpoint, cached_endpoint
 
 ErrorKind = Literal[
     "http_status",
@@ -72,8 +71,6 @@ _READ_SIZE = 16 * 1024
 _MAX_POOLS = 256
 _RESOLVER_THREADS = 8
 _DELTA_SECONDS = re.compile(r"[0-9]+")
-# A subscription's URL is parsed once, not on every attempt (an Endpoint is frozen).
-_endpoint = functools.lru_cache(maxsize=1024)(parse_endpoint)
 
 
 class Attempt(msgspec.Struct, frozen=True):
@@ -162,7 +159,7 @@ class Transport:
         Raises only InvalidInput, for a URL that is not http(s) (a saved subscription never has
         one), and Abandoned once `stop_waiting` was called, for an attempt that sent nothing.
         """
-        target = _endpoint(url)
+        target = cached_endpoint(url)
         waited = 0.0 if since is None else max(0.0, time.monotonic() - since)
         started = self._clock() - waited
         deadline = Deadline(timeout, since)

@@ -6,6 +6,7 @@ failing every attempt later.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
@@ -96,6 +97,11 @@ def parse_endpoint(url: str) -> Endpoint:
     assert sent.host is not None
     header = sent.host if port == DEFAULT_PORTS[parts.scheme] else f"{sent.host}:{port}"
     return Endpoint(parts.scheme, sent.host.lower().strip("[]"), port, sent.request_uri, header)
+
+
+# A subscription's URL is parsed once on the delivery path, not on every attempt (an Endpoint
+# is frozen).
+cached_endpoint = functools.lru_cache(maxsize=1024)(parse_endpoint)
 
 
 def _check_host(url: str, parts: SplitResult, host: str) -> None:
