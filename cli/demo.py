@@ -5,7 +5,6 @@ pages show them while it runs, and with --serve until Ctrl-C."""
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import tempfile
 import threading
@@ -22,6 +21,7 @@ from signin_webhooks.actors.signing import verify
 from signin_webhooks.cli.admin import admin_options
 from signin_webhooks.cli.api import create_app
 from signin_webhooks.cli.app import main
+from signin_webhooks.cli.interrupts import Interrupts
 from signin_webhooks.cli.output import echo_table
 from signin_webhooks.cli.samples import sample_events
 from signin_webhooks.cli.serve import listen
@@ -160,10 +160,7 @@ class _Pages:
 
 def _until_interrupted() -> None:
     """Wait for Ctrl-C (SIGINT) or SIGTERM; either ends the demo cleanly."""
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
+    Interrupts().wait()
     click.echo("stopping", err=True)
 
 

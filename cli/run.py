@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import click
@@ -10,6 +9,7 @@ import click
 from signin_webhooks.actors import AlreadyRunning, WebhookSystem, metrics
 from signin_webhooks.cli import logs
 from signin_webhooks.cli.app import main, pass_writer
+from signin_webhooks.cli.interrupts import Interrupts
 from signin_webhooks.eventstore import SigninWebhooksError, postgres
 
 
@@ -36,10 +36,9 @@ def run(
     Example:
       SIGNIN_WEBHOOKS_DB=/var/lib/signin-webhooks/signin-webhooks.db signin-webhooks run
     """
+    interrupts = Interrupts()
     stop = threading.Event()
     halted: list[str] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     where = postgres.shown(str(system.path))
     log = logs.RunLog(log_format, quiet)
     delivering = WebhookSystem(
@@ -66,10 +65,7 @@ def run(
                 server, port = metrics.serve(metrics_port, registry, metrics_host)
                 shown = f"http://{metrics_host}:{port}/metrics"
                 log.say("metrics", f"metrics at {shown}", url=shown)
-            # A signal that lands on another thread sets `stop` without waking a wait with no
-            # timeout: look again now and then.
-            while not stop.wait(timeout=0.5):
-                pass
+            interrupts.wait(or_until=stop)
             if server is not None:
                 server.shutdown()
             if not halted:
