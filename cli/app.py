@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sqlite3
 import stat
@@ -67,7 +68,22 @@ NAMES = {
 
 
 class App(click.Group):
-    """Turns every product error into one line on stderr: exit 2 for bad input, 1 otherwise."""
+    """Turns every product error into one line on stderr: exit 2 for bad input, 1 otherwise.
+    The commands in `lazy` (name: module) are imported when named, so that the others start
+    without the web framework."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            importlib.import_module(self.lazy[cmd_name])  # its decorator adds it to the group
+            accept_global_options(self, self.commands[cmd_name])
+        return super().get_command(ctx, cmd_name)
 
     def main(
         self,
@@ -223,10 +239,11 @@ _HERE = (
 )  # fmt: skip
 
 
-def accept_global_options(group: click.Group) -> None:
+def accept_global_options(group: click.Group, *commands: click.Command) -> None:
     """`--db` and `--allow-private-networks` work after the command too (`status --db a.db`):
-    every command of the tree takes them, and they set what the group's options set."""
-    for command in group.commands.values():
+    every command of the tree (or those given) takes them, and they set what the group's
+    options set."""
+    for command in commands or tuple(group.commands.values()):
         if isinstance(command, click.Group):
             accept_global_options(command)
             continue

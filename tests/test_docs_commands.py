@@ -115,11 +115,14 @@ def test_every_command_a_page_names_exists_with_the_options_it_gives(doc: str) -
     # names and options are checked against the command line itself.
     for words in _commands(doc):
         command: click.Command = main
+        context = click.Context(main)
         options = {o for p in main.params for o in p.opts}
         for word in words:
             if word.startswith("-"):
                 assert word.split("=")[0] in options, f"{doc}: {' '.join(words)}: {word}"
-            elif isinstance(command, click.Group) and word in command.commands:
-                command = command.commands[word]
+            elif isinstance(command, click.Group) and word in command.list_commands(context):
+                found = command.get_command(context, word)
+                assert found is not None
+                command = found
                 options |= {o for p in command.params for o in p.opts}
         assert not isinstance(command, click.Group) or command is not main, words
