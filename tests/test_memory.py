@@ -105,6 +105,7 @@ def test_a_backlog_waiting_in_open_batches_does_not_grow_memory(tmp_path):
     assert_flat(measure(tmp_path))
 
 
+@pytest.mark.soak  # a minute, and the line it draws is not held yet: run with -m soak
 @pytest.mark.xfail(
     strict=False,  # the growth is near the line and moves with the machine's load: either way
     raises=MemoryGrew,  # the test fails on anything else, such as a backlog not routed whole
