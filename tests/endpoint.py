@@ -3,12 +3,14 @@
 Built on raw sockets rather than http.server so that it can also do what no well-behaved server
 does: reset the connection, hang, trickle, stream without end, or answer garbage. Each request is
 recorded before the endpoint acts on it, so a test can wait for a request and then assert on what
-the client saw.
+the client saw; and once the endpoint is done with it, how much of the response it wrote and
+whether the client hung up first, so a test can tell what the client gave up on.
 """
 
 import contextlib
 import http
 import re
+import select
 import socket
 import ssl
 import struct
@@ -38,6 +40,16 @@ class Received:
 
 
 @dataclass(frozen=True)
+class Served:
+    """How the endpoint's side of one request ended."""
+
+    request: Received
+    written: int  # bytes of the response its socket took (head included), not all read
+    hung_up: bool  # the client closed the connection before the endpoint was done
+    ended_at: float  # time.monotonic()
+
+
+@dataclass(frozen=True)
 class Reply:
     """An ordinary response; Content-Length is added."""
 
@@ -53,7 +65,7 @@ class Reset:
 
 @dataclass(frozen=True)
 class Hang:
-    """Read the request and answer nothing until the endpoint stops."""
+    """Read the request and answer nothing until the client hangs up or the endpoint stops."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class Endpoint:
         self._defaults: dict[str | None, Behaviour] = {None: default or Reply(200)}
         self._queues: dict[str | None, deque[Behaviour]] = {}
         self._requests: list[Received] = []
+        self._served: list[Served] = []
         self._connections = 0
         self._sockets: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
@@ -143,6 +156,19 @@ class Endpoint:
             if not self._changed.wait_for(lambda: len(self._requests) >= n, timeout):
                 raise AssertionError(f"expected {n} requests, got {len(self._requests)}")
             return list(self._requests)
+
+    @property
+    def served(self) -> list[Served]:
+        """The requests the endpoint is done with, in the order it finished them."""
+        with self._lock:
+            return list(self._served)
+
+    def wait_served(self, n: int, timeout: float = 5.0) -> list[Served]:
+        """Block until the endpoint is done with at least `n` requests; fail the test if not."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._served) >= n, timeout):
+                raise AssertionError(f"expected {n} requests served, got {len(self._served)}")
+            return list(self._served)
 
     def start(self) -> "Endpoint":
         self._spawn(self._accept_loop, "endpoint-accept")
@@ -209,9 +235,12 @@ class Endpoint:
                 if request is None:
                     return
                 behaviour = self._record(request)
-                if not self._act(conn, behaviour) or request.headers_lower.get("connection") == (
-                    "close"
-                ):
+                served = self._act(conn, reader, request.received, behaviour)
+                with self._lock:
+                    self._served.append(served)
+                    self._changed.notify_all()
+                keep = not served.hung_up and isinstance(behaviour, Reply | Trickle | Huge)
+                if not keep or request.headers_lower.get("connection") == "close":
                     return
         except (OSError, ValueError):
             return
@@ -232,36 +261,70 @@ class Endpoint:
                     return queue.popleft()
             return self._defaults.get(request.received.path, self._defaults[None])
 
-    def _act(self, conn: socket.socket, behaviour: Behaviour) -> bool:
-        """Carry out one behaviour; whether the connection may serve another request."""
-        match behaviour:
-            case Reply():
-                conn.sendall(_response(behaviour))
-                return True
-            case Reset():
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    def _act(
+        self, conn: socket.socket, reader: "_Reader", request: Received, behaviour: Behaviour
+    ) -> Served:
+        """Carry out one behaviour on the connection `request` came on."""
+        written = 0
+        hung_up = False
+
+        def send(data: bytes) -> None:
+            nonlocal written
+            view = memoryview(data)
+            while view:
+                sent = conn.send(view)
+                written += sent
+                view = view[sent:]
+
+        try:
+            match behaviour:
+                case Reply():
+                    send(_response(behaviour))
+                case Reset():
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                case Hang():
+                    hung_up = self._hang_up_within(conn, reader, None)
+                case Trickle():
+                    for byte in _response(behaviour.reply):
+                        send(bytes([byte]))
+                        hung_up = self._hang_up_within(conn, reader, behaviour.delay)
+                        if hung_up or self._stopping.is_set():
+                            break
+                case Huge():
+                    send(_head(behaviour.status, {}, behaviour.size))
+                    chunk = b"x" * _CHUNK
+                    left = behaviour.size
+                    while left > 0 and not self._stopping.is_set():
+                        send(chunk[:left])
+                        left -= min(left, _CHUNK)
+                case Malformed():
+                    send(behaviour.data)
+                case _:
+                    raise TypeError(f"not a behaviour: {behaviour!r}")
+        except OSError:  # a send the client's reset or close refused
+            hung_up = not self._stopping.is_set()
+        return Served(request, written, hung_up, time.monotonic())
+
+    def _hang_up_within(
+        self, conn: socket.socket, reader: "_Reader", seconds: float | None
+    ) -> bool:
+        """Wait `seconds` (None: until the endpoint stops) for the client to close the
+        connection; whether it did. What it sends meanwhile is kept for the next request."""
+        until = None if seconds is None else time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = None if until is None else until - time.monotonic()
+            if left is not None and left <= 0:
                 return False
-            case Hang():
-                self._stopping.wait()
+            readable, _, _ = select.select([conn], [], [], left)
+            if self._stopping.is_set():  # stop() shut the socket: that is no hang-up
                 return False
-            case Trickle():
-                for byte in _response(behaviour.reply):
-                    conn.sendall(bytes([byte]))
-                    if self._stopping.wait(behaviour.delay):
-                        return False
-                return True
-            case Huge():
-                conn.sendall(_head(behaviour.status, {}, behaviour.size))
-                chunk = b"x" * _CHUNK
-                left = behaviour.size
-                while left > 0 and not self._stopping.is_set():
-                    conn.sendall(chunk[:left])
-                    left -= min(left, _CHUNK)
-                return True
-            case Malformed():
-                conn.sendall(behaviour.data)
-                return False
-        raise TypeError(f"not a behaviour: {behaviour!r}")
+            if readable:
+                try:
+                    if not reader.fill():
+                        return True
+                except OSError:  # reset by the client
+                    return not self._stopping.is_set()
+        return False
 
 
 @dataclass(frozen=True)
@@ -277,7 +340,8 @@ class _Reader:
         self._conn = conn
         self._buffer = b""
 
-    def _fill(self) -> bool:
+    def fill(self) -> bool:
+        """Read what the client sent next; False once it closed the connection."""
         data = self._conn.recv(_CHUNK)
         self._buffer += data
         return bool(data)
@@ -286,7 +350,7 @@ class _Reader:
         while b"\r\n\r\n" not in self._buffer:
             if len(self._buffer) >= 8 and not _REQUEST_LINE.match(self._buffer):
                 return None  # not HTTP, say a TLS hello: hang up so the client fails at once
-            if not self._fill():
+            if not self.fill():
                 return None
         head, self._buffer = self._buffer.split(b"\r\n\r\n", 1)
         request_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -296,7 +360,7 @@ class _Reader:
         lower = {name.lower(): value for name, value in headers.items()}
         length = int(lower.get("content-length", "0"))
         while len(self._buffer) < length:
-            if not self._fill():
+            if not self.fill():
                 return None
         body, self._buffer = self._buffer[:length], self._buffer[length:]
         path = target.split("?", 1)[0]
