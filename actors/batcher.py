@@ -131,6 +131,7 @@ class Batcher(Listener):
         self.lease = None if runtime.leases is None else runtime.leases.started(subscription.id)
 
     def on_start(self) -> None:
+        super().on_start()
         self._send_next()
 
     def on_stop(self) -> None:

@@ -3,6 +3,7 @@ in another process, beside a plain loop POSTing the same events in the same batc
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 
@@ -14,6 +15,7 @@ from signin_webhooks.cli.bench.places import Places, signin_bodies
 from signin_webhooks.cli.bench.rows import Row, row
 from signin_webhooks.cli.bench.setup import CHUNK, add_subscriptions
 from signin_webhooks.cli.bench.sink import Sink
+from signin_webhooks.cli.bench.threads import cpu_by_kind, cpu_by_thread
 from signin_webhooks.cli.samples import sample_events
 
 BATCH = 1000
@@ -51,15 +53,17 @@ def deliver(places: Places, sink: Sink, n_events: int, n_subs: int = 100) -> lis
         for chunk in chunks:
             system.publish(chunk)
     sink.reset()
-    start = time.time()
+    start, cpu, threads = time.time(), os.times(), cpu_by_thread()
     with WebhookSystem(held, allow_private_networks=True) as system:
         from_log = sink.wait_for(n_events, timeout=600) - start
+        spent = cpu_by_kind(threads, cpu_by_thread(), KINDS)
+        ours_cpu = _cpu(cpu)
 
     sink.reset()
     http = urllib3.PoolManager(maxsize=4)
     headers = {"Content-Type": "application/json"}
     pending: dict[str, list[bytes]] = defaultdict(list)
-    start = time.time()
+    start, cpu = time.time(), os.times()
     for context, body in signin_bodies(db):
         batch = pending[context]
         batch.append(body)
@@ -70,9 +74,24 @@ def deliver(places: Places, sink: Sink, n_events: int, n_subs: int = 100) -> lis
         if batch:
             http.request("POST", sink.url, body=b"[" + b",".join(batch) + b"]", headers=headers)
     base = sink.wait_for(n_events, timeout=600) - start
+    base_cpu = _cpu(cpu)
     note = f"{n_subs} subscriptions, {n_events} events, batches of {size}, sink in another process"
+    per_event = 1e6 / n_events
+    parts = ", ".join(f"{kind} {seconds * per_event:.1f}" for kind, seconds in spent.items())
     return [
         row("deliver", n_events / ours, "events/s", n_events / base, note + "; from first publish"),
         row("deliver-from-log", n_events / from_log, "events/s", n_events / base,
             note + "; from a start on a log holding them"),
+        row("deliver-from-log-cpu", ours_cpu * per_event, "µs/event", base_cpu * per_event,
+            "CPU of the bench process an event, deliver-from-log beside the plain loop; ours by"
+            f" thread (µs an event): {parts or 'not read on this system'}"),
     ]  # fmt: skip
+
+
+KINDS = {"Router", "Batcher", "DeliveryActor", "RetentionKeeper", "Notifier"}
+
+
+def _cpu(since: os.times_result) -> float:
+    """Seconds of CPU, user and system, of this process since `since`."""
+    now = os.times()
+    return now.user - since.user + now.system - since.system
