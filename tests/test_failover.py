@@ -85,12 +85,14 @@ def receiver() -> Iterator[Receiver]:
 def test_workers_killed_at_random_lose_nothing_and_keep_each_subscription_in_order(
     database, receiver, command
 ):
+    # A worker's lease outlasts each attempt it starts by the attempt's timeout: a killed
+    # worker's subscriptions wait that long for another, so the timeout is short here.
     with WebhookSystem(database, deliver=False, allow_private_networks=True) as system:
         system.settings.set("worker_lease", "2s")
         for n in range(SUBSCRIPTIONS):
             system.subscriptions.create(
                 name=f"s{n}", url=receiver.url(n), context=f"ctx_{n}", max_events=50,
-                flush_interval="0s",
+                flush_interval="0s", timeout="3s",
             )  # fmt: skip
     env = {**os.environ, "SIGNIN_WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true"}
 
