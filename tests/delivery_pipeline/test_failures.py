@@ -119,7 +119,7 @@ def test_a_redirect_is_not_followed_and_is_recorded_as_a_redirect(system, endpoi
 def test_a_hanging_and_a_failing_endpoint_do_not_hold_up_a_healthy_one(system, endpoints):
     hanging, failing, healthy = endpoints(Hang()), endpoints(Reply(500)), endpoints()
     hang_id = subscribe(
-        system, hanging, max_events=1, timeout="2s", retry_schedule="1s"
+        system, hanging, max_events=1, timeout="4s", retry_schedule="1s"
     ).subscription.id
     fail_id = subscribe(system, failing, max_events=1, retry_schedule="1s").subscription.id
     subscribe(system, healthy, max_events=1)
@@ -127,8 +127,8 @@ def test_a_hanging_and_a_failing_endpoint_do_not_hold_up_a_healthy_one(system, e
     system.publish(published)
 
     hanging.wait_for(1)
-    healthy.wait_for(5, timeout=1.5)
-    assert facts(system, AttemptRecorded, hang_id) == []  # still hanging meanwhile
+    healthy.wait_for(5, timeout=30)
+    assert facts(system, AttemptRecorded, hang_id) == []  # while the hanging one still hangs
     assert received_ids(healthy) == [e["id"] for e in published]
     (timed_out,) = wait_for_facts(system, AttemptRecorded, hang_id, 1)
     assert (timed_out.error_kind, timed_out.outcome) == ("timeout", "retrying")
