@@ -46,7 +46,6 @@ class Served:
     request: Received
     written: int  # bytes of the response its socket took (head included), not all read
     hung_up: bool  # the client closed the connection before the endpoint was done
-    ended_at: float  # time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -156,12 +155,6 @@ class Endpoint:
             if not self._changed.wait_for(lambda: len(self._requests) >= n, timeout):
                 raise AssertionError(f"expected {n} requests, got {len(self._requests)}")
             return list(self._requests)
-
-    @property
-    def served(self) -> list[Served]:
-        """The requests the endpoint is done with, in the order it finished them."""
-        with self._lock:
-            return list(self._served)
 
     def wait_served(self, n: int, timeout: float = 5.0) -> list[Served]:
         """Block until the endpoint is done with at least `n` requests; fail the test if not."""
@@ -303,7 +296,7 @@ class Endpoint:
                     raise TypeError(f"not a behaviour: {behaviour!r}")
         except OSError:  # a send the client's reset or close refused
             hung_up = not self._stopping.is_set()
-        return Served(request, written, hung_up, time.monotonic())
+        return Served(request, written, hung_up)
 
     def _hang_up_within(
         self, conn: socket.socket, reader: "_Reader", seconds: float | None
